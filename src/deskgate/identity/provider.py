@@ -1,0 +1,96 @@
+"""How one identity provider is configured: the data every protocol adapter reads."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from deskgate.identity.filters import FilterRules
+from deskgate.identity.mapping import AttributeMapping
+
+Protocol = Literal["oidc", "oauth2"]
+ClientAuthMethod = Literal["client_secret_post", "client_secret_basic", "none"]
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# Asymmetric algorithms only: an HMAC ID token keyed with the client secret is refused, and `none` never passes.
+DEFAULT_SIGNING_ALGS: tuple[str, ...] = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+ALLOWED_SIGNING_ALGS = frozenset(DEFAULT_SIGNING_ALGS)
+
+
+class ProviderConfig(BaseModel):
+    """One IdP as the admin registered it. Secrets stay `SecretStr` until the moment they are sent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="Short identifier used in URLs and the CLI (lowercase, digits, dashes).")
+    title: str = Field(description="Label on the login button.")
+    preset: str = "generic-oidc"
+    protocol: Protocol = "oidc"
+    enabled: bool = True
+    order: int = 0
+
+    issuer: str | None = Field(default=None, description="OIDC issuer; discovery reads <issuer>/.well-known/openid-configuration.")
+    discovery: bool = True
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    userinfo_endpoint: str | None = None
+    jwks_uri: str | None = None
+    end_session_endpoint: str | None = None
+
+    client_id: str
+    client_secret: SecretStr | None = None
+    token_endpoint_auth_method: ClientAuthMethod = "client_secret_basic"
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    use_pkce: bool = True
+    extra_authorize_params: dict[str, str] = Field(default_factory=dict)
+    id_token_signing_algs: tuple[str, ...] = DEFAULT_SIGNING_ALGS
+    subject_claim: str = "sub"
+    clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+
+    mapping: AttributeMapping = Field(default_factory=AttributeMapping)
+    filters: FilterRules = Field(default_factory=FilterRules)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_slug(cls, value: str) -> str:
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError("use lowercase letters, digits and dashes (at most 63), starting with a letter or digit")
+        return value
+
+    @field_validator("id_token_signing_algs")
+    @classmethod
+    def _asymmetric_only(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [alg for alg in value if alg not in ALLOWED_SIGNING_ALGS]
+        if bad or not value:
+            raise ValueError(f"unsupported ID token algorithms {bad}; choose from {sorted(ALLOWED_SIGNING_ALGS)}")
+        return value
+
+    @field_validator("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s?#]+", value):
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _endpoints_complete(self) -> ProviderConfig:
+        if self.protocol == "oidc" and self.discovery:
+            if not self.issuer:
+                raise ValueError("an OIDC provider with discovery needs an issuer")
+        else:
+            missing = [f for f in ("authorization_endpoint", "token_endpoint") if not getattr(self, f)]
+            if self.protocol == "oidc":
+                missing += [f for f in ("issuer", "jwks_uri") if not getattr(self, f)]
+            else:
+                missing += [] if self.userinfo_endpoint else ["userinfo_endpoint"]
+            if missing:
+                raise ValueError(f"without discovery these endpoints are required: {', '.join(missing)}")
+        if self.protocol == "oidc" and "openid" not in self.scopes:
+            raise ValueError("an OIDC provider needs the 'openid' scope")
+        if self.token_endpoint_auth_method != "none" and self.client_secret is None:
+            raise ValueError(f"{self.token_endpoint_auth_method} needs a client secret")
+        if self.token_endpoint_auth_method == "none" and not self.use_pkce:
+            raise ValueError("a public client (auth method 'none') must use PKCE")
+        return self
