@@ -1,8 +1,34 @@
-"""Attribute mapping: which claims become Deskgate's internal attributes (data the admin edits)."""
+"""Attribute mapping: which claims become Deskgate's internal attributes (data the admin edits).
+
+:func:`map_claims` turns the protocol-neutral :class:`Claims` into a :class:`MappedUser`. For each
+attribute the candidate paths are tried in order and the *first one whose value is present and
+non-empty wins*, even when that value then proves unusable (a number where an email was expected):
+later candidates are not consulted, so the result never depends on what else the IdP happened to send.
+:func:`preview` shows the admin which path supplied what.
+
+Claim values are cleaned, never trusted:
+
+* ``email`` must be one syntactically valid ASCII address; it is stripped and lowercased and one
+  trailing dot on the domain is dropped. Anything else becomes None. Internationalised addresses are
+  refused on purpose: case folding and look-alike characters (KELVIN SIGN lowercases to ``k``) would
+  let one address pass for another in domain filters and in JSM account matching.
+* ``email_verified`` accepts a bool or the strings "true"/"false" (Cognito sends strings); else None.
+* ``groups`` accepts a list of strings or a single string; other elements are dropped.
+* names and organization are stripped, whitespace runs collapsed, control and bidi characters removed.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from deskgate.identity.claims import Claims
 
 ClaimPaths = tuple[str, ...]
 
@@ -20,3 +46,156 @@ class AttributeMapping(BaseModel):
     groups: ClaimPaths = ("groups",)
     organization: ClaimPaths = ()
     extra: dict[str, ClaimPaths] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MappedUser:
+    """One person as Deskgate sees them after mapping; what filters, provisioning and sessions read."""
+
+    subject: str
+    email: str | None
+    email_verified: bool | None
+    first_name: str | None
+    last_name: str | None
+    display_name: str
+    groups: tuple[str, ...]
+    organization: str | None
+    extra: Mapping[str, Any]
+
+
+# RFC 5322 dot-atom, ASCII only: no quoted local parts, comments, whitespace, commas or angle brackets.
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# Invisible characters that reorder or hide text on screen, so a name could impersonate another.
+_INVISIBLE = frozenset(
+    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
+def is_email_domain(domain: str) -> bool:
+    """True for a lowercase ASCII hostname with at least two labels and a non-numeric last label."""
+    if not domain.isascii() or len(domain) > 253:
+        return False
+    labels = domain.split(".")
+    return len(labels) >= 2 and all(_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()
+
+
+def normalise_email(value: object) -> str | None:
+    """The address stripped and lowercased, or None unless it is exactly one valid ASCII address."""
+    if not isinstance(value, str):
+        return None
+    address = value.strip()
+    # ASCII is checked before lowercasing: some non-ASCII characters lowercase *into* ASCII.
+    if not address.isascii() or len(address) > 254 or address.count("@") != 1:
+        return None
+    local, _, domain = address.partition("@")
+    domain = domain.lower().removesuffix(".")
+    if len(local) > 64 or not _LOCAL_PART.fullmatch(local) or not is_email_domain(domain):
+        return None
+    return f"{local.lower()}@{domain}"
+
+
+def _email_verified(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return {"true": True, "false": False}.get(value.strip().lower())
+    return None
+
+
+def _clean_text(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    kept = "".join(
+        ch for ch in value if ch.isspace() or (unicodedata.category(ch) != "Cc" and ch not in _INVISIBLE)
+    )
+    return " ".join(kept.split()) or None
+
+
+def _groups(value: object) -> tuple[str, ...]:
+    items: list[object] | tuple[object, ...]
+    if isinstance(value, str):
+        items = [value]
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        items = []
+    stripped = (item.strip() for item in items if isinstance(item, str))
+    return tuple(dict.fromkeys(group for group in stripped if group))  # de-duplicated, order kept
+
+
+def _is_empty(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple | Mapping):
+        return len(value) == 0
+    return False
+
+
+def _first_present(claims: Claims, paths: ClaimPaths) -> tuple[Any, str | None]:
+    for path in paths:
+        value = claims.get(path)
+        if not _is_empty(value):
+            return value, path
+    return None, None
+
+
+def _map(claims: Claims, mapping: AttributeMapping) -> tuple[MappedUser, dict[str, str | None]]:
+    """The mapped user and, per attribute, the claim path that supplied it (None: none did)."""
+    sources: dict[str, str | None] = {}
+
+    def pick(attribute: str, paths: ClaimPaths) -> Any:
+        value, sources[attribute] = _first_present(claims, paths)
+        return value
+
+    email = normalise_email(pick("email", mapping.email))
+    first_name = _clean_text(pick("first_name", mapping.first_name))
+    last_name = _clean_text(pick("last_name", mapping.last_name))
+    display_name = _clean_text(pick("display_name", mapping.display_name))
+    if display_name is None:
+        sources["display_name"] = None
+        full_name = " ".join(name for name in (first_name, last_name) if name)
+        display_name = full_name or email or claims.subject
+    extra: dict[str, Any] = {}
+    for name, paths in mapping.extra.items():
+        value = pick(f"extra.{name}", paths)
+        extra[name] = value.strip() if isinstance(value, str) else value
+    user = MappedUser(
+        subject=claims.subject,
+        email=email,
+        email_verified=_email_verified(pick("email_verified", mapping.email_verified)),
+        first_name=first_name,
+        last_name=last_name,
+        display_name=display_name,
+        groups=_groups(pick("groups", mapping.groups)),
+        organization=_clean_text(pick("organization", mapping.organization)),
+        extra=MappingProxyType(extra),
+    )
+    return user, sources
+
+
+def map_claims(claims: Claims, mapping: AttributeMapping) -> MappedUser:
+    """Apply ``mapping`` to ``claims``; never raises on odd claim values (they map to None)."""
+    return _map(claims, mapping)[0]
+
+
+def preview(claims: Claims, mapping: AttributeMapping) -> dict[str, object]:
+    """For the admin's test page: ``{attribute: {"value": mapped value, "source": claim path or None}}``.
+
+    Extra attributes appear as ``"extra.<name>"``. A display name built by fallback (first and last
+    name, email or subject) has source None.
+    """
+    user, sources = _map(claims, mapping)
+    values: dict[str, object] = {
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "display_name": user.display_name,
+        "groups": list(user.groups),
+        "organization": user.organization,
+    }
+    values.update({f"extra.{name}": value for name, value in user.extra.items()})
+    return {name: {"value": value, "source": sources[name]} for name, value in values.items()}
