@@ -1,0 +1,95 @@
+"""Deskgate's exception tree. Every failure a person can meet ends on one error page with an error id.
+
+    DeskgateError                 base: a user-facing message, an HTTP status, operator detail for the log
+    ├── ConfigError               settings or config file invalid; carries every problem at once
+    ├── LoginError                a sign-in could not complete (`check` names the failed check)
+    │   ├── IdpReturnedError      the IdP answered the callback with ?error=
+    │   ├── LoginStateError       state missing, unknown, expired, already used, or from another browser
+    │   ├── ProviderUnavailable   discovery, JWKS, token or userinfo endpoint unreachable or malformed
+    │   └── TokenRejected         an ID token, token response or userinfo failed validation
+    ├── LoginDenied               the user signed in at the IdP but a filter refused them (`rule`)
+    ├── LogoutTokenRejected       a back-channel logout token failed validation (`check`)
+    └── NotFound                  unknown IdP, record or page
+
+The web layer's error boundary renders these; anything else becomes a 500 with the same error id shape.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+
+def new_error_id() -> str:
+    """Short, unguessable, easy to read out over the phone."""
+    return secrets.token_hex(6)
+
+
+class DeskgateError(Exception):
+    status_code = 500
+    user_message = "Something went wrong."
+
+    def __init__(self, detail: str = "", *, user_message: str | None = None) -> None:
+        super().__init__(detail or self.user_message)
+        self.detail = detail
+        if user_message is not None:
+            self.user_message = user_message
+
+
+class ConfigError(DeskgateError):
+    user_message = "The configuration is invalid."
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class LoginError(DeskgateError):
+    status_code = 400
+    user_message = "We could not sign you in. Please try again."
+
+    def __init__(self, check: str, detail: str = "", *, user_message: str | None = None) -> None:
+        super().__init__(f"{check}: {detail}" if detail else check, user_message=user_message)
+        self.check = check
+
+
+class IdpReturnedError(LoginError):
+    user_message = "Your identity provider did not complete the sign-in."
+
+
+class LoginStateError(LoginError):
+    user_message = "This sign-in link has expired or was already used. Please start again."
+
+
+class ProviderUnavailable(LoginError):
+    status_code = 502
+    user_message = "Your identity provider could not be reached. Please try again in a moment."
+
+
+class TokenRejected(LoginError):
+    user_message = "The answer from your identity provider failed a security check."
+
+
+class LoginDenied(DeskgateError):
+    status_code = 403
+    user_message = "Your account is not allowed to use this portal."
+
+    def __init__(self, rule: str, reason: str, *, email: str | None = None, subject: str | None = None) -> None:
+        super().__init__(f"{rule}: {reason}")
+        self.rule = rule
+        self.reason = reason
+        self.email = email
+        self.subject = subject
+
+
+class LogoutTokenRejected(DeskgateError):
+    status_code = 400
+    user_message = "Invalid logout token."
+
+    def __init__(self, check: str, detail: str = "") -> None:
+        super().__init__(f"{check}: {detail}" if detail else check)
+        self.check = check
+
+
+class NotFound(DeskgateError):
+    status_code = 404
+    user_message = "Not found."

@@ -1,0 +1,74 @@
+"""The configured identity providers, stored in the database with their client secrets encrypted.
+
+The same service serves the YAML config loader, the CLI and the web layer, so there is one way to
+add, change or remove an IdP.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from deskgate.crypto import SecretBox
+from deskgate.errors import NotFound
+from deskgate.identity.provider import ProviderConfig
+from deskgate.store.models import IdentityProviderRow
+
+
+class ProviderRegistry:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
+        self._sessions = sessions
+        self._box = box
+        self._cache: dict[str, ProviderConfig] | None = None
+
+    def _decode(self, row: IdentityProviderRow) -> ProviderConfig:
+        data: dict[str, Any] = dict(row.config)
+        if row.client_secret_encrypted:
+            data["client_secret"] = SecretStr(self._box.decrypt(row.client_secret_encrypted))
+        return ProviderConfig.model_validate(data)
+
+    async def all(self) -> list[ProviderConfig]:
+        if self._cache is None:
+            async with self._sessions() as db:
+                rows = (await db.scalars(select(IdentityProviderRow))).all()
+            configs = sorted((self._decode(row) for row in rows), key=lambda c: (c.order, c.name))
+            self._cache = {c.name: c for c in configs}
+        return list(self._cache.values())
+
+    async def enabled(self) -> list[ProviderConfig]:
+        return [c for c in await self.all() if c.enabled]
+
+    async def get(self, name: str) -> ProviderConfig:
+        for config in await self.all():
+            if config.name == name:
+                return config
+        raise NotFound(f"no identity provider named {name!r}", user_message="Unknown identity provider.")
+
+    async def save(self, config: ProviderConfig) -> None:
+        data = config.model_dump(mode="json", exclude={"client_secret"})
+        secret = config.client_secret.get_secret_value() if config.client_secret else None
+        async with self._sessions.begin() as db:
+            await db.merge(
+                IdentityProviderRow(
+                    name=config.name,
+                    position=config.order,
+                    config=data,
+                    client_secret_encrypted=self._box.encrypt(secret) if secret else None,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+        self._cache = None
+
+    async def delete(self, name: str) -> None:
+        async with self._sessions.begin() as db:
+            result = await db.execute(delete(IdentityProviderRow).where(IdentityProviderRow.name == name))
+        self._cache = None
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFound(f"no identity provider named {name!r}")
+
+    def invalidate(self) -> None:
+        self._cache = None

@@ -1,0 +1,63 @@
+"""Test connection: an admin's real login whose result is shown to the admin, never turned into a session."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from deskgate.errors import DeskgateError, LoginDenied, NotFound
+from deskgate.identity.oidc.client import LoginResult
+from deskgate.identity.provider import ProviderConfig
+from deskgate.login.pipeline import preview, session_attributes
+from deskgate.store.models import ConnectionTestRow
+
+
+def success_result(config: ProviderConfig, result: LoginResult) -> dict[str, Any]:
+    user, verdict = preview(config, result.claims)
+    return {
+        "ok": True,
+        "subject": result.claims.subject,
+        "id_token_claims": dict(result.claims.id_token),
+        "userinfo_claims": dict(result.claims.userinfo),
+        "mapped": session_attributes(user),
+        "verdict": {"allowed": verdict.allowed, "rule": verdict.rule, "reason": verdict.reason},
+    }
+
+
+def failure_result(exc: DeskgateError, error_id: str) -> dict[str, Any]:
+    check = getattr(exc, "check", None) or (exc.rule if isinstance(exc, LoginDenied) else type(exc).__name__)
+    return {"ok": False, "check": check, "detail": exc.detail, "message": exc.user_message, "error_id": error_id}
+
+
+class ConnectionTests:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def save(self, idp: str, result: dict[str, Any]) -> str:
+        test_id = secrets.token_urlsafe(16)
+        async with self._sessions.begin() as db:
+            db.add(ConnectionTestRow(id=test_id, idp=idp, created_at=datetime.now(UTC), result=result))
+        return test_id
+
+    async def load(self, idp: str, test_id: str) -> dict[str, Any]:
+        async with self._sessions() as db:
+            row = await db.get(ConnectionTestRow, test_id)
+        if row is None or row.idp != idp:
+            raise NotFound(f"no connection test {test_id!r} for {idp!r}")
+        return dict(row.result) | {"at": row.created_at.isoformat()}
+
+    async def latest(self, idp: str) -> dict[str, Any] | None:
+        async with self._sessions() as db:
+            row = (
+                await db.scalars(
+                    select(ConnectionTestRow)
+                    .where(ConnectionTestRow.idp == idp)
+                    .order_by(ConnectionTestRow.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        return None if row is None else dict(row.result) | {"at": row.created_at.isoformat()}

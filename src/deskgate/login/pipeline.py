@@ -1,0 +1,91 @@
+"""What happens after the IdP vouched for someone: an explicit, ordered list of small steps.
+
+    map_attributes  → turn the IdP's claims into Deskgate's attributes (email, names, groups…)
+    apply_filters   → refuse whoever the admin's rules keep out, before anything is created for them
+    (extra steps)   → e.g. provisioning the JSM customer, added by the portal
+    start_session   → a brand-new session id: the browser's old one, if any, is never reused
+
+A step that refuses a login raises `LoginDenied` carrying the rule that refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from deskgate.errors import LoginDenied
+from deskgate.identity.claims import Claims
+from deskgate.identity.filters import Verdict, evaluate
+from deskgate.identity.mapping import MappedUser, map_claims
+from deskgate.identity.provider import ProviderConfig
+from deskgate.sessions.service import Sessions
+from deskgate.sessions.store import SessionRecord
+
+
+@dataclass
+class LoginContext:
+    config: ProviderConfig
+    claims: Claims
+    id_token: str | None
+    user: MappedUser | None = None
+    verdict: Verdict | None = None
+    session_id: str | None = None
+    session: SessionRecord | None = None
+
+
+Step = Callable[[LoginContext], Awaitable[None]]
+
+
+async def map_attributes(ctx: LoginContext) -> None:
+    ctx.user = map_claims(ctx.claims, ctx.config.mapping)
+
+
+async def apply_filters(ctx: LoginContext) -> None:
+    assert ctx.user is not None
+    ctx.verdict = evaluate(ctx.user, ctx.claims, ctx.config.filters)
+    if not ctx.verdict.allowed:
+        raise LoginDenied(ctx.verdict.rule, ctx.verdict.reason, email=ctx.user.email, subject=ctx.claims.subject)
+
+
+def session_attributes(user: MappedUser) -> dict[str, object]:
+    """The mapped attributes as plain JSON data, as the session keeps them."""
+    return {
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "display_name": user.display_name,
+        "groups": list(user.groups),
+        "organization": user.organization,
+        "extra": dict(user.extra),
+    }
+
+
+class LoginPipeline:
+    def __init__(self, sessions: Sessions, extra_steps: Sequence[Step] = ()) -> None:
+        self._sessions = sessions
+        self.steps: tuple[Step, ...] = (map_attributes, apply_filters, *extra_steps, self.start_session)
+
+    async def start_session(self, ctx: LoginContext) -> None:
+        assert ctx.user is not None
+        user = ctx.user
+        ctx.session_id, ctx.session = await self._sessions.start(
+            idp=ctx.config.name,
+            subject=ctx.claims.subject,
+            email=user.email,
+            display_name=user.display_name,
+            attributes=session_attributes(user),
+            idp_session_id=ctx.claims.session_id,
+            id_token=ctx.id_token,
+        )
+
+    async def run(self, ctx: LoginContext) -> LoginContext:
+        for step in self.steps:
+            await step(ctx)
+        return ctx
+
+
+def preview(config: ProviderConfig, claims: Claims) -> tuple[MappedUser, Verdict]:
+    """Map and filter without side effects: what the test-connection page shows."""
+    user = map_claims(claims, config.mapping)
+    return user, evaluate(user, claims, config.filters)

@@ -1,0 +1,78 @@
+"""Pending sign-ins: state, nonce and PKCE verifier kept server-side, single-use, short-lived.
+
+Each pending sign-in is also bound to the browser that started it (a random value in a cookie, stored
+hashed here), so a callback URL replayed in another browser — login CSRF — is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from deskgate.crypto import digest
+from deskgate.errors import LoginStateError
+from deskgate.store.models import LoginStateRow
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLogin:
+    idp: str
+    purpose: str  # "login" for customers, "test" for an admin's test connection
+    nonce: str
+    code_verifier: str | None
+    next_url: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LoginStates:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, lifetime: timedelta, clock: Callable[[], datetime] = _now
+    ) -> None:
+        self._sessions = sessions
+        self._lifetime = lifetime
+        self._clock = clock
+
+    async def put(self, state: str, browser_binding: str, pending: PendingLogin) -> None:
+        now = self._clock()
+        async with self._sessions.begin() as db:
+            await db.execute(delete(LoginStateRow).where(LoginStateRow.expires_at <= now))
+            db.add(
+                LoginStateRow(
+                    state_hash=digest(state),
+                    browser_hash=digest(browser_binding),
+                    idp=pending.idp,
+                    purpose=pending.purpose,
+                    nonce=pending.nonce,
+                    code_verifier=pending.code_verifier,
+                    next_url=pending.next_url,
+                    expires_at=now + self._lifetime,
+                )
+            )
+
+    async def take(self, state: str | None, browser_binding: str | None) -> PendingLogin:
+        """Consume a pending sign-in: it can be taken once, before it expires, by the browser that began it."""
+        if not state or len(state) > 512:
+            raise LoginStateError("state", "the callback carries no state")
+        async with self._sessions.begin() as db:
+            # DELETE … RETURNING makes "single use" atomic even when two callbacks race.
+            row = (
+                await db.execute(
+                    delete(LoginStateRow).where(LoginStateRow.state_hash == digest(state)).returning(LoginStateRow)
+                )
+            ).scalar_one_or_none()
+        if row is None:
+            raise LoginStateError("state", "unknown or already used state")
+        if row.expires_at <= self._clock():
+            raise LoginStateError("state", "the sign-in took longer than allowed")
+        if not browser_binding or digest(browser_binding) != row.browser_hash:
+            raise LoginStateError("browser", "the callback arrived in another browser than the one that began it")
+        return PendingLogin(
+            idp=row.idp, purpose=row.purpose, nonce=row.nonce, code_verifier=row.code_verifier, next_url=row.next_url
+        )

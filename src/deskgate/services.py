@@ -1,0 +1,123 @@
+"""Everything a running Deskgate needs, built once from the settings: the framework-free core.
+
+The web layer, the CLI and the tests all build a `Services` the same way, so there is no second
+implementation of anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from deskgate.audit import AuditLog
+from deskgate.crypto import SecretBox
+from deskgate.identity.oidc.client import RelyingParty
+from deskgate.identity.registry import ProviderRegistry
+from deskgate.login.connection_test import ConnectionTests
+from deskgate.login.logout import LogoutReplayGuard
+from deskgate.login.pipeline import LoginPipeline
+from deskgate.login.states import LoginStates
+from deskgate.sessions.service import Sessions
+from deskgate.sessions.store import SessionStore, SqlSessionStore
+from deskgate.settings import Settings
+from deskgate.store import db
+
+CALLBACK_PATH = "/plugins/servlet/oauth/callback"
+FRONTCHANNEL_LOGOUT_PATH = "/plugins/servlet/oauth/logout"
+BACKCHANNEL_LOGOUT_PATH = "/plugins/servlet/oauth/backchannel-logout"
+POST_LOGOUT_PATH = "/logged-out"
+USER_AGENT = "Deskgate/0.1"
+
+
+def secret_key_for(settings: Settings) -> str:
+    """The configured key; in demo mode one generated once and kept beside the SQLite file."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    key_file = Path("var/demo-secret-key")
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    db: async_sessionmaker[AsyncSession]
+    box: SecretBox
+    http: httpx.AsyncClient
+    providers: ProviderRegistry
+    login_states: LoginStates
+    sessions: Sessions
+    audit: AuditLog
+    pipeline: LoginPipeline
+    logout_replay: LogoutReplayGuard
+    connection_tests: ConnectionTests
+    owns_http: bool = True
+    _parties: dict[str, tuple[str, RelyingParty]] = field(default_factory=dict)
+
+    @property
+    def callback_url(self) -> str:
+        return self.settings.url(CALLBACK_PATH)
+
+    async def relying_party(self, name: str) -> RelyingParty:
+        """The RP for one IdP, rebuilt only when its configuration changed (it caches discovery and keys)."""
+        config = await self.providers.get(name)
+        fingerprint = hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+        cached = self._parties.get(name)
+        if cached and cached[0] == fingerprint:
+            return cached[1]
+        party = RelyingParty(config, self.http, redirect_uri=self.callback_url)
+        self._parties[name] = (fingerprint, party)
+        return party
+
+    async def aclose(self) -> None:
+        if self.owns_http:
+            await self.http.aclose()
+        await self.engine.dispose()
+
+
+async def build_services(
+    settings: Settings, *, http: httpx.AsyncClient | None = None, session_store: SessionStore | None = None
+) -> Services:
+    engine = db.create_engine(settings.sqlalchemy_url)
+    await db.migrate(engine)
+    sessionmaker = db.sessionmaker(engine)
+    box = SecretBox(secret_key_for(settings))
+    owns_http = http is None
+    if http is None:
+        http = httpx.AsyncClient(
+            timeout=settings.http_timeout_seconds, headers={"User-Agent": USER_AGENT}, follow_redirects=False
+        )
+    sessions = Sessions(
+        session_store or SqlSessionStore(sessionmaker, box),
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_absolute_hours),
+        cache_seconds=settings.session_cache_seconds,
+    )
+    providers = ProviderRegistry(sessionmaker, box)
+    for config in settings.idps:
+        await providers.save(config)
+    return Services(
+        settings=settings,
+        engine=engine,
+        db=sessionmaker,
+        box=box,
+        http=http,
+        providers=providers,
+        login_states=LoginStates(sessionmaker, lifetime=timedelta(seconds=settings.login_state_seconds)),
+        sessions=sessions,
+        audit=AuditLog(sessionmaker),
+        pipeline=LoginPipeline(sessions),
+        logout_replay=LogoutReplayGuard(sessionmaker),
+        connection_tests=ConnectionTests(sessionmaker),
+        owns_http=owns_http,
+    )

@@ -1,0 +1,124 @@
+"""Starting, resolving and ending customer sessions.
+
+Resolving a session usually costs no I/O: each worker keeps the records it loaded for at most
+`cache_seconds` (≤ 1 s). A logout in this worker drops the entry at once; other workers and other
+instances see it when their entry ages out — so every revocation takes effect everywhere within a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from deskgate.crypto import digest
+from deskgate.sessions.store import SessionRecord, SessionStore
+
+# Writing last-seen on every request would cost a write per hit; idle timeouts do not need that precision.
+TOUCH_INTERVAL = timedelta(seconds=60)
+CACHE_LIMIT = 100_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Sessions:
+    def __init__(
+        self,
+        store: SessionStore,
+        *,
+        idle: timedelta,
+        absolute: timedelta,
+        cache_seconds: float = 1.0,
+        clock: Callable[[], datetime] = _now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self._idle = idle
+        self._absolute = absolute
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._monotonic = monotonic
+        self._cache: OrderedDict[str, tuple[float, SessionRecord | None]] = OrderedDict()
+
+    async def start(
+        self,
+        *,
+        idp: str,
+        subject: str,
+        email: str | None,
+        display_name: str,
+        attributes: dict[str, object],
+        idp_session_id: str | None = None,
+        id_token: str | None = None,
+    ) -> tuple[str, SessionRecord]:
+        """A brand-new session id (never one the browser brought along: that is the rotation at login)."""
+        session_id = secrets.token_urlsafe(32)
+        now = self._clock()
+        record = SessionRecord(
+            id_hash=digest(session_id),
+            idp=idp,
+            subject=subject,
+            email=email,
+            display_name=display_name,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + self._absolute,
+            idp_session_id=idp_session_id,
+            attributes=dict(attributes),
+            id_token=id_token,
+        )
+        await self.store.save(record)
+        return session_id, record
+
+    async def resolve(self, session_id: str | None) -> SessionRecord | None:
+        """The live session for a cookie value, or None (absent, ended, idle too long, or past its end)."""
+        if not session_id or len(session_id) > 128:
+            return None
+        id_hash = digest(session_id)
+        entry = self._cache.get(id_hash)
+        if entry is not None and self._monotonic() - entry[0] < self._cache_seconds:
+            record = entry[1]
+        else:
+            record = await self.store.load(id_hash)
+            self._remember(id_hash, record)
+        if record is None:
+            return None
+        now = self._clock()
+        if now >= record.expires_at or now - record.last_seen_at >= self._idle:
+            await self._end(id_hash)
+            return None
+        if now - record.last_seen_at >= TOUCH_INTERVAL:
+            await self.store.touch(id_hash, now)
+            record = dataclasses.replace(record, last_seen_at=now)
+            self._remember(id_hash, record)
+        return record
+
+    async def end(self, session_id: str | None) -> SessionRecord | None:
+        if not session_id or len(session_id) > 128:
+            return None
+        return await self._end(digest(session_id))
+
+    async def _end(self, id_hash: str) -> SessionRecord | None:
+        self._remember(id_hash, None)
+        return await self.store.delete(id_hash)
+
+    async def end_matching(
+        self, *, idp: str, subject: str | None = None, idp_session_id: str | None = None
+    ) -> list[SessionRecord]:
+        ended = await self.store.delete_matching(idp=idp, subject=subject, idp_session_id=idp_session_id)
+        for record in ended:
+            self._remember(record.id_hash, None)
+        return ended
+
+    def _remember(self, id_hash: str, record: SessionRecord | None) -> None:
+        if self._cache_seconds <= 0:
+            return
+        self._cache[id_hash] = (self._monotonic(), record)
+        self._cache.move_to_end(id_hash)
+        while len(self._cache) > CACHE_LIMIT:
+            self._cache.popitem(last=False)

@@ -1,0 +1,172 @@
+"""The session store protocol and its implementations.
+
+Every implementation passes the same contract test (tests/contract/test_session_store.py). Records
+are keyed by the SHA-256 of the cookie value; the cookie value itself is never stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from deskgate.crypto import SecretBox
+from deskgate.store.models import SessionRow
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id_hash: str
+    idp: str
+    subject: str
+    email: str | None
+    display_name: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime  # absolute end, whatever the activity
+    idp_session_id: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    id_token: str | None = None  # kept for logout's id_token_hint
+
+
+class SessionStore(Protocol):
+    async def save(self, record: SessionRecord) -> None: ...
+
+    async def load(self, id_hash: str) -> SessionRecord | None: ...
+
+    async def touch(self, id_hash: str, when: datetime) -> None: ...
+
+    async def delete(self, id_hash: str) -> SessionRecord | None: ...
+
+    async def delete_matching(
+        self, *, idp: str, subject: str | None = None, idp_session_id: str | None = None
+    ) -> list[SessionRecord]:
+        """End the sessions of one IdP matching the subject and/or IdP session id given (at least one)."""
+        ...
+
+    async def purge_expired(self, now: datetime) -> int: ...
+
+
+def _matches(record: SessionRecord, idp: str, subject: str | None, idp_session_id: str | None) -> bool:
+    if record.idp != idp or (subject is None and idp_session_id is None):
+        return False
+    return (subject is None or record.subject == subject) and (
+        idp_session_id is None or record.idp_session_id == idp_session_id
+    )
+
+
+class MemorySessionStore:
+    """For tests and single-process demos: nothing survives a restart."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, SessionRecord] = {}
+
+    async def save(self, record: SessionRecord) -> None:
+        self._records[record.id_hash] = record
+
+    async def load(self, id_hash: str) -> SessionRecord | None:
+        return self._records.get(id_hash)
+
+    async def touch(self, id_hash: str, when: datetime) -> None:
+        if (record := self._records.get(id_hash)) is not None:
+            self._records[id_hash] = dataclasses.replace(record, last_seen_at=when)
+
+    async def delete(self, id_hash: str) -> SessionRecord | None:
+        return self._records.pop(id_hash, None)
+
+    async def delete_matching(
+        self, *, idp: str, subject: str | None = None, idp_session_id: str | None = None
+    ) -> list[SessionRecord]:
+        ended = [r for r in self._records.values() if _matches(r, idp, subject, idp_session_id)]
+        for record in ended:
+            del self._records[record.id_hash]
+        return ended
+
+    async def purge_expired(self, now: datetime) -> int:
+        expired = [key for key, record in self._records.items() if record.expires_at <= now]
+        for key in expired:
+            del self._records[key]
+        return len(expired)
+
+
+class SqlSessionStore:
+    """SQLite or PostgreSQL through SQLAlchemy; the ID token is encrypted at rest."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
+        self._sessions = sessions
+        self._box = box
+
+    def _to_record(self, row: SessionRow) -> SessionRecord:
+        return SessionRecord(
+            id_hash=row.id_hash,
+            idp=row.idp,
+            subject=row.subject,
+            email=row.email,
+            display_name=row.display_name,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            expires_at=row.expires_at,
+            idp_session_id=row.idp_session_id,
+            attributes=dict(row.attributes),
+            id_token=self._box.decrypt(row.id_token_encrypted) if row.id_token_encrypted else None,
+        )
+
+    async def save(self, record: SessionRecord) -> None:
+        row = SessionRow(
+            id_hash=record.id_hash,
+            idp=record.idp,
+            subject=record.subject,
+            idp_session_id=record.idp_session_id,
+            email=record.email,
+            display_name=record.display_name,
+            attributes=record.attributes,
+            id_token_encrypted=self._box.encrypt(record.id_token) if record.id_token else None,
+            created_at=record.created_at,
+            last_seen_at=record.last_seen_at,
+            expires_at=record.expires_at,
+        )
+        async with self._sessions.begin() as db:
+            await db.merge(row)
+
+    async def load(self, id_hash: str) -> SessionRecord | None:
+        async with self._sessions() as db:
+            row = await db.get(SessionRow, id_hash)
+            return self._to_record(row) if row else None
+
+    async def touch(self, id_hash: str, when: datetime) -> None:
+        async with self._sessions.begin() as db:
+            await db.execute(update(SessionRow).where(SessionRow.id_hash == id_hash).values(last_seen_at=when))
+
+    async def delete(self, id_hash: str) -> SessionRecord | None:
+        ended = await self._delete_rows([SessionRow.id_hash == id_hash])
+        return ended[0] if ended else None
+
+    async def delete_matching(
+        self, *, idp: str, subject: str | None = None, idp_session_id: str | None = None
+    ) -> list[SessionRecord]:
+        if subject is None and idp_session_id is None:
+            return []
+        conditions = [SessionRow.idp == idp]
+        if subject is not None:
+            conditions.append(SessionRow.subject == subject)
+        if idp_session_id is not None:
+            conditions.append(SessionRow.idp_session_id == idp_session_id)
+        return await self._delete_rows(conditions)
+
+    async def _delete_rows(self, conditions: Iterable[Any]) -> list[SessionRecord]:
+        async with self._sessions.begin() as db:
+            rows = (await db.scalars(select(SessionRow).where(*conditions).with_for_update())).all()
+            ended = [self._to_record(row) for row in rows]
+            if rows:
+                await db.execute(delete(SessionRow).where(or_(*(SessionRow.id_hash == r.id_hash for r in rows))))
+            return ended
+
+    async def purge_expired(self, now: datetime) -> int:
+        async with self._sessions.begin() as db:
+            result = await db.execute(delete(SessionRow).where(SessionRow.expires_at <= now))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,145 @@
+"""Typed settings from the environment (``DESKGATE_*``) and an optional YAML file.
+
+Environment variables win over the file, so a secret can stay out of the file. `load_settings` reports
+every problem at once (as `ConfigError.problems`), never just the first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from deskgate.errors import ConfigError
+from deskgate.identity.provider import ProviderConfig
+
+DEMO_SECRET_KEY_NOTE = "demo mode generates a secret key; set DESKGATE_SECRET_KEY for real use"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DESKGATE_", env_nested_delimiter="__", extra="forbid")
+
+    base_url: str = Field("http://127.0.0.1:8080", description="Public URL of Deskgate, as customers reach it.")
+    demo: bool = Field(False, description="Demo mode: generated secret key, demo identity provider.")
+    secret_key: SecretStr | None = Field(None, description="At least 32 random characters; encrypts secrets at rest.")
+    database_url: str = Field("sqlite:///var/deskgate.db", description="SQLite file or postgresql:// URL.")
+    admin_user: str = Field("admin", description="User name for the admin pages (HTTP Basic).")
+    admin_password: SecretStr | None = Field(None, description="Password for the admin pages; unset = admin closed.")
+    session_idle_minutes: int = Field(60, ge=1, description="A session unused this long ends.")
+    session_absolute_hours: int = Field(12, ge=1, description="A session ends this long after sign-in regardless.")
+    session_cache_seconds: float = Field(
+        1.0, ge=0, le=1.0, description="Per-worker cache of session lookups; a revocation is seen within this time."
+    )
+    login_state_seconds: int = Field(300, ge=30, le=3600, description="How long a started sign-in may take.")
+    trusted_proxies: list[str] = Field(default_factory=list, description="IPs/CIDRs whose X-Forwarded-* we honour.")
+    http_timeout_seconds: float = Field(10.0, gt=0, description="Timeout for calls to identity providers.")
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    idps: list[ProviderConfig] = Field(default_factory=list, description="Identity providers to load at start.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment over file values: init_settings carries the YAML file's content (see load_settings).
+        return env_settings, init_settings
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def url(self, path: str) -> str:
+        return self.origin + path
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async driver URL for the configured database."""
+        url = self.database_url
+        for prefix, driver in (("postgresql://", "postgresql+asyncpg://"), ("postgres://", "postgresql+asyncpg://")):
+            if url.startswith(prefix):
+                return driver + url[len(prefix) :]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+        return url
+
+
+def _semantic_problems(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    parts = urlsplit(settings.base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append("base_url: must be an absolute http(s) URL such as https://help.example.com")
+    elif parts.path not in ("", "/") or parts.query or parts.fragment:
+        problems.append("base_url: must not contain a path, query or fragment")
+    if settings.secret_key is None and not settings.demo:
+        problems.append("secret_key: required outside demo mode (set DESKGATE_SECRET_KEY to 32+ random characters)")
+    elif settings.secret_key is not None and len(settings.secret_key.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+        problems.append(f"secret_key: must be at least {MIN_SECRET_KEY_LENGTH} characters")
+    if not settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")):
+        problems.append("database_url: use sqlite:///PATH or postgresql://USER@HOST/DB")
+    for proxy in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            problems.append(f"trusted_proxies: {proxy!r} is not an IP address or CIDR range")
+    names = [idp.name for idp in settings.idps]
+    problems += [f"idps: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})]
+    return problems
+
+
+def _format_validation_error(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        problems.append(f"{where}: {item['msg']}")
+    return problems
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError([f"{path}: no such file"]) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML ({exc})"]) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: the top level must be a mapping of setting names to values"])
+    return data
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from file + environment (+ explicit overrides); ConfigError lists every problem."""
+    values: dict[str, Any] = read_config_file(config_file) if config_file else {}
+    values.update(overrides)
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        problems = _format_validation_error(exc)
+        # Check the rest too, so that one run lists every problem: drop the invalid keys and try again.
+        invalid = {str(item["loc"][0]) for item in exc.errors() if item["loc"]}
+        try:
+            partial = Settings(**{k: v for k, v in values.items() if k not in invalid})
+        except ValidationError:
+            raise ConfigError(problems) from None
+        problems += [p for p in _semantic_problems(partial) if p.split(":", 1)[0] not in invalid]
+        raise ConfigError(problems) from None
+    problems = _semantic_problems(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings

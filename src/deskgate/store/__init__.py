@@ -1,0 +1,1 @@
+"""Persistence: the database schema, its migrations, and the stores built on it."""

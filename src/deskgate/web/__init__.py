@@ -1,0 +1,1 @@
+"""The thin web layer (Starlette): auth routes, admin routes, the error boundary, security headers."""

@@ -1,0 +1,63 @@
+"""`create_app(settings)`: the ASGI application. No import-time state; tests build their own app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from deskgate.services import Services, build_services, secret_key_for
+from deskgate.sessions.store import SessionStore
+from deskgate.settings import Settings
+from deskgate.web import admin, auth, errors
+from deskgate.web.context import TEMPLATES, WebContext
+from deskgate.web.security import CookieNames, Csrf, SecurityHeaders, trusted_networks
+
+STATIC = Path(__file__).with_name("static")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    http: httpx.AsyncClient | None = None,
+    session_store: SessionStore | None = None,
+) -> Starlette:
+    """The Deskgate web app. `http` and `session_store` are seams for tests (real peers or in-process)."""
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = await build_services(settings, http=http, session_store=session_store)
+        cookies = CookieNames(settings.is_https)
+        app.state.services = services
+        app.state.web = WebContext(
+            services=services,
+            templates=templates,
+            cookies=cookies,
+            csrf=Csrf(secret_key_for(settings), cookies.csrf, settings.is_https),
+            https=settings.is_https,
+            trusted_proxies=trusted_networks(settings),
+        )
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    app = Starlette(
+        routes=[*auth.routes, *admin.routes, Mount("/static", StaticFiles(directory=str(STATIC)), name="static")],
+        exception_handlers=errors.install(templates),  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.add_middleware(SecurityHeaders, https=settings.is_https)
+    return app
+
+
+def services_of(app: Starlette) -> Services:
+    services: Services = app.state.services
+    return services

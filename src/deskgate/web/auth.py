@@ -1,0 +1,287 @@
+"""Customer sign-in and sign-out routes: /login, the callback, /logout, front- and back-channel logout."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from deskgate.audit import AuditEvent
+from deskgate.errors import (
+    DeskgateError,
+    IdpReturnedError,
+    LoginDenied,
+    LoginError,
+    LoginStateError,
+    LogoutTokenRejected,
+    NotFound,
+)
+from deskgate.login.pipeline import LoginContext
+from deskgate.login.states import PendingLogin
+from deskgate.security.redirects import safe_next
+from deskgate.services import (
+    BACKCHANNEL_LOGOUT_PATH,
+    CALLBACK_PATH,
+    FRONTCHANNEL_LOGOUT_PATH,
+    POST_LOGOUT_PATH,
+)
+from deskgate.sessions.store import SessionRecord
+from deskgate.web import connection_test
+from deskgate.web.context import WebContext, web
+from deskgate.web.errors import error_id_of
+from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
+
+
+async def current_user(request: Request) -> SessionRecord | None:
+    ctx = web(request)
+    return await ctx.services.sessions.resolve(request.cookies.get(ctx.cookies.session))
+
+
+async def login(request: Request) -> Response:
+    """The IdP chooser, or straight to the IdP when there is one or the link names one."""
+    ctx = web(request)
+    next_url = safe_next(request.query_params.get("next"))
+    providers = await ctx.services.providers.enabled()
+    wanted = request.query_params.get("idp")
+    if wanted is None and len(providers) == 1:
+        wanted = providers[0].name
+    if wanted is None:
+        return ctx.render(request, "chooser.html", {"providers": providers, "next": next_url})
+    if wanted not in {p.name for p in providers}:
+        raise NotFound(f"login requested for unknown or disabled IdP {wanted!r}", user_message="Unknown sign-in method.")
+    return await begin_login(request, wanted, purpose="login", next_url=next_url)
+
+
+async def begin_login(request: Request, idp: str, *, purpose: str, next_url: str, prompt: str | None = None) -> Response:
+    ctx = web(request)
+    party = await ctx.services.relying_party(idp)
+    auth = await party.authorization_request(prompt=prompt)
+    binding = request.cookies.get(ctx.cookies.login)
+    if not binding or not 20 <= len(binding) <= 128:
+        binding = secrets.token_urlsafe(32)
+    await ctx.services.login_states.put(
+        auth.state,
+        binding,
+        PendingLogin(idp=idp, purpose=purpose, nonce=auth.nonce, code_verifier=auth.code_verifier, next_url=next_url),
+    )
+    response = RedirectResponse(auth.url, status_code=302, headers=NO_STORE)
+    set_cookie(response, ctx.cookies.login, binding, https=ctx.https, max_age=ctx.services.settings.login_state_seconds)
+    return response
+
+
+async def callback(request: Request) -> Response:
+    """The checklist: error param → state → issuer → code → redeem + validate → pipeline → session → redirect."""
+    ctx = web(request)
+    params: dict[str, Any] = dict(request.query_params)
+    if request.method == "POST":  # response_mode=form_post
+        params.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
+    pending: PendingLogin | None = None
+    try:
+        pending = await ctx.services.login_states.take(params.get("state"), request.cookies.get(ctx.cookies.login))
+        party = await ctx.services.relying_party(pending.idp)
+        if params.get("error"):
+            description = str(params.get("error_description", ""))[:300]
+            raise IdpReturnedError("idp_error", f"{str(params['error'])[:100]}: {description}")
+        metadata = await party.metadata()
+        # RFC 9207: when the IdP says who answered, it must be the IdP we sent the browser to (mix-up defence).
+        if "iss" in params and metadata.issuer and params["iss"] != metadata.issuer:
+            raise LoginStateError("iss", "the authorization response came from another issuer")
+        if not params.get("code"):
+            raise LoginStateError("code", "the callback carries no authorization code")
+        result = await party.complete(code=params["code"], nonce=pending.nonce, code_verifier=pending.code_verifier)
+        if pending.purpose == "test":
+            return await connection_test.finish(request, party.config, result)
+        login_ctx = await ctx.services.pipeline.run(
+            LoginContext(config=party.config, claims=result.claims, id_token=result.id_token)
+        )
+    except (LoginError, LoginDenied) as exc:
+        await _audit_failed_login(request, pending, exc)
+        if pending is not None and pending.purpose == "test":
+            return await connection_test.failed(request, pending.idp, exc)
+        raise
+    assert login_ctx.session_id and login_ctx.session
+    await ctx.services.audit.record(
+        AuditEvent(
+            event="login", outcome="success", idp=pending.idp, subject=login_ctx.session.subject,
+            email=login_ctx.session.email, client_ip=ctx.client_ip(request),
+        )  # fmt: skip
+    )
+    response = RedirectResponse(pending.next_url, status_code=303, headers=NO_STORE)
+    # Rotation at login: the old session (if any) ends, and the browser gets the new id only.
+    await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
+    set_cookie(response, ctx.cookies.session, login_ctx.session_id, https=ctx.https)
+    delete_cookie(response, ctx.cookies.login, https=ctx.https)
+    return response
+
+
+async def _audit_failed_login(request: Request, pending: PendingLogin | None, exc: DeskgateError) -> None:
+    ctx = web(request)
+    refused = isinstance(exc, LoginDenied)
+    event = "login.test" if pending is not None and pending.purpose == "test" else "login"
+    detail = f"rule={exc.rule}: {exc.reason}" if isinstance(exc, LoginDenied) else f"check={exc.check}: {exc.detail}"
+    await ctx.services.audit.record(
+        AuditEvent(
+            event=event, outcome="refused" if refused else "failure", idp=pending.idp if pending else None,
+            subject=getattr(exc, "subject", None), email=getattr(exc, "email", None),
+            client_ip=ctx.client_ip(request), error_id=error_id_of(exc), detail=detail,
+        )  # fmt: skip
+    )
+
+
+async def logout_page(request: Request) -> Response:
+    ctx = web(request)
+    user = await current_user(request)
+    token, cookie = ctx.csrf.token(request)
+    response = ctx.render(request, "logout.html", {"user": user, "csrf_token": token})
+    ctx.csrf.attach(response, cookie)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """RP-initiated logout: end our session, then send the browser to the IdP's end_session_endpoint."""
+    ctx = web(request)
+    form = await request.form()
+    if not ctx.csrf.valid(request, form.get("csrf_token")):
+        raise LoginStateError("csrf", "logout form without a valid CSRF token", user_message="Please try signing out again.")
+    record = await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
+    target = ctx.services.settings.url(POST_LOGOUT_PATH)
+    if record is not None:
+        await ctx.services.audit.record(
+            AuditEvent(event="logout.rp", outcome="success", idp=record.idp, subject=record.subject,
+                       email=record.email, client_ip=ctx.client_ip(request))  # fmt: skip
+        )
+        try:
+            party = await ctx.services.relying_party(record.idp)
+            target = (
+                await party.end_session_url(
+                    id_token_hint=record.id_token, post_logout_redirect_uri=target, state=secrets.token_urlsafe(16)
+                )
+                or target
+            )
+        except DeskgateError:
+            pass  # the IdP is gone or unreachable: the local logout still stands
+    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
+    delete_cookie(response, ctx.cookies.session, https=ctx.https)
+    return response
+
+
+async def logged_out(request: Request) -> Response:
+    return web(request).render(request, "logged_out.html", {"user": None})
+
+
+async def frontchannel_logout(request: Request) -> Response:
+    """OIDC Front-Channel Logout: loaded by the IdP in a (sandboxed, third-party) iframe.
+
+    The session cookie is usually absent there (third-party context), so the sessions to end are named by
+    `iss` + `sid`. Without them, the cookie's session ends if the browser sent it.
+    """
+    ctx = web(request)
+    iss, sid = request.query_params.get("iss"), request.query_params.get("sid")
+    ended: list[SessionRecord] = []
+    if iss and sid:
+        for config in await ctx.services.providers.all():
+            party = await ctx.services.relying_party(config.name)
+            try:
+                issuer = (await party.metadata()).issuer
+            except DeskgateError:
+                issuer = config.issuer
+            if issuer == iss:
+                # LemonLDAP::NG 2.16 sends the user id as sid and no sid in its ID tokens: accept either.
+                ended += await ctx.services.sessions.end_matching(idp=config.name, idp_session_id=sid)
+                ended += await ctx.services.sessions.end_matching(idp=config.name, subject=sid)
+    own = await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
+    if own is not None:
+        ended.append(own)
+    for record in ended:
+        await ctx.services.audit.record(
+            AuditEvent(event="logout.frontchannel", outcome="success", idp=record.idp, subject=record.subject,
+                       email=record.email, client_ip=ctx.client_ip(request))  # fmt: skip
+        )
+    response = ctx.render(request, "frontchannel.html", {"ended": len(ended)}, headers=NO_STORE)
+    if own is not None:
+        delete_cookie(response, ctx.cookies.session, https=ctx.https)
+    return response
+
+
+async def backchannel_logout(request: Request) -> Response:
+    """OIDC Back-Channel Logout: 200 and sessions ended for a valid token; 400 and nothing ended otherwise."""
+    ctx = web(request)
+    form = await request.form()
+    token = form.get("logout_token")
+    try:
+        if not isinstance(token, str) or not token:
+            raise LogoutTokenRejected("logout_token.missing", "no logout_token in the request body")
+        idp, claims = await _validate_for_some_provider(ctx, token)
+        if not await ctx.services.logout_replay.first_use(claims["iss"], claims["jti"]):
+            raise LogoutTokenRejected("logout_token.jti", "this logout token was already used")
+    except LogoutTokenRejected as exc:
+        await ctx.services.audit.record(
+            AuditEvent(event="logout.backchannel", outcome="failure", client_ip=ctx.client_ip(request),
+                       error_id=error_id_of(exc), detail=str(exc))  # fmt: skip
+        )
+        return JSONResponse({"error": "invalid_request", "error_description": exc.check}, 400, headers=NO_STORE)
+    ended = await ctx.services.sessions.end_matching(idp=idp, subject=claims.get("sub"), idp_session_id=claims.get("sid"))
+    await ctx.services.audit.record(
+        AuditEvent(event="logout.backchannel", outcome="success", idp=idp, subject=claims.get("sub"),
+                   client_ip=ctx.client_ip(request), detail=f"sessions ended: {len(ended)}")  # fmt: skip
+    )
+    return Response(status_code=200, headers=NO_STORE)
+
+
+async def _validate_for_some_provider(ctx: WebContext, token: str) -> tuple[str, dict[str, Any]]:
+    """Try each IdP whose issuer the token names (several clients may share an issuer)."""
+    last: LogoutTokenRejected = LogoutTokenRejected("logout_token.iss", "no configured identity provider issued it")
+    for config in await ctx.services.providers.enabled():
+        if config.protocol != "oidc":
+            continue
+        party = await ctx.services.relying_party(config.name)
+        try:
+            return config.name, await party.validate_logout_token(token)
+        except LogoutTokenRejected as exc:
+            last = exc if exc.check != "logout_token.iss" else last
+        except DeskgateError as exc:
+            last = LogoutTokenRejected("logout_token.provider", str(exc))
+    raise last
+
+
+async def account(request: Request) -> Response:
+    """A protected page: signed-out visitors go through sign-in and come back here."""
+    user = await current_user(request)
+    if user is None:
+        return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+    return web(request).render(request, "account.html", {"user": user})
+
+
+async def me(request: Request) -> Response:
+    """The signed-in identity as JSON (401 without a session)."""
+    user = await current_user(request)
+    if user is None:
+        return JSONResponse({"error": "not signed in"}, status_code=401)
+    return JSONResponse({"idp": user.idp, "subject": user.subject, "email": user.email, "name": user.display_name})
+
+
+async def home(request: Request) -> Response:
+    user = await current_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return web(request).render(request, "account.html", {"user": user})
+
+
+routes = [
+    Route("/", home),
+    Route("/login", login),
+    Route(CALLBACK_PATH, callback, methods=["GET", "POST"]),
+    Route("/logout", logout_page, methods=["GET"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route(POST_LOGOUT_PATH, logged_out),
+    Route(FRONTCHANNEL_LOGOUT_PATH, frontchannel_logout),
+    Route(BACKCHANNEL_LOGOUT_PATH, backchannel_logout, methods=["POST"]),
+    Route("/account", account),
+    Route("/me", me),
+]
+
+__all__ = ["HTMLResponse", "routes"]

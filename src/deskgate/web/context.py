@@ -1,0 +1,47 @@
+"""What every route needs from the running app, reached through `web(request)`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from deskgate.services import Services
+from deskgate.web.security import CookieNames, Csrf, IpNetwork, client_ip
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+@dataclass
+class WebContext:
+    services: Services
+    templates: Jinja2Templates
+    cookies: CookieNames
+    csrf: Csrf
+    https: bool
+    trusted_proxies: tuple[IpNetwork, ...]
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        context: Mapping[str, Any],
+        *,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        full = {"user": None, **context}
+        return self.templates.TemplateResponse(request, template, full, status_code=status_code, headers=headers)
+
+    def client_ip(self, request: Request) -> str | None:
+        return client_ip(request, self.trusted_proxies)
+
+
+def web(request: Request) -> WebContext:
+    context: WebContext = request.app.state.web
+    return context

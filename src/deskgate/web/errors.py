@@ -1,0 +1,56 @@
+"""The one error boundary: exceptions become a page (or JSON) with an error id; detail goes to the log."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.templating import Jinja2Templates
+
+from deskgate.errors import DeskgateError, LoginDenied, NotFound, new_error_id
+
+log = logging.getLogger("deskgate.web")
+
+
+def error_id_of(exc: BaseException) -> str:
+    """The id already given to this failure (e.g. by the audit log), or a new one."""
+    existing = getattr(exc, "error_id", None)
+    if isinstance(existing, str):
+        return existing
+    error_id = new_error_id()
+    exc.error_id = error_id  # type: ignore[attr-defined]
+    return error_id
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", "")
+
+
+def install(app_templates: Jinja2Templates) -> dict[type[Exception] | int, object]:
+    async def deskgate_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DeskgateError)
+        error_id = error_id_of(exc)
+        level = logging.ERROR if exc.status_code >= 500 else logging.WARNING
+        log.log(level, "error_id=%s %s %s: %s", error_id, request.method, request.url.path, exc.detail or type(exc).__name__)
+        if _wants_json(request):
+            return JSONResponse({"error": exc.user_message, "error_id": error_id}, status_code=exc.status_code)
+        context = {"error_id": error_id, "message": exc.user_message, "user": None}
+        if isinstance(exc, LoginDenied):
+            context["email"] = getattr(exc, "email", None)
+            return app_templates.TemplateResponse(request, "denied.html", context, status_code=exc.status_code)
+        context["retry_url"] = None if isinstance(exc, NotFound) else "/login"
+        return app_templates.TemplateResponse(request, "error.html", context, status_code=exc.status_code)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        error_id = error_id_of(exc)
+        log.exception("error_id=%s unexpected failure on %s %s", error_id, request.method, request.url.path)
+        context = {"error_id": error_id, "message": "Something went wrong on our side.", "user": None, "retry_url": None}
+        if _wants_json(request):
+            return JSONResponse({"error": context["message"], "error_id": error_id}, status_code=500)
+        return app_templates.TemplateResponse(request, "error.html", context, status_code=500)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return await deskgate_error(request, NotFound(f"no route for {request.url.path}"))
+
+    return {DeskgateError: deskgate_error, Exception: unexpected, 404: not_found}

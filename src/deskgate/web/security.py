@@ -1,0 +1,150 @@
+"""Cross-cutting web security: headers, cookies, CSRF tokens and the client address behind proxies."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Sequence
+from hashlib import sha256
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from deskgate.settings import Settings
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+BASE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self' {forms}; base-uri 'none'"
+# Pages an IdP must be able to frame (front-channel logout) opt out of the frame ban themselves.
+FRAMEABLE_PATHS = frozenset({"/plugins/servlet/oauth/logout"})
+NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache", "Expires": "0"}
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (no per-request task overhead) adding the security headers to every answer."""
+
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+        self.app = app
+        self.https = https
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        frameable = scope["path"] in FRAMEABLE_PATHS
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in BASE_HEADERS.items():
+                    headers.setdefault(name, value)
+                if "content-security-policy" not in headers:
+                    ancestors = "*" if frameable else "'none'"
+                    headers["Content-Security-Policy"] = CSP.format(forms="https:" if self.https else "http:") + (
+                        f"; frame-ancestors {ancestors}"
+                    )
+                if not frameable:
+                    headers.setdefault("X-Frame-Options", "DENY")
+                if self.https:
+                    headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class CookieNames:
+    """`__Host-` names under https (no Domain, Path=/, Secure: a sibling subdomain cannot plant them)."""
+
+    def __init__(self, https: bool) -> None:
+        prefix = "__Host-" if https else ""
+        self.session = f"{prefix}deskgate_session"
+        self.login = f"{prefix}deskgate_login"
+        self.csrf = f"{prefix}deskgate_csrf"
+
+
+def set_cookie(
+    response: Response, name: str, value: str, *, https: bool, max_age: int | None = None, samesite: str = "lax"
+) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", secure=https, httponly=True,
+        samesite=samesite,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def delete_cookie(response: Response, name: str, *, https: bool) -> None:
+    response.delete_cookie(name, path="/", secure=https, httponly=True, samesite="lax")
+
+
+class Csrf:
+    """Double-submit tokens bound with an HMAC: the form carries HMAC(key, cookie), the cookie a random value.
+
+    An attacker who cannot read our pages cannot produce the token; one who can plant a cookie (a sibling
+    subdomain, without `__Host-`) still cannot produce the matching HMAC without the secret key.
+    """
+
+    def __init__(self, key: str, cookie_name: str, https: bool) -> None:
+        self._key = sha256(b"deskgate/csrf/v1" + key.encode()).digest()
+        self.cookie_name = cookie_name
+        self._https = https
+
+    def _token_for(self, cookie_value: str) -> str:
+        return hmac.new(self._key, cookie_value.encode(), sha256).hexdigest()
+
+    def token(self, request: Request) -> tuple[str, str | None]:
+        """(token for the form, new cookie value to set or None when the browser already has one)."""
+        current = request.cookies.get(self.cookie_name)
+        if current and 20 <= len(current) <= 128:
+            return self._token_for(current), None
+        fresh = secrets.token_urlsafe(32)
+        return self._token_for(fresh), fresh
+
+    def attach(self, response: Response, new_cookie: str | None) -> None:
+        if new_cookie:
+            set_cookie(response, self.cookie_name, new_cookie, https=self._https, samesite="strict")
+
+    def valid(self, request: Request, submitted: object) -> bool:
+        cookie = request.cookies.get(self.cookie_name)
+        if not cookie or not isinstance(submitted, str):
+            return False
+        return hmac.compare_digest(self._token_for(cookie), submitted)
+
+
+def trusted_networks(settings: Settings) -> tuple[IpNetwork, ...]:
+    return tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies)
+
+
+def client_ip(request: Request, trusted: Sequence[IpNetwork]) -> str | None:
+    """The peer address, or — only when the peer is a trusted proxy — the nearest untrusted X-Forwarded-For hop."""
+    peer = request.client.host if request.client else None
+    if not peer or not trusted or not _in(peer, trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in(hop, trusted):
+            return hop if _is_ip(hop) else peer
+    return hops[0] if hops and _is_ip(hops[0]) else peer
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _in(address: str, networks: Sequence[IpNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
