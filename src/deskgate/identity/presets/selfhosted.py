@@ -1,0 +1,163 @@
+"""Presets for identity providers an organisation runs itself (its own host name in every URL)."""
+
+# ruff: noqa: S105  # "token" here names endpoints and auth methods, never a secret value
+
+from __future__ import annotations
+
+from deskgate.identity.mapping import AttributeMapping
+from deskgate.identity.presets.base import Preset, PresetField, domain_field
+
+
+class Gluu(Preset):
+    """Gluu Server 4.x (oxAuth). Its clients default to ``client_secret_post`` in the oxTrust form."""
+
+    name = "gluu"
+    title = "Gluu Server 4"
+    description = "Gluu Server 4.x with oxAuth as the OpenID Provider, clients managed in oxTrust."
+    fields = (domain_field("Gluu host name", "The host name of your Gluu Server.", "idp.example.com"),)
+    issuer = "https://{domain}"
+    # Discovery stays on; the explicit endpoints (oxAuth's fixed paths) take precedence over it.
+    authorization_endpoint = "https://{domain}/oxauth/restv1/authorize"
+    token_endpoint = "https://{domain}/oxauth/restv1/token"
+    userinfo_endpoint = "https://{domain}/oxauth/restv1/userinfo"
+    jwks_uri = "https://{domain}/oxauth/restv1/jwks"
+    end_session_endpoint = "https://{domain}/oxauth/restv1/end_session"
+    token_endpoint_auth_method = "client_secret_post"
+    # Gluu releases LDAP memberOf as the claim member_of.
+    default_mapping = AttributeMapping(groups=("groups", "member_of", "memberof"))
+    setup_help = """
+        1. Sign in to oxTrust (https://<your Gluu host>/identity) as an administrator.
+        2. Open OpenID Connect > Clients and click Add Client.
+        3. Client Name: Deskgate. Application Type: Web. Set a Client Secret (a long random value) and
+           keep a copy for this form.
+        4. Authentication method for the Token Endpoint: client_secret_post.
+        5. Redirect Login URIs: add {callback_url}
+        6. Front Channel Logout URI: {frontchannel_logout_url} and switch Logout Session Required on,
+           so Gluu tells Deskgate which session ended.
+        7. Post Logout Redirect URIs (Redirect Logout URIs): add {post_logout_redirect_uri}
+        8. Scopes: add openid, profile and email.
+        9. Response Types: code. Grant Types: authorization_code.
+        10. Click Add, then copy the client's Client ID (its inum) and the Client Secret into this form.
+        """
+
+
+class Janssen(Preset):
+    """Janssen Server and Gluu Flex (jans-auth), the successors of Gluu Server 4."""
+
+    name = "janssen"
+    title = "Janssen / Gluu Flex"
+    description = "Janssen Server or Gluu Flex, with jans-auth as the OpenID Provider."
+    fields = (
+        domain_field("Janssen host name", "The host name of your Janssen or Flex server.", "idp.example.com"),
+    )
+    issuer = "https://{domain}"
+    authorization_endpoint = "https://{domain}/jans-auth/restv1/authorize"
+    token_endpoint = "https://{domain}/jans-auth/restv1/token"
+    userinfo_endpoint = "https://{domain}/jans-auth/restv1/userinfo"
+    jwks_uri = "https://{domain}/jans-auth/restv1/jwks"
+    end_session_endpoint = "https://{domain}/jans-auth/restv1/end_session"
+    token_endpoint_auth_method = "client_secret_post"
+    default_mapping = AttributeMapping(groups=("groups", "memberof", "member_of"))
+    setup_help = """
+        1. On the server run the Janssen TUI (sudo /opt/jans/jans-cli/jans_cli_tui.py), or with Gluu Flex
+           open the Admin UI, and go to Auth Server > Clients > Add Client.
+        2. Client Name: Deskgate. Application Type: web. Token Endpoint Auth Method: client_secret_post.
+           Enter a long random Client Secret, or let Janssen generate one, and keep a copy.
+        3. Redirect URIs: {callback_url}
+        4. Grant Types: authorization_code. Response Types: code.
+        5. Scopes: openid, profile and email.
+        6. Logout: Front Channel Logout URI {frontchannel_logout_url} with Front Channel Logout Session
+           Required on; Post Logout Redirect URIs {post_logout_redirect_uri}.
+        7. Save, then copy the client id (its inum) and the secret into this form.
+        """
+
+
+class Keycloak(Preset):
+    """Keycloak (and Red Hat build of Keycloak). Keycloak 16 and older kept everything under /auth."""
+
+    name = "keycloak"
+    title = "Keycloak"
+    description = "A Keycloak realm, on your own server or a hosted Keycloak."
+    fields = (
+        PresetField(
+            "server",
+            "Keycloak server",
+            "Host name, or the base URL if Keycloak lives under a path (sso.example.com/auth).",
+            placeholder="sso.example.com",
+            kind="base_url",
+        ),
+        PresetField(
+            "realm", "Realm", "The realm your customers sign in to.", placeholder="customers", kind="segment"
+        ),
+    )
+    issuer = "{server}/realms/{realm}"
+    setup_help = """
+        1. In the Keycloak admin console switch to the realm your customers sign in to.
+        2. Clients > Create client. Client type: OpenID Connect. Client ID: deskgate. Next.
+        3. Capability config: Client authentication On; Authentication flow: Standard flow only. Next.
+        4. Login settings: Valid redirect URIs {callback_url}
+           Valid post logout redirect URIs {post_logout_redirect_uri}. Save.
+        5. Settings > Logout settings: Front channel logout On, Front-channel logout URL
+           {frontchannel_logout_url}. Save.
+        6. Advanced > Proof Key for Code Exchange Code Challenge Method: S256. Save.
+        7. Credentials: Client Authenticator "Client Id and Secret" (Deskgate sends it with HTTP Basic,
+           client_secret_basic). Copy the Client Secret, and the Client ID from step 2, into this form.
+        8. Groups (optional): Client scopes > deskgate-dedicated > Configure a new mapper > Group
+           Membership; Token Claim Name groups; Full group path Off.
+        """
+
+
+class PingFederate(Preset):
+    """PingFederate; the issuer is the Base URL set under System > Server Settings > Federation Info."""
+
+    name = "pingfederate"
+    title = "PingFederate"
+    description = "PingFederate as an OpenID Provider (its OAuth authorization server)."
+    fields = (
+        domain_field(
+            "PingFederate host",
+            "The host (and port, if not 443) of PingFederate's Base URL.",
+            "sso.example.com:9031",
+        ),
+    )
+    issuer = "https://{domain}"
+    setup_help = """
+        1. In the PingFederate administrative console open Applications > OAuth > Clients > Add Client.
+        2. Client ID: deskgate. Name: Deskgate.
+        3. Client Authentication: Client Secret; generate one and copy it now. Deskgate sends it with
+           HTTP Basic (client_secret_basic).
+        4. Redirect URIs: add {callback_url}
+        5. Allowed Grant Types: Authorization Code only. Tick Require Proof Key for Code Exchange (PKCE).
+        6. OpenID Connect: ID Token Signing Algorithm RSA using SHA-256; Policy: an OpenID Connect
+           policy whose attribute contract releases email, given_name, family_name (and groups).
+        7. Logout: Logout URIs {frontchannel_logout_url}; Post-Logout Redirect URIs (where your version
+           offers it) {post_logout_redirect_uri}. Save.
+        8. Enter the client ID and secret in this form.
+        """
+
+
+class GitLab(Preset):
+    """GitLab.com or a self-managed GitLab instance."""
+
+    name = "gitlab"
+    title = "GitLab"
+    description = "GitLab.com or your own GitLab instance, as an OpenID Provider."
+    fields = (
+        domain_field(
+            "GitLab host", "gitlab.com, or the host of your own instance.", "gitlab.com", default="gitlab.com"
+        ),
+    )
+    issuer = "https://{domain}"
+    client_id_label = "Application ID"
+    # The ID token lists direct memberships in groups_direct; userinfo has groups (with inherited ones).
+    default_mapping = AttributeMapping(display_name=("name", "nickname"), groups=("groups", "groups_direct"))
+    setup_help = """
+        1. In GitLab open User settings > Applications (or a group's Settings > Applications, or on a
+           self-managed instance Admin > Applications) and add a new application.
+        2. Name: Deskgate. Redirect URI: {callback_url}. Keep Confidential ticked.
+        3. Scopes: openid, profile and email. Save application.
+        4. Copy the Application ID and Secret into this form. Deskgate sends them with HTTP Basic
+           (client_secret_basic).
+        GitLab has no sign-out endpoint for applications: signing out of Deskgate leaves the user signed
+        in to GitLab.
+        """
