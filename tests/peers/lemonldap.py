@@ -10,13 +10,15 @@ How it runs, without root and without the FastCGI server (which refuses to run a
 * a private ``lemonldap-ng.ini`` points at that directory and at private caches; the portal finds it
   through the ``LLNG_DEFAULTCONFFILE`` environment variable (read by ``Lemonldap::NG::Common::Conf``);
 * a two-line PSGI wrapper around ``Lemonldap::NG::Portal::Main`` (what Debian's
-  ``/usr/share/lemonldap-ng/portal/htdocs/index.psgi`` does) adds ``/static`` serving, and ``plackup``
-  (Debian ``libplack-perl``, single-process ``HTTP::Server::PSGI``) serves it on 127.0.0.1.
+  ``/usr/share/lemonldap-ng/portal/htdocs/index.psgi`` does) adds ``/static`` and ``/javascript``
+  serving (Debian's Apache/nginx configs alias those), and ``plackup`` (Debian ``libplack-perl``,
+  single-process ``HTTP::Server::PSGI``) serves it on 127.0.0.1.
 
-Quirks of 2.16 that callers must know: the front-channel ``sid`` is the user id (``dwho``), ID tokens
-carry no ``sid``; the token endpoint accepts both ``client_secret_post`` and ``client_secret_basic`` for
-every confidential client (there is no per-client setting); the issuer is the portal URL, *with* its
-trailing slash.
+Quirks of 2.16 that callers must know: an RP gets a front-channel logout only if it has *redeemed its
+code* at the token endpoint during that SSO session (that is when the portal records it as connected);
+the front-channel ``sid`` is the user id (``dwho``), ID tokens carry no ``sid``; the token endpoint
+accepts both ``client_secret_post`` and ``client_secret_basic`` for every confidential client (there
+is no per-client setting); the issuer is the portal URL, *with* its trailing slash.
 """
 
 from __future__ import annotations

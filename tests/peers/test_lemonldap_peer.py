@@ -15,8 +15,8 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from lemonldap import LemonLdapPeer
 from playwright.sync_api import sync_playwright
+from tests.peers.lemonldap import LemonLdapPeer
 
 pytestmark = pytest.mark.peer
 
