@@ -1,0 +1,36 @@
+"""Test-wide fixtures: databases (SQLite and PostgreSQL), and the rule that nothing is skipped in CI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.databases import database_url
+
+_skipped: list[str] = []
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database of each kind; every test that uses it runs once per kind."""
+    with database_url(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # In CI nothing may be skipped: a skip there hides a missing peer or package.
+    if os.environ.get("CI", "").lower() == "true" and _skipped:
+        print(f"\nCI=true and {len(_skipped)} test(s) were skipped: {', '.join(_skipped[:20])}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
