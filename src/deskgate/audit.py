@@ -35,8 +35,14 @@ class AuditLog:
         at = event.at or datetime.now(UTC)
         log.info(
             "audit event=%s outcome=%s idp=%s subject=%s client_ip=%s error_id=%s detail=%s",
-            event.event, event.outcome, event.idp, event.subject, event.client_ip, event.error_id, event.detail,
-        )  # fmt: skip
+            event.event,
+            event.outcome,
+            event.idp,
+            event.subject,
+            event.client_ip,
+            event.error_id,
+            event.detail,
+        )
         async with self._sessions.begin() as db:
             db.add(
                 AuditEventRow(
@@ -74,8 +80,15 @@ class AuditLog:
             rows = (await db.scalars(statement)).all()
         return [
             AuditEvent(
-                event=r.event, outcome=r.outcome, idp=r.idp, subject=r.subject, email=r.email,
-                client_ip=r.client_ip, error_id=r.error_id, detail=r.detail, at=r.at,
-            )  # fmt: skip
+                event=r.event,
+                outcome=r.outcome,
+                idp=r.idp,
+                subject=r.subject,
+                email=r.email,
+                client_ip=r.client_ip,
+                error_id=r.error_id,
+                detail=r.detail,
+                at=r.at,
+            )
             for r in rows
         ]

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 class SecretBox:
     def __init__(self, secret_key: str) -> None:
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"deskgate/secrets-at-rest/v1").derive(
-            secret_key.encode()
-        )
+        derived = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"deskgate/secrets-at-rest/v1"
+        ).derive(secret_key.encode())
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
 
     def encrypt(self, plaintext: str) -> str:

@@ -73,7 +73,9 @@ class LoginDenied(DeskgateError):
     status_code = 403
     user_message = "Your account is not allowed to use this portal."
 
-    def __init__(self, rule: str, reason: str, *, email: str | None = None, subject: str | None = None) -> None:
+    def __init__(
+        self, rule: str, reason: str, *, email: str | None = None, subject: str | None = None
+    ) -> None:
         super().__init__(f"{rule}: {reason}")
         self.rule = rule
         self.reason = reason

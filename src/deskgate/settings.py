@@ -18,29 +18,43 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from deskgate.errors import ConfigError
 from deskgate.identity.provider import ProviderConfig
 
-DEMO_SECRET_KEY_NOTE = "demo mode generates a secret key; set DESKGATE_SECRET_KEY for real use"
 MIN_SECRET_KEY_LENGTH = 32
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DESKGATE_", env_nested_delimiter="__", extra="forbid")
 
-    base_url: str = Field("http://127.0.0.1:8080", description="Public URL of Deskgate, as customers reach it.")
+    base_url: str = Field(
+        "http://127.0.0.1:8080", description="Public URL of Deskgate, as customers reach it."
+    )
     demo: bool = Field(False, description="Demo mode: generated secret key, demo identity provider.")
-    secret_key: SecretStr | None = Field(None, description="At least 32 random characters; encrypts secrets at rest.")
+    secret_key: SecretStr | None = Field(
+        None, description="At least 32 random characters; encrypts secrets at rest."
+    )
     database_url: str = Field("sqlite:///var/deskgate.db", description="SQLite file or postgresql:// URL.")
     admin_user: str = Field("admin", description="User name for the admin pages (HTTP Basic).")
-    admin_password: SecretStr | None = Field(None, description="Password for the admin pages; unset = admin closed.")
+    admin_password: SecretStr | None = Field(
+        None, description="Password for the admin pages; unset = admin closed."
+    )
     session_idle_minutes: int = Field(60, ge=1, description="A session unused this long ends.")
-    session_absolute_hours: int = Field(12, ge=1, description="A session ends this long after sign-in regardless.")
+    session_absolute_hours: int = Field(
+        12, ge=1, description="A session ends this long after sign-in regardless."
+    )
     session_cache_seconds: float = Field(
-        1.0, ge=0, le=1.0, description="Per-worker cache of session lookups; a revocation is seen within this time."
+        1.0,
+        ge=0,
+        le=1.0,
+        description="Per-worker cache of session lookups; a revocation is seen within this time.",
     )
     login_state_seconds: int = Field(300, ge=30, le=3600, description="How long a started sign-in may take.")
-    trusted_proxies: list[str] = Field(default_factory=list, description="IPs/CIDRs whose X-Forwarded-* we honour.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="IPs/CIDRs whose X-Forwarded-* we honour."
+    )
     http_timeout_seconds: float = Field(10.0, gt=0, description="Timeout for calls to identity providers.")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
-    idps: list[ProviderConfig] = Field(default_factory=list, description="Identity providers to load at start.")
+    idps: list[ProviderConfig] = Field(
+        default_factory=list, description="Identity providers to load at start."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -70,7 +84,10 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The async driver URL for the configured database."""
         url = self.database_url
-        for prefix, driver in (("postgresql://", "postgresql+asyncpg://"), ("postgres://", "postgresql+asyncpg://")):
+        for prefix, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+        ):
             if url.startswith(prefix):
                 return driver + url[len(prefix) :]
         if url.startswith("sqlite:///"):
@@ -86,10 +103,17 @@ def _semantic_problems(settings: Settings) -> list[str]:
     elif parts.path not in ("", "/") or parts.query or parts.fragment:
         problems.append("base_url: must not contain a path, query or fragment")
     if settings.secret_key is None and not settings.demo:
-        problems.append("secret_key: required outside demo mode (set DESKGATE_SECRET_KEY to 32+ random characters)")
-    elif settings.secret_key is not None and len(settings.secret_key.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            "secret_key: required outside demo mode (set DESKGATE_SECRET_KEY to 32+ random characters)"
+        )
+    elif (
+        settings.secret_key is not None
+        and len(settings.secret_key.get_secret_value()) < MIN_SECRET_KEY_LENGTH
+    ):
         problems.append(f"secret_key: must be at least {MIN_SECRET_KEY_LENGTH} characters")
-    if not settings.database_url.startswith(("sqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")):
+    if not settings.database_url.startswith(
+        ("sqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")
+    ):
         problems.append("database_url: use sqlite:///PATH or postgresql://USER@HOST/DB")
     for proxy in settings.trusted_proxies:
         try:
@@ -97,7 +121,9 @@ def _semantic_problems(settings: Settings) -> list[str]:
         except ValueError:
             problems.append(f"trusted_proxies: {proxy!r} is not an IP address or CIDR range")
     names = [idp.name for idp in settings.idps]
-    problems += [f"idps: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})]
+    problems += [
+        f"idps: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})
+    ]
     return problems
 
 

@@ -10,11 +10,16 @@ import httpx
 from deskgate.demo.oidc_peer import OidcPeer
 
 
-def login(client: httpx.Client, peer: OidcPeer, deskgate_url: str, path: str, user: str, password: str) -> httpx.Response:
+def login(
+    client: httpx.Client, peer: OidcPeer, deskgate_url: str, path: str, user: str, password: str
+) -> httpx.Response:
     """Open `path` signed out, sign in at the peer, and return Deskgate's answer to the callback."""
     response = client.get(deskgate_url + path)
     hops = 0
-    while response.is_redirect and urlsplit(response.headers["location"]).netloc in ("", urlsplit(deskgate_url).netloc):
+    while response.is_redirect and urlsplit(response.headers["location"]).netloc in (
+        "",
+        urlsplit(deskgate_url).netloc,
+    ):
         response = client.get(urljoin(str(response.url), response.headers["location"]))
         hops += 1
         assert hops < 10

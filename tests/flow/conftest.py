@@ -21,7 +21,9 @@ ADMIN_PASSWORD = "admin-password-for-tests"
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 ACCOUNTS = (
     *DEMO_ACCOUNTS,
-    PeerAccount("mallory", "mallory", {"email": "mallory@evil.example", "email_verified": True, "name": "Mallory"}),
+    PeerAccount(
+        "mallory", "mallory", {"email": "mallory@evil.example", "email_verified": True, "name": "Mallory"}
+    ),
 )
 
 

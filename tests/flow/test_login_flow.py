@@ -19,7 +19,9 @@ async def _audit(services: Services) -> list[AuditEvent]:
     return await services.audit.query(limit=50)
 
 
-def test_deep_link_survives_login_and_session_is_server_side(gluu_peer: OidcPeer, deskgate: ServerFactory) -> None:
+def test_deep_link_survives_login_and_session_is_server_side(
+    gluu_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
     server = deskgate(gluu_idp(gluu_peer))
     with httpx.Client() as browser:
         browser.cookies.set("deskgate_session", "planted-by-attacker", domain="127.0.0.1")
@@ -41,7 +43,9 @@ def test_deep_link_survives_login_and_session_is_server_side(gluu_peer: OidcPeer
     assert events[0].client_ip == "127.0.0.1"
 
 
-def test_claims_only_in_userinfo_with_client_secret_basic(userinfo_peer: OidcPeer, deskgate: ServerFactory) -> None:
+def test_claims_only_in_userinfo_with_client_secret_basic(
+    userinfo_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
     server = deskgate(basic_idp(userinfo_peer))
     with httpx.Client() as browser:
         login(browser, userinfo_peer, server.url, "/account", "alice", "alice")
@@ -49,7 +53,9 @@ def test_claims_only_in_userinfo_with_client_secret_basic(userinfo_peer: OidcPee
     assert me == {"idp": "basic", "subject": "alice", "email": "alice@example.org", "name": "Alice Liddell"}
 
 
-def test_chooser_lists_idps_and_keeps_next(gluu_peer: OidcPeer, userinfo_peer: OidcPeer, deskgate: ServerFactory) -> None:
+def test_chooser_lists_idps_and_keeps_next(
+    gluu_peer: OidcPeer, userinfo_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
     server = deskgate(gluu_idp(gluu_peer), basic_idp(userinfo_peer))
     with httpx.Client() as browser:
         page = browser.get(server.url + "/login", params={"next": "/account?tab=1"})
@@ -65,7 +71,9 @@ def test_chooser_lists_idps_and_keeps_next(gluu_peer: OidcPeer, userinfo_peer: O
         assert landed.headers["location"] == "/"  # the hostile next was replaced, not followed
 
 
-def test_filter_refusal_shows_page_creates_nothing_and_is_audited(gluu_peer: OidcPeer, deskgate: ServerFactory) -> None:
+def test_filter_refusal_shows_page_creates_nothing_and_is_audited(
+    gluu_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
     server = deskgate(gluu_idp(gluu_peer, filters=FilterRules(allow_domains=("example.com",))))
     with httpx.Client() as browser:
         refused = login(browser, gluu_peer, server.url, "/account", "mallory", "mallory")
@@ -104,14 +112,18 @@ def test_idp_error_ends_on_error_page_with_id(gluu_peer: OidcPeer, deskgate: Ser
     with httpx.Client() as browser:
         start = browser.get(server.url + "/login")
         state = query(start.headers["location"])["state"]
-        page = browser.get(server.url + "/plugins/servlet/oauth/callback", params={"error": "access_denied", "state": state})
+        page = browser.get(
+            server.url + "/plugins/servlet/oauth/callback", params={"error": "access_denied", "state": state}
+        )
     assert page.status_code == 400
     events = server.call(_audit)
     assert events[0].outcome == "failure" and "idp_error" in (events[0].detail or "")
     assert events[0].error_id and events[0].error_id in page.text
 
 
-def test_rp_initiated_logout_ends_session_and_reaches_the_idp(gluu_peer: OidcPeer, deskgate: ServerFactory) -> None:
+def test_rp_initiated_logout_ends_session_and_reaches_the_idp(
+    gluu_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
     server = deskgate(gluu_idp(gluu_peer))
     with httpx.Client() as browser:
         login(browser, gluu_peer, server.url, "/account", "demo", "demo")
@@ -132,14 +144,18 @@ def test_rp_initiated_logout_ends_session_and_reaches_the_idp(gluu_peer: OidcPee
     assert ("logout.rp", "success") in {(e.event, e.outcome) for e in server.call(_audit)}
 
 
-def test_backchannel_logout_from_the_idp_ends_the_session(gluu_peer: OidcPeer, deskgate: ServerFactory) -> None:
+def test_backchannel_logout_from_the_idp_ends_the_session(
+    gluu_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
     server = deskgate(gluu_idp(gluu_peer))
     with httpx.Client() as browser, httpx.Client() as idp_console:
         login(browser, gluu_peer, server.url, "/account", "demo", "demo")
         assert browser.get(server.url + "/me").status_code == 200
         # The user signs out at the IdP itself (another app's logout): the IdP tells Deskgate directly.
         for cookie in browser.cookies.jar:
-            if cookie.port == str(gluu_peer.origin.rsplit(":", 1)[1]) or gluu_peer.origin.endswith(str(cookie.port)):
+            if cookie.port == str(gluu_peer.origin.rsplit(":", 1)[1]) or gluu_peer.origin.endswith(
+                str(cookie.port)
+            ):
                 pass
         idp_console.cookies = browser.cookies
         done = gluu_peer.complete_logout_over_http(idp_console, gluu_peer.discovery["end_session_endpoint"])

@@ -16,6 +16,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from playwright.sync_api import sync_playwright
+
 from tests.peers.lemonldap import LemonLdapPeer
 
 pytestmark = pytest.mark.peer

@@ -62,8 +62,11 @@ class LiveServer:
     def call(self, factory: Callable[[Services], Awaitable[T]]) -> T:
         """Run a coroutine on the server's own event loop (its engine and caches live there)."""
         assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(factory(self.services), self._loop)  # type: ignore[arg-type]
-        return future.result(timeout=30)
+
+        async def run() -> T:
+            return await factory(self.services)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
 
     def __enter__(self) -> LiveServer:
         self.start()

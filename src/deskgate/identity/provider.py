@@ -15,7 +15,18 @@ ClientAuthMethod = Literal["client_secret_post", "client_secret_basic", "none"]
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # Asymmetric algorithms only: an HMAC ID token keyed with the client secret is refused, and `none` never passes.
-DEFAULT_SIGNING_ALGS: tuple[str, ...] = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+DEFAULT_SIGNING_ALGS: tuple[str, ...] = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
 ALLOWED_SIGNING_ALGS = frozenset(DEFAULT_SIGNING_ALGS)
 
 
@@ -31,7 +42,9 @@ class ProviderConfig(BaseModel):
     enabled: bool = True
     order: int = 0
 
-    issuer: str | None = Field(default=None, description="OIDC issuer; discovery reads <issuer>/.well-known/openid-configuration.")
+    issuer: str | None = Field(
+        default=None, description="OIDC issuer; discovery reads <issuer>/.well-known/openid-configuration."
+    )
     discovery: bool = True
     authorization_endpoint: str | None = None
     token_endpoint: str | None = None
@@ -41,7 +54,7 @@ class ProviderConfig(BaseModel):
 
     client_id: str
     client_secret: SecretStr | None = None
-    token_endpoint_auth_method: ClientAuthMethod = "client_secret_basic"
+    token_endpoint_auth_method: ClientAuthMethod = "client_secret_basic"  # noqa: S105
     scopes: tuple[str, ...] = ("openid", "email", "profile")
     use_pkce: bool = True
     extra_authorize_params: dict[str, str] = Field(default_factory=dict)
@@ -56,7 +69,9 @@ class ProviderConfig(BaseModel):
     @classmethod
     def _name_is_slug(cls, value: str) -> str:
         if not NAME_PATTERN.fullmatch(value):
-            raise ValueError("use lowercase letters, digits and dashes (at most 63), starting with a letter or digit")
+            raise ValueError(
+                "use lowercase letters, digits and dashes (at most 63), starting with a letter or digit"
+            )
         return value
 
     @field_validator("id_token_signing_algs")
@@ -64,10 +79,19 @@ class ProviderConfig(BaseModel):
     def _asymmetric_only(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [alg for alg in value if alg not in ALLOWED_SIGNING_ALGS]
         if bad or not value:
-            raise ValueError(f"unsupported ID token algorithms {bad}; choose from {sorted(ALLOWED_SIGNING_ALGS)}")
+            raise ValueError(
+                f"unsupported ID token algorithms {bad}; choose from {sorted(ALLOWED_SIGNING_ALGS)}"
+            )
         return value
 
-    @field_validator("issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint")
+    @field_validator(
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "end_session_endpoint",
+    )
     @classmethod
     def _absolute_http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^/\s?#]+", value):
@@ -89,8 +113,8 @@ class ProviderConfig(BaseModel):
                 raise ValueError(f"without discovery these endpoints are required: {', '.join(missing)}")
         if self.protocol == "oidc" and "openid" not in self.scopes:
             raise ValueError("an OIDC provider needs the 'openid' scope")
-        if self.token_endpoint_auth_method != "none" and self.client_secret is None:
+        if self.token_endpoint_auth_method != "none" and self.client_secret is None:  # noqa: S105
             raise ValueError(f"{self.token_endpoint_auth_method} needs a client secret")
-        if self.token_endpoint_auth_method == "none" and not self.use_pkce:
+        if self.token_endpoint_auth_method == "none" and not self.use_pkce:  # noqa: S105
             raise ValueError("a public client (auth method 'none') must use PKCE")
         return self

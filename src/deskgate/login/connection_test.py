@@ -30,7 +30,13 @@ def success_result(config: ProviderConfig, result: LoginResult) -> dict[str, Any
 
 def failure_result(exc: DeskgateError, error_id: str) -> dict[str, Any]:
     check = getattr(exc, "check", None) or (exc.rule if isinstance(exc, LoginDenied) else type(exc).__name__)
-    return {"ok": False, "check": check, "detail": exc.detail, "message": exc.user_message, "error_id": error_id}
+    return {
+        "ok": False,
+        "check": check,
+        "detail": exc.detail,
+        "message": exc.user_message,
+        "error_id": error_id,
+    }
 
 
 class ConnectionTests:

@@ -44,7 +44,9 @@ async def apply_filters(ctx: LoginContext) -> None:
     assert ctx.user is not None
     ctx.verdict = evaluate(ctx.user, ctx.claims, ctx.config.filters)
     if not ctx.verdict.allowed:
-        raise LoginDenied(ctx.verdict.rule, ctx.verdict.reason, email=ctx.user.email, subject=ctx.claims.subject)
+        raise LoginDenied(
+            ctx.verdict.rule, ctx.verdict.reason, email=ctx.user.email, subject=ctx.claims.subject
+        )
 
 
 def session_attributes(user: MappedUser) -> dict[str, object]:

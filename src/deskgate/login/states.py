@@ -33,7 +33,11 @@ def _now() -> datetime:
 
 class LoginStates:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, lifetime: timedelta, clock: Callable[[], datetime] = _now
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        lifetime: timedelta,
+        clock: Callable[[], datetime] = _now,
     ) -> None:
         self._sessions = sessions
         self._lifetime = lifetime
@@ -64,7 +68,9 @@ class LoginStates:
             # DELETE … RETURNING makes "single use" atomic even when two callbacks race.
             row = (
                 await db.execute(
-                    delete(LoginStateRow).where(LoginStateRow.state_hash == digest(state)).returning(LoginStateRow)
+                    delete(LoginStateRow)
+                    .where(LoginStateRow.state_hash == digest(state))
+                    .returning(LoginStateRow)
                 )
             ).scalar_one_or_none()
         if row is None:
@@ -72,7 +78,13 @@ class LoginStates:
         if row.expires_at <= self._clock():
             raise LoginStateError("state", "the sign-in took longer than allowed")
         if not browser_binding or digest(browser_binding) != row.browser_hash:
-            raise LoginStateError("browser", "the callback arrived in another browser than the one that began it")
+            raise LoginStateError(
+                "browser", "the callback arrived in another browser than the one that began it"
+            )
         return PendingLogin(
-            idp=row.idp, purpose=row.purpose, nonce=row.nonce, code_verifier=row.code_verifier, next_url=row.next_url
+            idp=row.idp,
+            purpose=row.purpose,
+            nonce=row.nonce,
+            code_verifier=row.code_verifier,
+            next_url=row.next_url,
         )

@@ -140,7 +140,9 @@ class SqlSessionStore:
 
     async def touch(self, id_hash: str, when: datetime) -> None:
         async with self._sessions.begin() as db:
-            await db.execute(update(SessionRow).where(SessionRow.id_hash == id_hash).values(last_seen_at=when))
+            await db.execute(
+                update(SessionRow).where(SessionRow.id_hash == id_hash).values(last_seen_at=when)
+            )
 
     async def delete(self, id_hash: str) -> SessionRecord | None:
         ended = await self._delete_rows([SessionRow.id_hash == id_hash])
@@ -163,7 +165,9 @@ class SqlSessionStore:
             rows = (await db.scalars(select(SessionRow).where(*conditions).with_for_update())).all()
             ended = [self._to_record(row) for row in rows]
             if rows:
-                await db.execute(delete(SessionRow).where(or_(*(SessionRow.id_hash == r.id_hash for r in rows))))
+                await db.execute(
+                    delete(SessionRow).where(or_(*(SessionRow.id_hash == r.id_hash for r in rows)))
+                )
             return ended
 
     async def purge_expired(self, now: datetime) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -27,7 +27,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class IdentityProviderRow(Base):
@@ -103,9 +103,13 @@ class ConnectionTestRow(Base):
 class AuditEventRow(Base):
     __tablename__ = "audit_events"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     at: Mapped[datetime] = mapped_column(index=True)
-    event: Mapped[str] = mapped_column(String(64))  # login, logout.rp, logout.frontchannel, logout.backchannel…
+    event: Mapped[str] = mapped_column(
+        String(64)
+    )  # login, logout.rp, logout.frontchannel, logout.backchannel…
     outcome: Mapped[str] = mapped_column(String(16))  # success, refused, failure
     idp: Mapped[str | None] = mapped_column(String(63))
     subject: Mapped[str | None] = mapped_column(String(255))

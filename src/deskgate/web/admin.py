@@ -57,7 +57,12 @@ async def index(request: Request) -> Response:
         "frontchannel": settings.url(FRONTCHANNEL_LOGOUT_PATH),
         "post_logout": settings.url(POST_LOGOUT_PATH),
     }
-    return ctx.render(request, "admin/index.html", {"providers": providers, "latest": latest, "urls": urls}, headers=NO_STORE)
+    return ctx.render(
+        request,
+        "admin/index.html",
+        {"providers": providers, "latest": latest, "urls": urls},
+        headers=NO_STORE,
+    )
 
 
 async def test_page(request: Request) -> Response:
@@ -67,7 +72,9 @@ async def test_page(request: Request) -> Response:
     config = await ctx.services.providers.get(request.path_params["name"])
     checks = await probe(await ctx.services.relying_party(config.name))
     latest = await ctx.services.connection_tests.latest(config.name)
-    return ctx.render(request, "admin/test.html", {"idp": config, "checks": checks, "latest": latest}, headers=NO_STORE)
+    return ctx.render(
+        request, "admin/test.html", {"idp": config, "checks": checks, "latest": latest}, headers=NO_STORE
+    )
 
 
 async def test_start(request: Request) -> Response:

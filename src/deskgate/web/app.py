@@ -50,7 +50,11 @@ def create_app(
             await services.aclose()
 
     app = Starlette(
-        routes=[*auth.routes, *admin.routes, Mount("/static", StaticFiles(directory=str(STATIC)), name="static")],
+        routes=[
+            *auth.routes,
+            *admin.routes,
+            Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+        ],
         exception_handlers=errors.install(templates),  # type: ignore[arg-type]
         lifespan=lifespan,
     )

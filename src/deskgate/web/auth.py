@@ -52,11 +52,15 @@ async def login(request: Request) -> Response:
     if wanted is None:
         return ctx.render(request, "chooser.html", {"providers": providers, "next": next_url})
     if wanted not in {p.name for p in providers}:
-        raise NotFound(f"login requested for unknown or disabled IdP {wanted!r}", user_message="Unknown sign-in method.")
+        raise NotFound(
+            f"login requested for unknown or disabled IdP {wanted!r}", user_message="Unknown sign-in method."
+        )
     return await begin_login(request, wanted, purpose="login", next_url=next_url)
 
 
-async def begin_login(request: Request, idp: str, *, purpose: str, next_url: str, prompt: str | None = None) -> Response:
+async def begin_login(
+    request: Request, idp: str, *, purpose: str, next_url: str, prompt: str | None = None
+) -> Response:
     ctx = web(request)
     party = await ctx.services.relying_party(idp)
     auth = await party.authorization_request(prompt=prompt)
@@ -66,10 +70,18 @@ async def begin_login(request: Request, idp: str, *, purpose: str, next_url: str
     await ctx.services.login_states.put(
         auth.state,
         binding,
-        PendingLogin(idp=idp, purpose=purpose, nonce=auth.nonce, code_verifier=auth.code_verifier, next_url=next_url),
+        PendingLogin(
+            idp=idp, purpose=purpose, nonce=auth.nonce, code_verifier=auth.code_verifier, next_url=next_url
+        ),
     )
     response = RedirectResponse(auth.url, status_code=302, headers=NO_STORE)
-    set_cookie(response, ctx.cookies.login, binding, https=ctx.https, max_age=ctx.services.settings.login_state_seconds)
+    set_cookie(
+        response,
+        ctx.cookies.login,
+        binding,
+        https=ctx.https,
+        max_age=ctx.services.settings.login_state_seconds,
+    )
     return response
 
 
@@ -81,7 +93,9 @@ async def callback(request: Request) -> Response:
         params.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
     pending: PendingLogin | None = None
     try:
-        pending = await ctx.services.login_states.take(params.get("state"), request.cookies.get(ctx.cookies.login))
+        pending = await ctx.services.login_states.take(
+            params.get("state"), request.cookies.get(ctx.cookies.login)
+        )
         party = await ctx.services.relying_party(pending.idp)
         if params.get("error"):
             description = str(params.get("error_description", ""))[:300]
@@ -92,7 +106,9 @@ async def callback(request: Request) -> Response:
             raise LoginStateError("iss", "the authorization response came from another issuer")
         if not params.get("code"):
             raise LoginStateError("code", "the callback carries no authorization code")
-        result = await party.complete(code=params["code"], nonce=pending.nonce, code_verifier=pending.code_verifier)
+        result = await party.complete(
+            code=params["code"], nonce=pending.nonce, code_verifier=pending.code_verifier
+        )
         if pending.purpose == "test":
             return await connection_test.finish(request, party.config, result)
         login_ctx = await ctx.services.pipeline.run(
@@ -106,9 +122,13 @@ async def callback(request: Request) -> Response:
     assert login_ctx.session_id and login_ctx.session
     await ctx.services.audit.record(
         AuditEvent(
-            event="login", outcome="success", idp=pending.idp, subject=login_ctx.session.subject,
-            email=login_ctx.session.email, client_ip=ctx.client_ip(request),
-        )  # fmt: skip
+            event="login",
+            outcome="success",
+            idp=pending.idp,
+            subject=login_ctx.session.subject,
+            email=login_ctx.session.email,
+            client_ip=ctx.client_ip(request),
+        )
     )
     response = RedirectResponse(pending.next_url, status_code=303, headers=NO_STORE)
     # Rotation at login: the old session (if any) ends, and the browser gets the new id only.
@@ -122,13 +142,21 @@ async def _audit_failed_login(request: Request, pending: PendingLogin | None, ex
     ctx = web(request)
     refused = isinstance(exc, LoginDenied)
     event = "login.test" if pending is not None and pending.purpose == "test" else "login"
-    detail = f"rule={exc.rule}: {exc.reason}" if isinstance(exc, LoginDenied) else f"check={exc.check}: {exc.detail}"
+    if isinstance(exc, LoginDenied):
+        detail = f"rule={exc.rule}: {exc.reason}"
+    else:
+        detail = f"check={getattr(exc, 'check', type(exc).__name__)}: {exc.detail}"
     await ctx.services.audit.record(
         AuditEvent(
-            event=event, outcome="refused" if refused else "failure", idp=pending.idp if pending else None,
-            subject=getattr(exc, "subject", None), email=getattr(exc, "email", None),
-            client_ip=ctx.client_ip(request), error_id=error_id_of(exc), detail=detail,
-        )  # fmt: skip
+            event=event,
+            outcome="refused" if refused else "failure",
+            idp=pending.idp if pending else None,
+            subject=getattr(exc, "subject", None),
+            email=getattr(exc, "email", None),
+            client_ip=ctx.client_ip(request),
+            error_id=error_id_of(exc),
+            detail=detail,
+        )
     )
 
 
@@ -146,19 +174,29 @@ async def logout(request: Request) -> Response:
     ctx = web(request)
     form = await request.form()
     if not ctx.csrf.valid(request, form.get("csrf_token")):
-        raise LoginStateError("csrf", "logout form without a valid CSRF token", user_message="Please try signing out again.")
+        raise LoginStateError(
+            "csrf", "logout form without a valid CSRF token", user_message="Please try signing out again."
+        )
     record = await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
     target = ctx.services.settings.url(POST_LOGOUT_PATH)
     if record is not None:
         await ctx.services.audit.record(
-            AuditEvent(event="logout.rp", outcome="success", idp=record.idp, subject=record.subject,
-                       email=record.email, client_ip=ctx.client_ip(request))  # fmt: skip
+            AuditEvent(
+                event="logout.rp",
+                outcome="success",
+                idp=record.idp,
+                subject=record.subject,
+                email=record.email,
+                client_ip=ctx.client_ip(request),
+            )
         )
         try:
             party = await ctx.services.relying_party(record.idp)
             target = (
                 await party.end_session_url(
-                    id_token_hint=record.id_token, post_logout_redirect_uri=target, state=secrets.token_urlsafe(16)
+                    id_token_hint=record.id_token,
+                    post_logout_redirect_uri=target,
+                    state=secrets.token_urlsafe(16),
                 )
                 or target
             )
@@ -198,8 +236,14 @@ async def frontchannel_logout(request: Request) -> Response:
         ended.append(own)
     for record in ended:
         await ctx.services.audit.record(
-            AuditEvent(event="logout.frontchannel", outcome="success", idp=record.idp, subject=record.subject,
-                       email=record.email, client_ip=ctx.client_ip(request))  # fmt: skip
+            AuditEvent(
+                event="logout.frontchannel",
+                outcome="success",
+                idp=record.idp,
+                subject=record.subject,
+                email=record.email,
+                client_ip=ctx.client_ip(request),
+            )
         )
     response = ctx.render(request, "frontchannel.html", {"ended": len(ended)}, headers=NO_STORE)
     if own is not None:
@@ -220,21 +264,38 @@ async def backchannel_logout(request: Request) -> Response:
             raise LogoutTokenRejected("logout_token.jti", "this logout token was already used")
     except LogoutTokenRejected as exc:
         await ctx.services.audit.record(
-            AuditEvent(event="logout.backchannel", outcome="failure", client_ip=ctx.client_ip(request),
-                       error_id=error_id_of(exc), detail=str(exc))  # fmt: skip
+            AuditEvent(
+                event="logout.backchannel",
+                outcome="failure",
+                client_ip=ctx.client_ip(request),
+                error_id=error_id_of(exc),
+                detail=str(exc),
+            )
         )
-        return JSONResponse({"error": "invalid_request", "error_description": exc.check}, 400, headers=NO_STORE)
-    ended = await ctx.services.sessions.end_matching(idp=idp, subject=claims.get("sub"), idp_session_id=claims.get("sid"))
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": exc.check}, 400, headers=NO_STORE
+        )
+    ended = await ctx.services.sessions.end_matching(
+        idp=idp, subject=claims.get("sub"), idp_session_id=claims.get("sid")
+    )
     await ctx.services.audit.record(
-        AuditEvent(event="logout.backchannel", outcome="success", idp=idp, subject=claims.get("sub"),
-                   client_ip=ctx.client_ip(request), detail=f"sessions ended: {len(ended)}")  # fmt: skip
+        AuditEvent(
+            event="logout.backchannel",
+            outcome="success",
+            idp=idp,
+            subject=claims.get("sub"),
+            client_ip=ctx.client_ip(request),
+            detail=f"sessions ended: {len(ended)}",
+        )
     )
     return Response(status_code=200, headers=NO_STORE)
 
 
 async def _validate_for_some_provider(ctx: WebContext, token: str) -> tuple[str, dict[str, Any]]:
     """Try each IdP whose issuer the token names (several clients may share an issuer)."""
-    last: LogoutTokenRejected = LogoutTokenRejected("logout_token.iss", "no configured identity provider issued it")
+    last: LogoutTokenRejected = LogoutTokenRejected(
+        "logout_token.iss", "no configured identity provider issued it"
+    )
     for config in await ctx.services.providers.enabled():
         if config.protocol != "oidc":
             continue
@@ -261,7 +322,9 @@ async def me(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
         return JSONResponse({"error": "not signed in"}, status_code=401)
-    return JSONResponse({"idp": user.idp, "subject": user.subject, "email": user.email, "name": user.display_name})
+    return JSONResponse(
+        {"idp": user.idp, "subject": user.subject, "email": user.email, "name": user.display_name}
+    )
 
 
 async def home(request: Request) -> Response:

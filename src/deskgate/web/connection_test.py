@@ -26,8 +26,14 @@ async def finish(request: Request, config: ProviderConfig, result: LoginResult) 
     data = success_result(config, result)
     test_id = await ctx.services.connection_tests.save(config.name, data)
     await ctx.services.audit.record(
-        AuditEvent(event="login.test", outcome="success", idp=config.name, subject=result.claims.subject,
-                   email=data["mapped"]["email"], client_ip=ctx.client_ip(request))  # fmt: skip
+        AuditEvent(
+            event="login.test",
+            outcome="success",
+            idp=config.name,
+            subject=result.claims.subject,
+            email=data["mapped"]["email"],
+            client_ip=ctx.client_ip(request),
+        )
     )
     response = RedirectResponse(_result_url(config.name, test_id), status_code=303, headers=NO_STORE)
     delete_cookie(response, ctx.cookies.login, https=ctx.https)

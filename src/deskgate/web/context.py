@@ -36,7 +36,9 @@ class WebContext:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         full = {"user": None, **context}
-        return self.templates.TemplateResponse(request, template, full, status_code=status_code, headers=headers)
+        return self.templates.TemplateResponse(
+            request, template, full, status_code=status_code, headers=headers
+        )
 
     def client_ip(self, request: Request) -> str | None:
         return client_ip(request, self.trusted_proxies)

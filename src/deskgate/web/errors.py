@@ -24,7 +24,9 @@ def error_id_of(exc: BaseException) -> str:
 
 
 def _wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", "")
+    return "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get(
+        "accept", ""
+    )
 
 
 def install(app_templates: Jinja2Templates) -> dict[type[Exception] | int, object]:
@@ -32,20 +34,36 @@ def install(app_templates: Jinja2Templates) -> dict[type[Exception] | int, objec
         assert isinstance(exc, DeskgateError)
         error_id = error_id_of(exc)
         level = logging.ERROR if exc.status_code >= 500 else logging.WARNING
-        log.log(level, "error_id=%s %s %s: %s", error_id, request.method, request.url.path, exc.detail or type(exc).__name__)
+        log.log(
+            level,
+            "error_id=%s %s %s: %s",
+            error_id,
+            request.method,
+            request.url.path,
+            exc.detail or type(exc).__name__,
+        )
         if _wants_json(request):
-            return JSONResponse({"error": exc.user_message, "error_id": error_id}, status_code=exc.status_code)
+            return JSONResponse(
+                {"error": exc.user_message, "error_id": error_id}, status_code=exc.status_code
+            )
         context = {"error_id": error_id, "message": exc.user_message, "user": None}
         if isinstance(exc, LoginDenied):
             context["email"] = getattr(exc, "email", None)
-            return app_templates.TemplateResponse(request, "denied.html", context, status_code=exc.status_code)
+            return app_templates.TemplateResponse(
+                request, "denied.html", context, status_code=exc.status_code
+            )
         context["retry_url"] = None if isinstance(exc, NotFound) else "/login"
         return app_templates.TemplateResponse(request, "error.html", context, status_code=exc.status_code)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         error_id = error_id_of(exc)
         log.exception("error_id=%s unexpected failure on %s %s", error_id, request.method, request.url.path)
-        context = {"error_id": error_id, "message": "Something went wrong on our side.", "user": None, "retry_url": None}
+        context = {
+            "error_id": error_id,
+            "message": "Something went wrong on our side.",
+            "user": None,
+            "retry_url": None,
+        }
         if _wants_json(request):
             return JSONResponse({"error": context["message"], "error_id": error_id}, status_code=500)
         return app_templates.TemplateResponse(request, "error.html", context, status_code=500)

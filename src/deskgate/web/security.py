@@ -26,7 +26,11 @@ BASE_HEADERS = {
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self' {forms}; base-uri 'none'"
 # Pages an IdP must be able to frame (front-channel logout) opt out of the frame ban themselves.
 FRAMEABLE_PATHS = frozenset({"/plugins/servlet/oauth/logout"})
-NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0", "Pragma": "no-cache", "Expires": "0"}
+NO_STORE = {
+    "Cache-Control": "no-store, no-cache, must-revalidate, max-age=0",
+    "Pragma": "no-cache",
+    "Expires": "0",
+}
 
 
 class SecurityHeaders:
@@ -49,9 +53,9 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
                 if "content-security-policy" not in headers:
                     ancestors = "*" if frameable else "'none'"
-                    headers["Content-Security-Policy"] = CSP.format(forms="https:" if self.https else "http:") + (
-                        f"; frame-ancestors {ancestors}"
-                    )
+                    headers["Content-Security-Policy"] = CSP.format(
+                        forms="https:" if self.https else "http:"
+                    ) + (f"; frame-ancestors {ancestors}")
                 if not frameable:
                     headers.setdefault("X-Frame-Options", "DENY")
                 if self.https:
@@ -72,7 +76,13 @@ class CookieNames:
 
 
 def set_cookie(
-    response: Response, name: str, value: str, *, https: bool, max_age: int | None = None, samesite: str = "lax"
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    https: bool,
+    max_age: int | None = None,
+    samesite: str = "lax",
 ) -> None:
     response.set_cookie(
         name, value, max_age=max_age, path="/", secure=https, httponly=True,

@@ -25,7 +25,9 @@ from deskgate.identity.oidc.tokens import validate_id_token, validate_logout_tok
 from deskgate.identity.provider import ProviderConfig
 
 
-def _client_secret_basic(client: ClientAuth, method: str, uri: str, headers: dict[str, str], body: str) -> Any:
+def _client_secret_basic(
+    client: ClientAuth, method: str, uri: str, headers: dict[str, str], body: str
+) -> Any:
     # RFC 6749 2.3.1: id and secret are form-urlencoded before base64 (Authlib sends them raw).
     text = f"{quote(client.client_id, safe='')}:{quote(client.client_secret or '', safe='')}"
     headers["Authorization"] = "Basic " + base64.b64encode(text.encode()).decode()
@@ -63,7 +65,9 @@ class RelyingParty:
         code_verifier = None
         if self.config.use_pkce:
             code_verifier = secrets.token_urlsafe(64)
-            params.update(code_challenge=create_s256_code_challenge(code_verifier), code_challenge_method="S256")
+            params.update(
+                code_challenge=create_s256_code_challenge(code_verifier), code_challenge_method="S256"
+            )
         if self.config.protocol == "oidc":
             params["nonce"] = nonce
         if prompt:
@@ -103,7 +107,9 @@ class RelyingParty:
         if metadata.userinfo_endpoint and isinstance(access_token, str):
             userinfo = await self._userinfo(metadata.userinfo_endpoint, access_token)
         elif self.config.protocol == "oauth2":
-            raise TokenRejected("userinfo", "an OAuth 2.0 provider needs a userinfo endpoint and an access token")
+            raise TokenRejected(
+                "userinfo", "an OAuth 2.0 provider needs a userinfo endpoint and an access token"
+            )
         return LoginResult(claims=self._claims(metadata, id_claims, userinfo), id_token=id_token or None)
 
     async def redeem_probe(self) -> None:
@@ -113,13 +119,17 @@ class RelyingParty:
     def _algorithms(self, metadata: ProviderMetadata) -> tuple[str, ...]:
         return self.config.id_token_signing_algs
 
-    async def _redeem(self, metadata: ProviderMetadata, code: str, code_verifier: str | None) -> dict[str, Any]:
+    async def _redeem(
+        self, metadata: ProviderMetadata, code: str, code_verifier: str | None
+    ) -> dict[str, Any]:
         body = prepare_token_request(
             "authorization_code", code=code, redirect_uri=self.redirect_uri, code_verifier=code_verifier
         )
         secret = self.config.client_secret.get_secret_value() if self.config.client_secret else None
         method = self.config.token_endpoint_auth_method
-        auth = ClientAuth(self.config.client_id, secret, _client_secret_basic if method == "client_secret_basic" else method)
+        auth = ClientAuth(
+            self.config.client_id, secret, _client_secret_basic if method == "client_secret_basic" else method
+        )
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         url, headers, body = auth.prepare("POST", metadata.token_endpoint, headers, body)
         try:
@@ -132,7 +142,9 @@ class RelyingParty:
             payload = None
         if response.status_code != 200 or not isinstance(payload, dict):
             error = payload.get("error") if isinstance(payload, dict) else None
-            raise TokenRejected("token", f"token endpoint answered HTTP {response.status_code} error={error!r}")
+            raise TokenRejected(
+                "token", f"token endpoint answered HTTP {response.status_code} error={error!r}"
+            )
         if str(payload.get("token_type", "")).lower() not in ("bearer", "dpop") and "access_token" in payload:
             raise TokenRejected("token_response", f"unsupported token_type {payload.get('token_type')!r}")
         return payload
@@ -154,7 +166,9 @@ class RelyingParty:
             raise TokenRejected("userinfo", "userinfo is not a JSON object")
         return payload
 
-    def _claims(self, metadata: ProviderMetadata, id_claims: dict[str, Any], userinfo: dict[str, Any]) -> Claims:
+    def _claims(
+        self, metadata: ProviderMetadata, id_claims: dict[str, Any], userinfo: dict[str, Any]
+    ) -> Claims:
         if self.config.protocol == "oidc":
             subject = id_claims["sub"]
             # OIDC Core 5.3.2: userinfo is about the same person only if its sub matches exactly.
@@ -163,7 +177,9 @@ class RelyingParty:
         else:
             value = userinfo.get(self.config.subject_claim)
             if value is None or isinstance(value, (dict, list, bool)) or str(value) == "":
-                raise TokenRejected("userinfo.subject", f"userinfo lacks the subject claim {self.config.subject_claim!r}")
+                raise TokenRejected(
+                    "userinfo.subject", f"userinfo lacks the subject claim {self.config.subject_claim!r}"
+                )
             subject = str(value)
         # ID token claims win over userinfo for the same name: they are signed.
         merged = {**userinfo, **id_claims}
@@ -178,12 +194,18 @@ class RelyingParty:
             session_id=sid if isinstance(sid, str) else None,
         )
 
-    async def end_session_url(self, *, id_token_hint: str | None, post_logout_redirect_uri: str, state: str) -> str | None:
+    async def end_session_url(
+        self, *, id_token_hint: str | None, post_logout_redirect_uri: str, state: str
+    ) -> str | None:
         """Where to send the browser for RP-initiated logout, or None when the IdP has no such endpoint."""
         metadata = await self.metadata()
         if not metadata.end_session_endpoint:
             return None
-        params = {"post_logout_redirect_uri": post_logout_redirect_uri, "state": state, "client_id": self.config.client_id}
+        params = {
+            "post_logout_redirect_uri": post_logout_redirect_uri,
+            "state": state,
+            "client_id": self.config.client_id,
+        }
         if id_token_hint:
             params["id_token_hint"] = id_token_hint
         separator = "&" if "?" in metadata.end_session_endpoint else "?"

@@ -56,7 +56,8 @@ def _parse_discovery(config: ProviderConfig, document: Any) -> ProviderMetadata:
     # OIDC Discovery 4.3: the issuer in the document must be exactly the one we asked for.
     if document.get("issuer") != config.issuer:
         raise ProviderUnavailable(
-            "discovery", f"issuer mismatch: configured {config.issuer!r}, document says {document.get('issuer')!r}"
+            "discovery",
+            f"issuer mismatch: configured {config.issuer!r}, document says {document.get('issuer')!r}",
         )
     missing = [k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not document.get(k)]
     if missing:
@@ -73,7 +74,9 @@ def _parse_discovery(config: ProviderConfig, document: Any) -> ProviderMetadata:
         userinfo_endpoint=pick("userinfo_endpoint"),
         jwks_uri=pick("jwks_uri"),
         end_session_endpoint=pick("end_session_endpoint"),
-        id_token_signing_alg_values_supported=tuple(document.get("id_token_signing_alg_values_supported") or ()),
+        id_token_signing_alg_values_supported=tuple(
+            document.get("id_token_signing_alg_values_supported") or ()
+        ),
         frontchannel_logout_supported=bool(document.get("frontchannel_logout_supported")),
         backchannel_logout_supported=bool(document.get("backchannel_logout_supported")),
         authorization_response_iss_parameter_supported=bool(
@@ -135,6 +138,8 @@ class ProviderKeys:
         except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise ProviderUnavailable("jwks", f"the JWKS could not be read: {exc}") from exc
         # Only public signing keys: a private or symmetric key in a JWKS is a provider bug we do not trust.
-        keys = KeySet([k for k in keys.keys if k.key_type in ("RSA", "EC", "OKP") and k.get("use", "sig") == "sig"])
+        keys = KeySet(
+            [k for k in keys.keys if k.key_type in ("RSA", "EC", "OKP") and k.get("use", "sig") == "sig"]
+        )
         self._jwks = (self._clock(), keys)
         return keys

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from deskgate.errors import DeskgateError
 from deskgate.identity.oidc.client import RelyingParty
 
@@ -22,7 +21,9 @@ async def probe(party: RelyingParty) -> list[Check]:
         metadata = await party.metadata()
     except DeskgateError as exc:
         return [Check("discovery", False, exc.detail)]
-    checks.append(Check("discovery", True, f"issuer {metadata.issuer}, token endpoint {metadata.token_endpoint}"))
+    checks.append(
+        Check("discovery", True, f"issuer {metadata.issuer}, token endpoint {metadata.token_endpoint}")
+    )
     if party.config.protocol == "oidc":
         try:
             keys = await party.keys.key_set(refresh=True)
@@ -40,7 +41,9 @@ async def _client_credentials(party: RelyingParty) -> Check:
     except DeskgateError as exc:
         detail = exc.detail
         if "invalid_client" in detail or "HTTP 401" in detail:
-            return Check("client_credentials", False, "the IdP rejected the client id/secret (invalid_client)")
+            return Check(
+                "client_credentials", False, "the IdP rejected the client id/secret (invalid_client)"
+            )
         if "invalid_grant" in detail:
             return Check("client_credentials", True, "the IdP accepted the client id/secret")
         return Check("client_credentials", None, f"could not tell: {detail}")

@@ -62,7 +62,9 @@ async def verify_signature(
     if not candidates:
         raise reject("kid", f"no key in the provider's JWKS matches kid {kid!r} and alg {alg}")
     if kid is None and len(candidates) > 1:
-        raise reject("kid", "the token names no kid and the JWKS holds several keys that could have signed it")
+        raise reject(
+            "kid", "the token names no kid and the JWKS holds several keys that could have signed it"
+        )
     try:
         decoded = jwt.decode(token, candidates[0], algorithms=[alg])
     except JoseError as exc:
