@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -33,3 +33,17 @@ def database_url(kind: str, tmp: Path) -> Iterator[str]:
         yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@asynccontextmanager
+async def async_database_url(kind: str, tmp: Path) -> AsyncIterator[str]:
+    """The same, for use inside a running event loop."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'deskgate.db'}"
+        return
+    name = f"deskgate_test_{secrets.token_hex(6)}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
