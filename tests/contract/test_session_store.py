@@ -10,8 +10,8 @@ import pytest
 
 from deskgate.crypto import SecretBox, digest
 from deskgate.sessions.store import MemorySessionStore, SessionRecord, SessionStore, SqlSessionStore
-from deskgate.store import db
 from deskgate.settings import Settings
+from deskgate.store import db
 from tests.support.databases import async_database_url
 
 pytestmark = pytest.mark.anyio
