@@ -103,3 +103,13 @@ async def test_purge_expired_removes_only_expired(store: SessionStore) -> None:
     assert await store.purge_expired(NOW) == 1
     assert await store.load(dead.id_hash) is None
     assert await store.load(live.id_hash) == live
+
+
+async def test_delete_matching_only_without_sid(store: SessionStore) -> None:
+    with_sid = record("a", subject="s1", sid="x")
+    without_sid = record("b", subject="s1", sid=None)
+    await store.save(with_sid)
+    await store.save(without_sid)
+    ended = await store.delete_matching(idp="gluu", subject="s1", only_without_sid=True)
+    assert [r.id_hash for r in ended] == [without_sid.id_hash]
+    assert await store.load(with_sid.id_hash) == with_sid

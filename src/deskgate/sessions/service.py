@@ -108,9 +108,16 @@ class Sessions:
         return await self.store.delete(id_hash)
 
     async def end_matching(
-        self, *, idp: str, subject: str | None = None, idp_session_id: str | None = None
+        self,
+        *,
+        idp: str,
+        subject: str | None = None,
+        idp_session_id: str | None = None,
+        only_without_sid: bool = False,
     ) -> list[SessionRecord]:
-        ended = await self.store.delete_matching(idp=idp, subject=subject, idp_session_id=idp_session_id)
+        ended = await self.store.delete_matching(
+            idp=idp, subject=subject, idp_session_id=idp_session_id, only_without_sid=only_without_sid
+        )
         for record in ended:
             self._remember(record.id_hash, None)
         return ended

@@ -44,16 +44,28 @@ class SessionStore(Protocol):
     async def delete(self, id_hash: str) -> SessionRecord | None: ...
 
     async def delete_matching(
-        self, *, idp: str, subject: str | None = None, idp_session_id: str | None = None
+        self,
+        *,
+        idp: str,
+        subject: str | None = None,
+        idp_session_id: str | None = None,
+        only_without_sid: bool = False,
     ) -> list[SessionRecord]:
-        """End the sessions of one IdP matching the subject and/or IdP session id given (at least one)."""
+        """End the sessions of one IdP matching the subject and/or IdP session id given (at least one).
+
+        `only_without_sid` limits a match by subject to sessions for which the IdP gave no `sid`.
+        """
         ...
 
     async def purge_expired(self, now: datetime) -> int: ...
 
 
-def _matches(record: SessionRecord, idp: str, subject: str | None, idp_session_id: str | None) -> bool:
+def _matches(
+    record: SessionRecord, idp: str, subject: str | None, idp_session_id: str | None, only_without_sid: bool
+) -> bool:
     if record.idp != idp or (subject is None and idp_session_id is None):
+        return False
+    if only_without_sid and record.idp_session_id is not None:
         return False
     return (subject is None or record.subject == subject) and (
         idp_session_id is None or record.idp_session_id == idp_session_id
@@ -80,9 +92,16 @@ class MemorySessionStore:
         return self._records.pop(id_hash, None)
 
     async def delete_matching(
-        self, *, idp: str, subject: str | None = None, idp_session_id: str | None = None
+        self,
+        *,
+        idp: str,
+        subject: str | None = None,
+        idp_session_id: str | None = None,
+        only_without_sid: bool = False,
     ) -> list[SessionRecord]:
-        ended = [r for r in self._records.values() if _matches(r, idp, subject, idp_session_id)]
+        ended = [
+            r for r in self._records.values() if _matches(r, idp, subject, idp_session_id, only_without_sid)
+        ]
         for record in ended:
             del self._records[record.id_hash]
         return ended
@@ -149,11 +168,18 @@ class SqlSessionStore:
         return ended[0] if ended else None
 
     async def delete_matching(
-        self, *, idp: str, subject: str | None = None, idp_session_id: str | None = None
+        self,
+        *,
+        idp: str,
+        subject: str | None = None,
+        idp_session_id: str | None = None,
+        only_without_sid: bool = False,
     ) -> list[SessionRecord]:
         if subject is None and idp_session_id is None:
             return []
         conditions = [SessionRow.idp == idp]
+        if only_without_sid:
+            conditions.append(SessionRow.idp_session_id.is_(None))
         if subject is not None:
             conditions.append(SessionRow.subject == subject)
         if idp_session_id is not None:

@@ -221,16 +221,15 @@ async def frontchannel_logout(request: Request) -> Response:
     iss, sid = request.query_params.get("iss"), request.query_params.get("sid")
     ended: list[SessionRecord] = []
     if iss and sid:
+        # Discovery pins the issuer to the configured one, so no call to the IdP is needed to compare.
         for config in await ctx.services.providers.all():
-            party = await ctx.services.relying_party(config.name)
-            try:
-                issuer = (await party.metadata()).issuer
-            except DeskgateError:
-                issuer = config.issuer
-            if issuer == iss:
-                # LemonLDAP::NG 2.16 sends the user id as sid and no sid in its ID tokens: accept either.
+            if config.issuer is not None and config.issuer == iss:
                 ended += await ctx.services.sessions.end_matching(idp=config.name, idp_session_id=sid)
-                ended += await ctx.services.sessions.end_matching(idp=config.name, subject=sid)
+                # LemonLDAP::NG 2.16 puts no sid in its ID tokens and sends the user id as the front-channel
+                # sid: for sessions the IdP gave no sid, the subject is the only name it can use.
+                ended += await ctx.services.sessions.end_matching(
+                    idp=config.name, subject=sid, only_without_sid=True
+                )
     own = await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
     if own is not None:
         ended.append(own)
@@ -313,7 +312,9 @@ async def account(request: Request) -> Response:
     """A protected page: signed-out visitors go through sign-in and come back here."""
     user = await current_user(request)
     if user is None:
-        return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+        # The whole deep link comes back after sign-in, query included (safe_next vets it at /login).
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/login?" + urlencode({"next": here}), status_code=303)
     return web(request).render(request, "account.html", {"user": user})
 
 

@@ -1,0 +1,146 @@
+"""Web-level security: headers, cookies under https, admin guard, back-channel input, proxies."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from pydantic import SecretStr
+
+from deskgate.identity.provider import ProviderConfig
+from tests.support.inprocess import running_app
+
+pytestmark = pytest.mark.anyio
+
+IDP = ProviderConfig(
+    name="corp",
+    title="Corp",
+    issuer="https://idp.corp.test",
+    client_id="deskgate",
+    client_secret=SecretStr("s3cret-value-never-shown"),
+)
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+async def test_pages_carry_security_headers(db_url: str) -> None:
+    async with running_app(db_url) as (client, _):
+        page = await client.get("/login")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "default-src 'self'" in csp
+    assert "strict-transport-security" not in page.headers  # plain http: HSTS would be meaningless
+
+
+async def test_https_deployment_uses_host_prefixed_secure_cookies_and_hsts(db_url: str) -> None:
+    async with running_app(db_url, base_url="https://help.example.com") as (client, _):
+        page = await client.get("/logout")
+    assert page.headers["strict-transport-security"].startswith("max-age=")
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith("__Host-deskgate_csrf=")
+    lowered = cookie.lower()
+    assert "secure" in lowered
+    assert "httponly" in lowered
+    assert "path=/" in lowered
+    assert "domain=" not in lowered
+
+
+async def test_frontchannel_endpoint_may_be_framed_and_is_never_cached(db_url: str) -> None:
+    async with running_app(db_url) as (client, _):
+        answer = await client.get("/plugins/servlet/oauth/logout", params={"iss": "https://x", "sid": "y"})
+        bare = await client.get("/plugins/servlet/oauth/logout")
+    for response in (answer, bare):
+        assert response.status_code == 200
+        assert "x-frame-options" not in response.headers
+        assert "frame-ancestors *" in response.headers["content-security-policy"]
+        assert "no-store" in response.headers["cache-control"]
+        assert response.headers["pragma"] == "no-cache"
+
+
+async def test_admin_is_closed_without_a_configured_password(db_url: str) -> None:
+    async with running_app(db_url) as (client, _):
+        closed = await client.get("/admin/", headers=basic("admin", ""))
+    assert closed.status_code == 403
+    assert "DESKGATE_ADMIN_PASSWORD" in closed.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        (basic("admin", "wrong"), 401),
+        (basic("root", "right-password-123"), 401),
+        ({"Authorization": "Basic !!!not-base64"}, 401),
+        ({"Authorization": "Bearer right-password-123"}, 401),
+        (basic("admin", "right-password-123"), 200),
+    ],
+)
+async def test_admin_requires_the_admin_credential(db_url: str, headers: dict[str, str], status: int) -> None:
+    async with running_app(db_url, admin_password="right-password-123", idps=[IDP]) as (client, _):
+        for path in ("/admin/", "/admin/idps/corp/test/start", "/admin/idps/corp/test/result/x"):
+            response = await client.get(path, headers=headers)
+            if status == 401:
+                assert response.status_code == 401, path
+                assert response.headers["www-authenticate"].startswith("Basic")
+        index = await client.get("/admin/", headers=headers)
+    assert index.status_code == status
+    if status == 200:
+        assert "Corp" in index.text
+        assert "s3cret-value-never-shown" not in index.text
+
+
+async def test_backchannel_logout_refuses_missing_and_garbage_tokens(db_url: str) -> None:
+    async with running_app(db_url, idps=[IDP]) as (client, services):
+        missing = await client.post("/plugins/servlet/oauth/backchannel-logout", data={})
+        garbage = await client.post(
+            "/plugins/servlet/oauth/backchannel-logout", data={"logout_token": "a.b.c"}
+        )
+        events = await services.audit.query()
+    assert missing.status_code == 400
+    assert garbage.status_code == 400
+    assert "no-store" in garbage.headers["cache-control"]
+    assert [e.outcome for e in events] == ["failure", "failure"]
+
+
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(db_url: str) -> None:
+    spoofed = {"X-Forwarded-For": "203.0.113.9"}
+    async with running_app(db_url, client_ip="198.51.100.7") as (client, services):
+        await client.post("/plugins/servlet/oauth/backchannel-logout", data={}, headers=spoofed)
+        untrusted = await services.audit.query()
+    async with running_app(db_url, client_ip="10.0.0.2", trusted_proxies=["10.0.0.0/8"]) as (
+        client,
+        services,
+    ):
+        await client.post(
+            "/plugins/servlet/oauth/backchannel-logout",
+            data={},
+            headers={"X-Forwarded-For": "203.0.113.9, 10.0.0.3"},
+        )
+        trusted = await services.audit.query()
+    assert [e.client_ip for e in untrusted] == ["198.51.100.7"]
+    assert trusted[0].client_ip == "203.0.113.9"
+
+
+async def test_unknown_idp_and_unknown_route_end_on_the_error_page(db_url: str) -> None:
+    async with running_app(db_url, idps=[IDP]) as (client, _):
+        unknown_idp = await client.get("/login", params={"idp": "nope"})
+        unknown_route = await client.get("/nowhere")
+    assert unknown_idp.status_code == 404
+    assert "Error id" in unknown_idp.text
+    assert unknown_route.status_code == 404
+
+
+async def test_callback_without_state_is_refused_with_error_id(db_url: str) -> None:
+    async with running_app(db_url, idps=[IDP]) as (client, services):
+        page = await client.get("/plugins/servlet/oauth/callback", params={"code": "abc"})
+        events = await services.audit.query()
+    assert page.status_code == 400
+    assert events[0].error_id is not None
+    assert events[0].error_id in page.text
+    assert events[0].detail is not None
+    assert "check=state" in events[0].detail
