@@ -1,11 +1,14 @@
 """The configured identity providers, stored in the database with their client secrets encrypted.
 
 The same service serves the YAML config loader, the CLI and the web layer, so there is one way to
-add, change or remove an IdP.
+add, change or remove an IdP. Each process caches the list for `CACHE_SECONDS`, so a change made by the
+CLI or another worker is seen everywhere within that time.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,12 +21,22 @@ from deskgate.errors import NotFound
 from deskgate.identity.provider import ProviderConfig
 from deskgate.store.models import IdentityProviderRow
 
+CACHE_SECONDS = 5.0
+
 
 class ProviderRegistry:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sessions = sessions
         self._box = box
+        self._monotonic = monotonic
         self._cache: dict[str, ProviderConfig] | None = None
+        self._loaded_at = 0.0
 
     def _decode(self, row: IdentityProviderRow) -> ProviderConfig:
         data: dict[str, Any] = dict(row.config)
@@ -32,7 +45,8 @@ class ProviderRegistry:
         return ProviderConfig.model_validate(data)
 
     async def all(self) -> list[ProviderConfig]:
-        if self._cache is None:
+        if self._cache is None or self._monotonic() - self._loaded_at >= CACHE_SECONDS:
+            self._loaded_at = self._monotonic()
             async with self._sessions() as db:
                 rows = (await db.scalars(select(IdentityProviderRow))).all()
             configs = sorted((self._decode(row) for row in rows), key=lambda c: (c.order, c.name))

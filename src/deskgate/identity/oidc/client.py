@@ -117,7 +117,10 @@ class RelyingParty:
         await self._redeem(await self.metadata(), "deskgate-probe-" + secrets.token_urlsafe(16), None)
 
     def _algorithms(self, metadata: ProviderMetadata) -> tuple[str, ...]:
-        return self.config.id_token_signing_algs
+        """The configured algorithms, narrowed to those the provider says it uses (when it says so)."""
+        advertised = set(metadata.id_token_signing_alg_values_supported)
+        narrowed = tuple(alg for alg in self.config.id_token_signing_algs if alg in advertised)
+        return narrowed or self.config.id_token_signing_algs
 
     async def _redeem(
         self, metadata: ProviderMetadata, code: str, code_verifier: str | None

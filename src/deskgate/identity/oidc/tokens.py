@@ -124,6 +124,9 @@ async def validate_id_token(
         nonce={"essential": True, "value": nonce},
     )
     _run_registry(registry, claims, _token_rejected)
+    # joserfc's "value" also matches a list that contains it; a nonce is one string (OIDC Core 2).
+    if not isinstance(claims["nonce"], str):
+        raise _token_rejected("nonce", "nonce is not a string")
     _check_audience(claims, client_id, _token_rejected)
     if access_token is not None and "at_hash" in claims:
         _check_at_hash(claims["at_hash"], access_token, str(header["alg"]))
@@ -176,7 +179,10 @@ async def validate_logout_token(
         raise _logout_rejected("events", "events lacks the back-channel logout event")
     if "nonce" in claims:
         raise _logout_rejected("nonce", "a logout token must not carry a nonce")
-    sub, sid = claims.get("sub"), claims.get("sid")
-    if not (isinstance(sub, str) and sub) and not (isinstance(sid, str) and sid):
+    if "sub" not in claims and "sid" not in claims:
         raise _logout_rejected("sub", "the logout token names neither sub nor sid")
+    # Each one present is matched against stored sessions: an empty or non-string one would end nothing.
+    for name in ("sub", "sid"):
+        if name in claims and not (isinstance(claims[name], str) and claims[name]):
+            raise _logout_rejected(name, f"{name} must be a non-empty string")
     return claims

@@ -1,0 +1,85 @@
+"""What lands in the database: secrets encrypted, login states single-use and short-lived."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from deskgate.errors import LoginStateError
+from deskgate.identity.provider import ProviderConfig
+from deskgate.login.states import LoginStates, PendingLogin
+from tests.support.inprocess import running_app
+
+pytestmark = pytest.mark.anyio
+SECRET = "client-secret-that-must-not-be-stored-in-clear"
+CORP = ProviderConfig(
+    name="corp", title="Corp", issuer="https://idp.corp.test", client_id="dg", client_secret=SecretStr(SECRET)
+)
+PENDING = PendingLogin(idp="corp", purpose="login", nonce="n", code_verifier="v", next_url="/account")
+
+
+async def test_client_secret_and_id_token_are_encrypted_at_rest(db_url: str) -> None:
+    async with running_app(db_url, idps=[CORP]) as (_, services):
+        session_id, _ = await services.sessions.start(
+            idp="corp",
+            subject="s",
+            email=None,
+            display_name="S",
+            attributes={},
+            id_token="eyJhbGciOi.payload.sig",
+        )
+        rows: list[str] = []
+        async with services.engine.connect() as connection:
+            for table in ("identity_providers", "sessions"):
+                rows += [str(row) for row in (await connection.execute(text(f"SELECT * FROM {table}"))).all()]  # noqa: S608
+        dump = " ".join(rows)
+        config = await services.providers.get("corp")
+    assert SECRET not in dump
+    assert "eyJhbGciOi.payload.sig" not in dump
+    assert session_id not in dump  # only the hash of the cookie value is stored
+    assert config.client_secret is not None
+    assert config.client_secret.get_secret_value() == SECRET
+
+
+async def test_a_login_state_is_taken_once_by_its_own_browser(db_url: str) -> None:
+    async with running_app(db_url) as (_, services):
+        states = services.login_states
+        await states.put("state-1", "browser-1", PENDING)
+        with pytest.raises(LoginStateError) as other_browser:
+            await states.take("state-1", "browser-2")
+        assert other_browser.value.check == "browser"
+        # A wrong browser burns the state: the attacker's attempt also ends the legitimate one.
+        with pytest.raises(LoginStateError):
+            await states.take("state-1", "browser-1")
+        await states.put("state-2", "browser-1", PENDING)
+        assert await states.take("state-2", "browser-1") == PENDING
+        with pytest.raises(LoginStateError) as reused:
+            await states.take("state-2", "browser-1")
+        assert reused.value.check == "state"
+
+
+async def test_a_login_state_expires_after_its_lifetime(db_url: str) -> None:
+    async with running_app(db_url) as (_, services):
+        now = datetime.now(UTC)
+        clock = [now]
+        states = LoginStates(services.db, lifetime=timedelta(minutes=5), clock=lambda: clock[0])
+        await states.put("fresh", "b", PENDING)
+        await states.put("stale", "b", PENDING)
+        clock[0] = now + timedelta(minutes=4, seconds=59)
+        assert await states.take("fresh", "b") == PENDING
+        clock[0] = now + timedelta(minutes=5, seconds=1)
+        with pytest.raises(LoginStateError) as expired:
+            await states.take("stale", "b")
+        assert "longer" in expired.value.detail
+
+
+async def test_provider_changes_reach_a_running_registry(db_url: str) -> None:
+    async with running_app(db_url, idps=[CORP]) as (_, services):
+        assert [p.name for p in await services.providers.all()] == ["corp"]
+        await services.providers.save(CORP.model_copy(update={"name": "second", "order": -1}))
+        assert [p.name for p in await services.providers.all()] == ["second", "corp"]
+        await services.providers.delete("second")
+        assert [p.name for p in await services.providers.enabled()] == ["corp"]
