@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from deskgate.demo.oidc_peer import DEMO_ACCOUNTS, OidcPeer, PeerAccount, PeerClient
+from deskgate.identity.presets import get_preset
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import BACKCHANNEL_LOGOUT_PATH, CALLBACK_PATH, POST_LOGOUT_PATH
 from deskgate.settings import load_settings
@@ -67,17 +68,26 @@ def userinfo_peer(deskgate_base: str) -> Iterator[OidcPeer]:
 
 
 def gluu_idp(peer: OidcPeer, **changes: Any) -> ProviderConfig:
-    config = ProviderConfig(
+    """Built by the Gluu preset exactly as an admin would fill it in (domain, client id, secret).
+
+    The preset speaks https; the loopback peer speaks http, so only the scheme is swapped afterwards.
+    """
+    domain = peer.issuer.removeprefix("http://")
+    built = get_preset("gluu").build(
         name="gluu",
         title="Gluu",
-        preset="gluu",
-        issuer=peer.issuer,
-        client_id=GLUU_CLIENT[0],
-        client_secret=SecretStr(GLUU_CLIENT[1]),
-        token_endpoint_auth_method="client_secret_post",
-        scopes=("openid", "email", "profile"),
+        values={"domain": domain, "client_id": GLUU_CLIENT[0], "client_secret": GLUU_CLIENT[1]},
     )
-    return config.model_copy(update=changes) if changes else config
+    urls = (
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "end_session_endpoint",
+    )
+    plain_http = {key: str(getattr(built, key)).replace("https://", "http://", 1) for key in urls}
+    return built.model_copy(update=plain_http | changes)
 
 
 def basic_idp(peer: OidcPeer, **changes: Any) -> ProviderConfig:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -10,7 +12,7 @@ from deskgate.demo.oidc_peer import OidcPeer
 from deskgate.identity.filters import FilterRules
 from deskgate.services import Services
 from tests.flow.browserless import csrf_token, login, query
-from tests.flow.conftest import ServerFactory, basic_idp, gluu_idp
+from tests.flow.conftest import GLUU_CLIENT, ServerFactory, basic_idp, gluu_idp
 
 pytestmark = pytest.mark.peer
 
@@ -163,3 +165,41 @@ def test_backchannel_logout_from_the_idp_ends_the_session(
         assert browser.get(server.url + "/me").status_code == 401
     events = server.call(_audit)
     assert ("logout.backchannel", "success") in {(e.event, e.outcome) for e in events}
+
+
+def test_gluu_preset_matches_what_a_gluu_shaped_provider_publishes(gluu_peer: OidcPeer) -> None:
+    config = gluu_idp(gluu_peer)
+    assert config.token_endpoint_auth_method == "client_secret_post"
+    assert config.scopes == ("openid", "email", "profile")
+    for key in (
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "end_session_endpoint",
+    ):
+        assert getattr(config, key) == gluu_peer.discovery[key], key
+
+
+def test_no_secret_or_token_reaches_the_logs(
+    gluu_peer: OidcPeer, deskgate: ServerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server = deskgate(gluu_idp(gluu_peer))
+    with httpx.Client() as browser:
+        start = browser.get(server.url + "/login")
+        back = gluu_peer.login_over_http(browser, start.headers["location"], "demo", "demo")
+        code = query(back.headers["location"])["code"]
+        landed = browser.get(back.headers["location"])
+        session_cookie = landed.cookies["deskgate_session"]
+        form = browser.get(server.url + "/logout")
+        out = browser.post(server.url + "/logout", data={"csrf_token": csrf_token(form.text)})
+        id_token = query(out.headers["location"])["id_token_hint"]
+        browser.post(
+            server.url + "/plugins/servlet/oauth/backchannel-logout", data={"logout_token": id_token}
+        )
+    # Only what Deskgate's own thread logged (the test's HTTP client logs URLs with codes, by design).
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.threadName.startswith("deskgate-"))
+    assert "audit event=login outcome=success" in logged  # the capture really saw Deskgate's logging
+    for secret in (GLUU_CLIENT[1], code, session_cookie, id_token, id_token.split(".")[1]):
+        assert secret not in logged
