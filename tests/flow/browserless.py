@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
@@ -39,3 +40,23 @@ def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the form"
     return match.group(1)
+
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append((named.get("action", ""), {}))
+        elif tag == "input" and self.forms and "name" in named:
+            self.forms[-1][1][named["name"]] = named.get("value", "")
+
+
+def forms(html: str) -> list[tuple[str, dict[str, str]]]:
+    """(action, fields) of every form on a page."""
+    parser = _Forms()
+    parser.feed(html)
+    return parser.forms

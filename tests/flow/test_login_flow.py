@@ -11,7 +11,7 @@ from deskgate.audit import AuditEvent
 from deskgate.demo.oidc_peer import OidcPeer
 from deskgate.identity.filters import FilterRules
 from deskgate.services import Services
-from tests.flow.browserless import csrf_token, login, query
+from tests.flow.browserless import csrf_token, forms, login, query
 from tests.flow.conftest import GLUU_CLIENT, ServerFactory, basic_idp, gluu_idp
 
 pytestmark = pytest.mark.peer
@@ -203,3 +203,30 @@ def test_no_secret_or_token_reaches_the_logs(
     assert "audit event=login outcome=success" in logged  # the capture really saw Deskgate's logging
     for secret in (GLUU_CLIENT[1], code, session_cookie, id_token, id_token.split(".")[1]):
         assert secret not in logged
+
+
+def test_form_post_response_mode_survives_samesite_lax(gluu_peer: OidcPeer, deskgate: ServerFactory) -> None:
+    server = deskgate(gluu_idp(gluu_peer, response_mode="form_post"))
+    with httpx.Client() as browser, httpx.Client() as cross_site:
+        start = browser.get(server.url + "/login", params={"next": "/account"})
+        assert query(start.headers["location"])["response_mode"] == "form_post"
+        page = gluu_peer.login_over_http(browser, start.headers["location"], "demo", "demo")
+        assert page.status_code == 200  # the IdP's auto-submitting form, not a redirect
+        action, fields = forms(page.text)[0]
+        assert action == server.url + "/plugins/servlet/oauth/callback"
+        # The IdP's cross-site POST arrives without our SameSite=Lax login cookie…
+        relay = cross_site.post(action, data=fields)
+        assert relay.status_code == 200
+        assert "deskgate_session" not in relay.cookies
+        again_action, again_fields = forms(relay.text)[0]
+        assert again_action == "/plugins/servlet/oauth/callback"
+        assert again_fields["code"] == fields["code"]
+        assert "/static/resubmit.js" in relay.text
+        # …so our page posts the same fields again, same-site, and now the cookie comes along.
+        landed = browser.post(server.url + again_action, data=again_fields)
+        assert landed.status_code == 303
+        assert landed.headers["location"] == "/account"
+        assert browser.get(server.url + "/me").json()["email"] == "demo@example.com"
+        # Replaying the relay without the cookie gets no session: the state is spent and bound to the browser.
+        replay = cross_site.post(server.url + again_action, data=again_fields)
+        assert replay.status_code == 400

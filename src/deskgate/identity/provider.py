@@ -57,6 +57,10 @@ class ProviderConfig(BaseModel):
     token_endpoint_auth_method: ClientAuthMethod = "client_secret_basic"  # noqa: S105
     scopes: tuple[str, ...] = ("openid", "email", "profile")
     use_pkce: bool = True
+    response_mode: Literal["query", "form_post"] = Field(
+        default="query",
+        description="How the IdP returns the code: in the URL, or POSTed by an auto-submitting form.",
+    )
     extra_authorize_params: dict[str, str] = Field(default_factory=dict)
     id_token_signing_algs: tuple[str, ...] = DEFAULT_SIGNING_ALGS
     subject_claim: str = "sub"

@@ -91,6 +91,8 @@ async def callback(request: Request) -> Response:
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":  # response_mode=form_post
         params.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
+        if request.cookies.get(ctx.cookies.login) is None and RESUBMITTED not in params:
+            return _resubmit_same_site(request, params)
     pending: PendingLogin | None = None
     try:
         pending = await ctx.services.login_states.take(
@@ -136,6 +138,22 @@ async def callback(request: Request) -> Response:
     set_cookie(response, ctx.cookies.session, login_ctx.session_id, https=ctx.https)
     delete_cookie(response, ctx.cookies.login, https=ctx.https)
     return response
+
+
+RESUBMITTED = "deskgate_resubmitted"
+FORM_POST_FIELDS = ("code", "state", "error", "error_description", "iss", "session_state")
+
+
+def _resubmit_same_site(request: Request, params: dict[str, Any]) -> Response:
+    """A form_post callback is a cross-site POST, so the browser held back our SameSite=Lax login cookie.
+
+    Posting the same fields again from our own page is a same-site request, which carries it. Nothing is
+    consumed here: the state is checked on the second POST.
+    """
+    fields = {k: str(params[k])[:4096] for k in FORM_POST_FIELDS if k in params} | {RESUBMITTED: "1"}
+    return web(request).render(
+        request, "resubmit.html", {"action": CALLBACK_PATH, "fields": fields}, headers=NO_STORE
+    )
 
 
 async def _audit_failed_login(request: Request, pending: PendingLogin | None, exc: DeskgateError) -> None:

@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Sequence
 from hashlib import sha256
 
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,32 +33,41 @@ NO_STORE = {
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware (no per-request task overhead) adding the security headers to every answer."""
+    """Pure ASGI middleware (no per-request task overhead) adding the security headers to every answer.
+
+    A header the route set itself is left alone. The headers are encoded once, here, not per request.
+    """
 
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
         self.https = https
+        self._headers = {frameable: self._encoded(frameable) for frameable in (False, True)}
+
+    def _encoded(self, frameable: bool) -> tuple[tuple[bytes, bytes], ...]:
+        ancestors = "*" if frameable else "'none'"
+        headers = {
+            **BASE_HEADERS,
+            "Content-Security-Policy": CSP.format(forms="https:" if self.https else "http:")
+            + f"; frame-ancestors {ancestors}",
+        }
+        if not frameable:
+            headers["X-Frame-Options"] = "DENY"
+        if self.https:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        return tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        frameable = scope["path"] in FRAMEABLE_PATHS
+        extra = self._headers[scope["path"] in FRAMEABLE_PATHS]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in BASE_HEADERS.items():
-                    headers.setdefault(name, value)
-                if "content-security-policy" not in headers:
-                    ancestors = "*" if frameable else "'none'"
-                    headers["Content-Security-Policy"] = CSP.format(
-                        forms="https:" if self.https else "http:"
-                    ) + (f"; frame-ancestors {ancestors}")
-                if not frameable:
-                    headers.setdefault("X-Frame-Options", "DENY")
-                if self.https:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in extra if header[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -72,6 +72,8 @@ class RelyingParty:
             params["nonce"] = nonce
         if prompt:
             params["prompt"] = prompt
+        if self.config.response_mode == "form_post":
+            params["response_mode"] = "form_post"
         url = prepare_grant_uri(
             metadata.authorization_endpoint,
             self.config.client_id,
