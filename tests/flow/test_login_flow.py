@@ -199,7 +199,7 @@ def test_no_secret_or_token_reaches_the_logs(
             server.url + "/plugins/servlet/oauth/backchannel-logout", data={"logout_token": id_token}
         )
     # Only what Deskgate's own thread logged (the test's HTTP client logs URLs with codes, by design).
-    logged = "\n".join(r.getMessage() for r in caplog.records if r.threadName.startswith("deskgate-"))
+    logged = "\n".join(r.getMessage() for r in caplog.records if (r.threadName or "").startswith("deskgate-"))
     assert "audit event=login outcome=success" in logged  # the capture really saw Deskgate's logging
     for secret in (GLUU_CLIENT[1], code, session_cookie, id_token, id_token.split(".")[1]):
         assert secret not in logged
