@@ -230,3 +230,21 @@ def test_form_post_response_mode_survives_samesite_lax(gluu_peer: OidcPeer, desk
         # Replaying the relay without the cookie gets no session: the state is spent and bound to the browser.
         replay = cross_site.post(server.url + again_action, data=again_fields)
         assert replay.status_code == 400
+
+
+def test_authorization_response_from_another_issuer_is_refused(
+    gluu_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
+    server = deskgate(gluu_idp(gluu_peer))
+    with httpx.Client() as browser:
+        start = browser.get(server.url + "/login")
+        back = gluu_peer.login_over_http(browser, start.headers["location"], "demo", "demo")
+        callback = back.headers["location"]
+        assert query(callback)["iss"] == gluu_peer.issuer  # RFC 9207: the provider names itself
+        mixed_up = callback.replace("iss=http", "iss=https")
+        refused = browser.get(mixed_up)
+        assert refused.status_code == 400
+        assert browser.get(server.url + "/me").status_code == 401
+    events = server.call(_audit)
+    assert events[0].detail is not None
+    assert events[0].detail.startswith("check=iss")
