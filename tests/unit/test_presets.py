@@ -395,3 +395,16 @@ def test_every_preset_help_names_the_urls_and_auth_method(name: str) -> None:
     assert URLS["callback_url"] in text
     assert preset.token_endpoint_auth_method in text
     assert re.match(r"1\. ", text), "help is a numbered list"
+
+
+@pytest.mark.parametrize("name", ["state", "nonce", "redirect_uri", "code_challenge", "response_type"])
+def test_extra_authorize_params_cannot_override_the_flow(name: str) -> None:
+    with pytest.raises(ValueError, match="set by Deskgate itself"):
+        ProviderConfig(
+            name="x",
+            title="X",
+            issuer="https://x.test",
+            client_id="c",
+            client_secret="s",  # type: ignore[arg-type]
+            extra_authorize_params={name: "attacker"},
+        )

@@ -28,6 +28,23 @@ DEFAULT_SIGNING_ALGS: tuple[str, ...] = (
     "EdDSA",
 )
 ALLOWED_SIGNING_ALGS = frozenset(DEFAULT_SIGNING_ALGS)
+# What the flow's security rests on is never the admin's to change through extra parameters.
+RESERVED_AUTHORIZE_PARAMS = frozenset(
+    {
+        "state",
+        "nonce",
+        "redirect_uri",
+        "response_type",
+        "client_id",
+        "scope",
+        "code_challenge",
+        "code_challenge_method",
+        "response_mode",
+        "prompt",
+        "request",
+        "request_uri",
+    }
+)
 
 
 class ProviderConfig(BaseModel):
@@ -76,6 +93,14 @@ class ProviderConfig(BaseModel):
             raise ValueError(
                 "use lowercase letters, digits and dashes (at most 63), starting with a letter or digit"
             )
+        return value
+
+    @field_validator("extra_authorize_params")
+    @classmethod
+    def _no_protocol_parameters(cls, value: dict[str, str]) -> dict[str, str]:
+        taken = sorted(set(value) & RESERVED_AUTHORIZE_PARAMS)
+        if taken:
+            raise ValueError(f"{', '.join(taken)} are set by Deskgate itself and cannot be overridden")
         return value
 
     @field_validator("id_token_signing_algs")

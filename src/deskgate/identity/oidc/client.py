@@ -112,7 +112,9 @@ class RelyingParty:
             raise TokenRejected(
                 "userinfo", "an OAuth 2.0 provider needs a userinfo endpoint and an access token"
             )
-        return LoginResult(claims=self._claims(metadata, id_claims, userinfo), id_token=id_token or None)
+        # Only an ID token we validated is kept (it becomes the logout's id_token_hint).
+        kept = id_token if self.config.protocol == "oidc" and isinstance(id_token, str) else None
+        return LoginResult(claims=self._claims(metadata, id_claims, userinfo), id_token=kept)
 
     async def redeem_probe(self) -> None:
         """Redeem a code that cannot exist (for `probe`): the error tells whether the client authenticated."""
