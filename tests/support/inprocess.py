@@ -17,10 +17,16 @@ SECRET_KEY = "in-process-secret-key-0123456789-abcdefgh"
 
 @asynccontextmanager
 async def running_app(
-    db_url: str, *, base_url: str = "http://127.0.0.1:8080", client_ip: str = "127.0.0.1", **overrides: Any
+    db_url: str,
+    *,
+    base_url: str = "http://127.0.0.1:8080",
+    client_ip: str = "127.0.0.1",
+    idp_http: httpx.AsyncClient | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
+    """`idp_http` is the client Deskgate uses to reach IdPs (e.g. an in-process provider)."""
     settings = load_settings(base_url=base_url, secret_key=SECRET_KEY, database_url=db_url, **overrides)
-    app = create_app(settings)
+    app = create_app(settings, http=idp_http)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=(client_ip, 50000))
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
