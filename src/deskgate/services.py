@@ -6,10 +6,12 @@ implementation of anything.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -33,6 +35,9 @@ FRONTCHANNEL_LOGOUT_PATH = "/plugins/servlet/oauth/logout"
 BACKCHANNEL_LOGOUT_PATH = "/plugins/servlet/oauth/backchannel-logout"
 POST_LOGOUT_PATH = "/logged-out"
 USER_AGENT = "Deskgate/0.1"
+HOUSEKEEPING_INTERVAL = 600.0
+
+log = logging.getLogger("deskgate")
 
 
 def secret_key_for(settings: Settings) -> str:
@@ -78,6 +83,20 @@ class Services:
         party = RelyingParty(config, self.http, redirect_uri=self.callback_url)
         self._parties[name] = (fingerprint, party)
         return party
+
+    async def housekeeping(self) -> None:
+        """Drop what has expired (sessions past their end); the other tables clean themselves on write."""
+        ended = await self.sessions.store.purge_expired(datetime.now(UTC))
+        if ended:
+            log.info("housekeeping: %d expired session(s) removed", ended)
+
+    async def housekeeping_forever(self, interval: float = HOUSEKEEPING_INTERVAL) -> None:
+        while True:
+            try:
+                await self.housekeeping()
+            except Exception:  # a database blip must not end the loop for good
+                log.exception("housekeeping failed; trying again in %s s", interval)
+            await asyncio.sleep(interval)
 
     async def aclose(self) -> None:
         if self.owns_http:

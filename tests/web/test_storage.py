@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,3 +84,18 @@ async def test_provider_changes_reach_a_running_registry(db_url: str) -> None:
         assert [p.name for p in await services.providers.all()] == ["second", "corp"]
         await services.providers.delete("second")
         assert [p.name for p in await services.providers.enabled()] == ["corp"]
+
+
+async def test_housekeeping_removes_expired_sessions(db_url: str) -> None:
+    async with running_app(db_url, session_absolute_hours=1) as (_, services):
+        session_id, record = await services.sessions.start(
+            idp="corp", subject="s", email=None, display_name="S", attributes={}
+        )
+        await services.housekeeping()
+        assert await services.sessions.store.load(record.id_hash) is not None
+        await services.sessions.store.save(
+            dataclasses.replace(record, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        await services.housekeeping()
+        assert await services.sessions.store.load(record.id_hash) is None
+        assert session_id

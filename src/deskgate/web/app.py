@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -44,9 +45,13 @@ def create_app(
             https=settings.is_https,
             trusted_proxies=trusted_networks(settings),
         )
+        housekeeping = asyncio.create_task(services.housekeeping_forever())
         try:
             yield
         finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
             await services.aclose()
 
     app = Starlette(
