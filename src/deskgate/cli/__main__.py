@@ -1,0 +1,5 @@
+"""``python -m deskgate.cli``, the same as the ``deskgate`` script."""
+
+from deskgate.cli import main
+
+main()

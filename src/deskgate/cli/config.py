@@ -1,0 +1,84 @@
+"""`deskgate config`: check a settings file; export and import the identity providers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from deskgate.cli._shared import EXIT_PROBLEM, ConfigOption, echo_problems, settings_or_exit, with_services
+from deskgate.config_io import export_config, import_config, read_export_file
+from deskgate.errors import ConfigError
+from deskgate.settings import load_settings
+
+app = typer.Typer(help="Check the settings; export and import identity providers.", no_args_is_help=True)
+
+
+@app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="The YAML settings file to check.", dir_okay=False)],
+) -> None:
+    """Check a settings file as the server would read it (with DESKGATE_* variables applied)."""
+    try:
+        load_settings(file)
+    except ConfigError as exc:
+        echo_problems(exc.problems)
+        raise typer.Exit(EXIT_PROBLEM) from None
+    typer.echo("OK")
+
+
+@app.command("export")
+def export_command(
+    config: ConfigOption = None,
+    include_secrets: Annotated[
+        bool, typer.Option("--include-secrets", help="Include client secrets, in plain text.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Export the identity providers as YAML (client secrets left out unless asked for)."""
+    settings = settings_or_exit(config)
+    document = with_services(settings, lambda s: export_config(s, include_secrets=include_secrets))
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    if include_secrets:
+        typer.echo("warning: the export contains client secrets in plain text; keep it private.", err=True)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    # Created owner-only before the secrets go in, rather than tightened afterwards.
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if include_secrets else 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    typer.echo(f"Wrote {len(document['idps'])} identity provider(s) to {output}", err=True)
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A file written by `deskgate config export`.", dir_okay=False)],
+    config: ConfigOption = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Delete the identity providers the file does not list.")
+    ] = False,
+) -> None:
+    """Import identity providers; every problem is reported and nothing is written unless there are none."""
+    settings = settings_or_exit(config)
+    try:
+        data = read_export_file(file)
+        report = with_services(settings, lambda s: import_config(s, data, replace=replace))
+    except ConfigError as exc:
+        typer.echo("Nothing was imported:", err=True)
+        echo_problems(f"  {problem}" for problem in exc.problems)
+        raise typer.Exit(EXIT_PROBLEM) from None
+    for label, names in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("deleted", report.deleted),
+        ("kept the stored client secret of", report.kept_secrets),
+    ):
+        if names:
+            typer.echo(f"{label}: {', '.join(names)}")
+    typer.echo("Running Deskgate servers pick the changes up when restarted.")

@@ -1,0 +1,59 @@
+"""`deskgate idp`: list the identity providers, the presets, and test one provider's connection."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from deskgate.cli._shared import EXIT_PROBLEM, ConfigOption, print_table, settings_or_exit, with_services
+from deskgate.errors import NotFound
+from deskgate.identity.oidc.probe import Check, probe
+from deskgate.identity.presets import PRESETS
+from deskgate.services import Services
+
+app = typer.Typer(help="Identity providers.", no_args_is_help=True)
+
+VERDICTS = {True: "ok", False: "failed", None: "unknown"}
+
+
+@app.command("list")
+def list_command(config: ConfigOption = None) -> None:
+    """The configured identity providers, in the order the sign-in page shows them."""
+    providers = with_services(settings_or_exit(config), lambda s: s.providers.all())
+    if not providers:
+        typer.echo("No identity providers are configured.")
+        return
+    print_table(
+        ("NAME", "PRESET", "PROTOCOL", "ENABLED", "ISSUER"),
+        [(p.name, p.preset, p.protocol, "yes" if p.enabled else "no", p.issuer or "-") for p in providers],
+    )
+
+
+@app.command()
+def presets() -> None:
+    """The presets an identity provider can be set up from."""
+    print_table(
+        ("NAME", "TITLE", "DESCRIPTION"),
+        [(preset.name, preset.title, preset.description) for preset in PRESETS.values()],
+    )
+
+
+@app.command("test")
+def probe_command(
+    name: Annotated[str, typer.Argument(help="The identity provider's name (see `deskgate idp list`).")],
+    config: ConfigOption = None,
+) -> None:
+    """Check discovery, signing keys and the client credentials, without a user signing in."""
+
+    async def run(services: Services) -> list[Check]:
+        return await probe(await services.relying_party(name))
+
+    try:
+        checks = with_services(settings_or_exit(config), run)
+    except NotFound as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(EXIT_PROBLEM) from None
+    print_table(("CHECK", "RESULT", "DETAIL"), [(c.name, VERDICTS[c.ok], c.detail) for c in checks])
+    if any(check.ok is False for check in checks):
+        raise typer.Exit(EXIT_PROBLEM)

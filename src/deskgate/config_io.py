@@ -1,0 +1,135 @@
+"""Export the configured identity providers to a document, and import such a document back.
+
+The document is ``{"version": 1, "idps": [ProviderConfig, ...]}`` in display order. Client secrets are
+left out unless asked for, so an export can be shared or kept in version control; importing an IdP
+without a secret keeps the secret already stored under the same name, so such an export round-trips.
+
+An import is checked as a whole before anything is written: every problem in every entry is reported
+at once (as `ConfigError.problems`), and nothing changes unless there are none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import SecretStr, ValidationError
+
+from deskgate.errors import ConfigError
+from deskgate.identity.provider import ProviderConfig
+from deskgate.services import Services
+
+FORMAT_VERSION = 1
+# A stand-in secret, only so that validation can go on to find an entry's other problems; never stored.
+_PLACEHOLDER_SECRET = SecretStr("deskgate-import-placeholder")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import changed, by IdP name."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    kept_secrets: list[str] = field(default_factory=list)  # imported without a secret; the stored one stays
+
+
+async def export_config(services: Services, *, include_secrets: bool = False) -> dict[str, Any]:
+    idps = []
+    for config in await services.providers.all():
+        entry = config.model_dump(mode="json", exclude={"client_secret"})
+        if include_secrets and config.client_secret is not None:
+            entry["client_secret"] = config.client_secret.get_secret_value()
+        idps.append(entry)
+    return {"version": FORMAT_VERSION, "idps": idps}
+
+
+def read_export_file(path: Path) -> dict[str, Any]:
+    """The document in a YAML (or JSON) file, or ConfigError saying why it cannot be read."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError([f"{path}: no such file"]) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML ({exc})"]) from exc
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: expected a mapping with 'version' and 'idps'"])
+    return data
+
+
+async def import_config(services: Services, data: dict[str, Any], *, replace: bool = False) -> ImportReport:
+    """Save every IdP in `data` (and with `replace`, delete the others), or change nothing and raise."""
+    stored = {config.name: config for config in await services.providers.all()}
+    configs, kept_secrets = _validate(data, stored)
+    report = ImportReport(
+        created=[c.name for c in configs if c.name not in stored],
+        updated=[c.name for c in configs if c.name in stored],
+        deleted=sorted(set(stored) - {c.name for c in configs}) if replace else [],
+        kept_secrets=kept_secrets,
+    )
+    for config in configs:
+        await services.providers.save(config)
+    for name in report.deleted:
+        await services.providers.delete(name)
+    return report
+
+
+def _validate(
+    data: dict[str, Any], stored: dict[str, ProviderConfig]
+) -> tuple[list[ProviderConfig], list[str]]:
+    problems: list[str] = []
+    if data.get("version") != FORMAT_VERSION:
+        problems.append(f"version: expected {FORMAT_VERSION}, found {data.get('version')!r}")
+    problems += [f"{key}: unknown key" for key in sorted(set(data) - {"version", "idps"}, key=str)]
+    entries = data.get("idps")
+    if not isinstance(entries, list):
+        raise ConfigError([*problems, "idps: expected a list of identity providers"])
+
+    configs: list[ProviderConfig] = []
+    kept_secrets: list[str] = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            problems.append(f"idps[{index}]: expected a mapping, found {type(entry).__name__}")
+            continue
+        name = entry.get("name")
+        label = f"idps[{index}] ({name})" if isinstance(name, str) else f"idps[{index}]"
+        entry = dict(entry)
+        if not entry.get("client_secret") and _needs_secret(entry):
+            previous = stored.get(name) if isinstance(name, str) else None
+            if previous is not None and previous.client_secret is not None:
+                entry["client_secret"] = previous.client_secret
+                kept_secrets.append(previous.name)
+            else:
+                problems.append(
+                    f"{label}: client_secret: missing, and no IdP of that name is stored to keep it from "
+                    "(import an export made with --include-secrets, or add the secret to the file)"
+                )
+                entry["client_secret"] = _PLACEHOLDER_SECRET
+        try:
+            configs.append(ProviderConfig.model_validate(entry))
+        except ValidationError as exc:
+            problems += [f"{label}: {problem}" for problem in _describe(exc)]
+
+    names = [config.name for config in configs]
+    problems += [
+        f"idps: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return configs, kept_secrets
+
+
+def _needs_secret(entry: dict[str, Any]) -> bool:
+    default = ProviderConfig.model_fields["token_endpoint_auth_method"].default
+    return bool(entry.get("token_endpoint_auth_method", default) != "none")
+
+
+def _describe(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        message = str(item["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(part) for part in item["loc"])
+        problems.append(f"{where}: {message}" if where else message)
+    return problems
