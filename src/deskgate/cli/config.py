@@ -81,4 +81,4 @@ def import_command(
     ):
         if names:
             typer.echo(f"{label}: {', '.join(names)}")
-    typer.echo("Running Deskgate servers pick the changes up when restarted.")
+    typer.echo("Running Deskgate servers pick the changes up within a few seconds.")

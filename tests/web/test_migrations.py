@@ -1,0 +1,47 @@
+"""Schema migrations: idempotent, and all-or-nothing (an interrupted first start leaves no half schema)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Connection, inspect
+
+from deskgate.settings import Settings
+from deskgate.store import db
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_migrate_twice_is_harmless(db_url: str) -> None:
+    engine = db.create_engine(Settings(database_url=db_url, demo=True).sqlalchemy_url)
+    try:
+        await db.migrate(engine)
+        await db.migrate(engine)
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+    assert {"sessions", "identity_providers", "audit_events", "login_states", "alembic_version"} <= tables
+
+
+async def test_a_failed_migration_leaves_nothing_behind(db_url: str, tmp_path: Path) -> None:
+    engine = db.create_engine(Settings(database_url=db_url, demo=True).sqlalchemy_url)
+
+    def upgrade_then_fail(connection: Connection) -> None:
+        config = db.alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        raise RuntimeError("interrupted after the tables were created")
+
+    try:
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as connection:
+                await connection.run_sync(upgrade_then_fail)
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert tables == set()
+        await db.migrate(engine)  # and the next start succeeds
+    finally:
+        await engine.dispose()
