@@ -18,7 +18,13 @@ from deskgate.sessions.store import SessionStore
 from deskgate.settings import Settings
 from deskgate.web import admin, auth, errors
 from deskgate.web.context import TEMPLATES, WebContext
-from deskgate.web.security import CookieNames, Csrf, SecurityHeaders, trusted_networks
+from deskgate.web.security import (
+    CookieNames,
+    Csrf,
+    SecurityHeaders,
+    hide_query_strings_in_access_logs,
+    trusted_networks,
+)
 
 STATIC = Path(__file__).with_name("static")
 
@@ -34,6 +40,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Here, not at import: the ASGI server has set its logging up by now, in every worker.
+        hide_query_strings_in_access_logs()
         services = await build_services(settings, http=http, session_store=session_store)
         cookies = CookieNames(settings.is_https)
         app.state.services = services

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import secrets
 from collections.abc import Sequence
 from hashlib import sha256
@@ -54,7 +55,9 @@ class SecurityHeaders:
             headers["X-Frame-Options"] = "DENY"
         if self.https:
             headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        return tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())
+        return tuple(
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,6 +74,23 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HideQueryStrings(logging.Filter):
+    """Access-log lines without query strings: callbacks carry authorization codes, logout URLs tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access record: (client address, method, path with query, HTTP version, status).
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?…", *args[3:])
+        return True
+
+
+def hide_query_strings_in_access_logs() -> None:
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, HideQueryStrings) for f in logger.filters):
+        logger.addFilter(HideQueryStrings())
 
 
 class CookieNames:
