@@ -3,10 +3,14 @@
 Resolving a session usually costs no I/O: each worker keeps the records it loaded for at most
 `cache_seconds` (≤ 1 s). A logout in this worker drops the entry at once; other workers and other
 instances see it when their entry ages out — so every revocation takes effect everywhere within a second.
+
+When an entry ages out under load, the requests that find it stale share one store lookup instead of each
+making its own (a busy session would otherwise send a burst of identical queries to the store every second).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
 import time
@@ -44,6 +48,9 @@ class Sessions:
         self._clock = clock
         self._monotonic = monotonic
         self._cache: OrderedDict[str, tuple[float, SessionRecord | None]] = OrderedDict()
+        # One store lookup per session at a time; `_forget` drops it, so that a lookup begun before a
+        # logout is never joined after it.
+        self._loading: dict[str, asyncio.Task[SessionRecord | None]] = {}
 
     async def start(
         self,
@@ -84,8 +91,7 @@ class Sessions:
         if entry is not None and self._monotonic() - entry[0] < self._cache_seconds:
             record = entry[1]
         else:
-            record = await self.store.load(id_hash)
-            self._remember(id_hash, record)
+            record = await self._load(id_hash)
         if record is None:
             return None
         now = self._clock()
@@ -93,10 +99,33 @@ class Sessions:
             await self._end(id_hash)
             return None
         if now - record.last_seen_at >= TOUCH_INTERVAL:
-            await self.store.touch(id_hash, now)
             record = dataclasses.replace(record, last_seen_at=now)
+            # Cached before the write, so that the requests arriving meanwhile do not write it again.
+            self._remember(id_hash, record)
+            await self.store.touch(id_hash, now)
+        return record
+
+    async def _load(self, id_hash: str) -> SessionRecord | None:
+        """The record from the store, through the lookup already under way for it if there is one."""
+        task = self._loading.get(id_hash)
+        if task is None:
+            task = asyncio.ensure_future(self._load_and_remember(id_hash))
+            self._loading[id_hash] = task
+            task.add_done_callback(lambda done: self._load_finished(id_hash, done))
+        # Shielded: one waiting request going away (client disconnect) must not cancel the others' lookup.
+        return await asyncio.shield(task)
+
+    async def _load_and_remember(self, id_hash: str) -> SessionRecord | None:
+        record = await self.store.load(id_hash)
+        if self._loading.get(id_hash) is asyncio.current_task():  # not ended while we were loading
             self._remember(id_hash, record)
         return record
+
+    def _load_finished(self, id_hash: str, task: asyncio.Task[SessionRecord | None]) -> None:
+        if self._loading.get(id_hash) is task:
+            del self._loading[id_hash]
+        if not task.cancelled():
+            task.exception()  # retrieved here too: every waiter may have gone before it failed
 
     async def end(self, session_id: str | None) -> SessionRecord | None:
         if not session_id or len(session_id) > 128:
@@ -104,7 +133,7 @@ class Sessions:
         return await self._end(digest(session_id))
 
     async def _end(self, id_hash: str) -> SessionRecord | None:
-        self._remember(id_hash, None)
+        self._forget(id_hash)
         return await self.store.delete(id_hash)
 
     async def end_matching(
@@ -119,8 +148,13 @@ class Sessions:
             idp=idp, subject=subject, idp_session_id=idp_session_id, only_without_sid=only_without_sid
         )
         for record in ended:
-            self._remember(record.id_hash, None)
+            self._forget(record.id_hash)
         return ended
+
+    def _forget(self, id_hash: str) -> None:
+        """Ended here: no later request in this worker may see it, not even through a lookup under way."""
+        self._loading.pop(id_hash, None)
+        self._remember(id_hash, None)
 
     def _remember(self, id_hash: str, record: SessionRecord | None) -> None:
         if self._cache_seconds <= 0:

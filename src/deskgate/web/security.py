@@ -43,6 +43,7 @@ class SecurityHeaders:
         self.app = app
         self.https = https
         self._headers = {frameable: self._encoded(frameable) for frameable in (False, True)}
+        self._names = frozenset(name for name, _ in self._headers[False] + self._headers[True])
 
     def _encoded(self, frameable: bool) -> tuple[tuple[bytes, bytes], ...]:
         ancestors = "*" if frameable else "'none'"
@@ -68,8 +69,11 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(header for header in extra if header[0] not in present)
+                present = {name for name, _ in headers}  # ASGI header names are lowercase
+                if present.isdisjoint(self._names):  # the usual case: the route set none of them
+                    headers += extra
+                else:
+                    headers += [header for header in extra if header[0] not in present]
                 message["headers"] = headers
             await send(message)
 
