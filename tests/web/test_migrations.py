@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from alembic import command
 from sqlalchemy import Connection, inspect
 
 from deskgate.settings import Settings
@@ -26,22 +23,22 @@ async def test_migrate_twice_is_harmless(db_url: str) -> None:
     assert {"sessions", "identity_providers", "audit_events", "login_states", "alembic_version"} <= tables
 
 
-async def test_a_failed_migration_leaves_nothing_behind(db_url: str, tmp_path: Path) -> None:
+async def test_a_failed_migration_leaves_nothing_behind(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = db.create_engine(Settings(database_url=db_url, demo=True).sqlalchemy_url)
+    upgrade = db._upgrade
 
     def upgrade_then_fail(connection: Connection) -> None:
-        config = db.alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        upgrade(connection)
         raise RuntimeError("interrupted after the tables were created")
 
     try:
+        monkeypatch.setattr(db, "_upgrade", upgrade_then_fail)
         with pytest.raises(RuntimeError):
-            async with engine.begin() as connection:
-                await connection.run_sync(upgrade_then_fail)
+            await db.migrate(engine)
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
         assert tables == set()
+        monkeypatch.setattr(db, "_upgrade", upgrade)
         await db.migrate(engine)  # and the next start succeeds
     finally:
         await engine.dispose()

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, transactional_ddl: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -28,13 +28,18 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
-            # The driver's own transaction handling leaves DDL outside transactions, so an interrupted
-            # migration could leave tables without their revision: let SQLAlchemy issue BEGIN itself.
-            dbapi_connection.isolation_level = None
+            if transactional_ddl:
+                # The driver leaves DDL outside transactions, so an interrupted migration could leave
+                # tables without their revision: for migrations, SQLAlchemy issues BEGIN itself.
+                # (Not for ordinary work: a deferred BEGIN before a read would turn a later write into
+                # an immediate "database is locked" under concurrency, where the driver's way waits.)
+                dbapi_connection.isolation_level = None
 
-        @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
-            connection.exec_driver_sql("BEGIN")
+        if transactional_ddl:
+
+            @event.listens_for(engine.sync_engine, "begin")
+            def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -57,6 +62,14 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    """Bring the schema to the newest revision (idempotent), in one transaction."""
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade)
+        return
+    migrator = create_engine(engine.url.render_as_string(hide_password=False), transactional_ddl=True)
+    try:
+        async with migrator.begin() as connection:
+            await connection.run_sync(_upgrade)
+    finally:
+        await migrator.dispose()
