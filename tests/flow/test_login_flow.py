@@ -248,3 +248,19 @@ def test_authorization_response_from_another_issuer_is_refused(
     events = server.call(_audit)
     assert events[0].detail is not None
     assert events[0].detail.startswith("check=iss")
+
+
+def test_provider_key_rotation_is_followed(gluu_peer: OidcPeer, deskgate: ServerFactory) -> None:
+    server = deskgate(gluu_idp(gluu_peer))
+    with httpx.Client() as first:
+        login(first, gluu_peer, server.url, "/account", "demo", "demo")
+        assert first.get(server.url + "/me").status_code == 200
+    new_kid = gluu_peer.rotate_keys()  # as Gluu does every 48 hours: the old key stays published a while
+    with httpx.Client() as second:
+        start = second.get(server.url + "/login")
+        back = gluu_peer.login_over_http(second, start.headers["location"], "alice", "alice")
+        landed = second.get(back.headers["location"])
+        assert landed.status_code == 303, landed.text[:300]
+        assert second.get(server.url + "/me").json()["email"] == "alice@example.org"
+    jwks = httpx.get(gluu_peer.discovery["jwks_uri"]).json()
+    assert new_kid in [key["kid"] for key in jwks["keys"]]

@@ -328,6 +328,17 @@ async def test_rotated_key_is_fetched_once(op: HostileProvider, http: httpx.Asyn
     assert len(op.calls("/jwks")) == 2
 
 
+async def test_rotation_right_after_the_first_fetch_is_still_followed(
+    op: HostileProvider, http: httpx.AsyncClient
+) -> None:
+    clock = ManualClock()
+    rp = op.relying_party(http, clock=clock)
+    await sign_in(op, rp)
+    op.rotate()  # no time passes: the cached JWKS is fresh, yet the new kid is unknown
+    assert (await sign_in(op, rp)).claims.subject == SUBJECT
+    assert len(op.calls("/jwks")) == 2
+
+
 async def test_unknown_kid_is_refused_after_one_refetch(op: HostileProvider, http: httpx.AsyncClient) -> None:
     clock = ManualClock()
     rp = op.relying_party(http, clock=clock)

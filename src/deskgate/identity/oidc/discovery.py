@@ -109,6 +109,7 @@ class ProviderKeys:
         self._clock = clock
         self._metadata: tuple[float, ProviderMetadata] | None = None
         self._jwks: tuple[float, KeySet] | None = None
+        self._last_refresh: float | None = None  # when an unknown kid last made us refetch
 
     async def metadata(self) -> ProviderMetadata:
         if self._metadata and self._clock() - self._metadata[0] < METADATA_TTL:
@@ -123,12 +124,19 @@ class ProviderKeys:
         return metadata
 
     async def key_set(self, *, refresh: bool = False) -> KeySet:
-        """The provider's public keys; `refresh` refetches unless we just did (rotation, not a flood)."""
+        """The provider's public keys; `refresh` refetches, at most once per `REFETCH_INTERVAL`.
+
+        The first refresh always goes through (a rotation right after our first fetch is still a
+        rotation); forged kids after it cost at most one fetch per interval.
+        """
         now = self._clock()
-        if self._jwks:
-            age = now - self._jwks[0]
-            if age < JWKS_TTL and (not refresh or age < REFETCH_INTERVAL):
+        if self._jwks and now - self._jwks[0] < JWKS_TTL:
+            if not refresh:
                 return self._jwks[1]
+            if self._last_refresh is not None and now - self._last_refresh < REFETCH_INTERVAL:
+                return self._jwks[1]
+        if refresh:
+            self._last_refresh = now
         metadata = await self.metadata()
         if not metadata.jwks_uri:
             raise ProviderUnavailable("jwks", "the provider publishes no jwks_uri")
