@@ -405,6 +405,6 @@ def test_extra_authorize_params_cannot_override_the_flow(name: str) -> None:
             title="X",
             issuer="https://x.test",
             client_id="c",
-            client_secret="s",  # type: ignore[arg-type]
+            client_secret="s",
             extra_authorize_params={name: "attacker"},
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from deskgate.settings import load_settings
 KEY = "k" * 40
 
 
-def problems(**values: object) -> list[str]:
+def problems(**values: Any) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load_settings(**values)
     return caught.value.problems
