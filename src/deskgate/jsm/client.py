@@ -1,0 +1,357 @@
+"""`JsmClient`: what the portal asks of Jira Service Management, as typed async calls.
+
+The client holds no state but its connection: no cache, no session. Callers cache what they want (desks,
+request types, forms) and run independent calls concurrently. Lists the service desk API pages are read
+to the end (`isLastPage`), since servers cap `limit` silently; the customer's request list pages like the
+portal does (`search_customer_requests(start, limit)`), in one JQL search without a call per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+
+from deskgate.jsm import jql, parsing
+from deskgate.jsm.connection import JsmConnection
+from deskgate.jsm.errors import JsmBadRequest, JsmConflict, JsmError
+from deskgate.jsm.files import AttachmentDownload, FileContent, multipart_file
+from deskgate.jsm.flavour import Flavour
+from deskgate.jsm.marker import apply_marker, marker_label, search_term
+from deskgate.jsm.models import (
+    Attachment,
+    Comment,
+    Customer,
+    CustomerRequest,
+    MarkerField,
+    Page,
+    RequestForm,
+    RequestType,
+    RequestTypeGroup,
+    ServerInfo,
+    ServiceAccount,
+    ServiceDesk,
+    StatusFilter,
+)
+from deskgate.jsm.transport import JsmTransport, RetryPolicy
+
+T = TypeVar("T")
+SD = "/rest/servicedeskapi"
+MAX_SEARCH_RESULTS = 100  # what Jira returns per search page at most; more is capped silently
+
+
+def same_email(a: str, b: str) -> bool:
+    """Exact e-mail equality, ignoring case and surrounding space (never a prefix or substring match)."""
+    return bool(a.strip()) and a.strip().casefold() == b.strip().casefold()
+
+
+class JsmClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        connection: JsmConnection,
+        *,
+        retry: RetryPolicy | None = None,
+        page_size: int = 100,
+    ) -> None:
+        self.connection = connection
+        self.flavour: Flavour = connection.flavour
+        self.page_size = page_size
+        self._t = JsmTransport(http, connection, retry or RetryPolicy())
+
+    # --- the site and the service account -------------------------------------------------------------
+
+    async def myself(self) -> ServiceAccount:
+        raw = await self._t.json("GET", self.flavour.myself_path, operation="myself")
+        return parsing.service_account(raw, self.flavour)
+
+    async def server_info(self) -> ServerInfo:
+        raw = await self._t.json("GET", self.flavour.server_info_path, operation="serverInfo")
+        return ServerInfo(
+            base_url=str(raw.get("baseUrl") or ""),
+            version=str(raw.get("version") or ""),
+            deployment_type=str(raw.get("deploymentType") or ""),
+            title=str(raw.get("serverTitle") or ""),
+        )
+
+    # --- desks, request types, forms ------------------------------------------------------------------
+
+    async def service_desks(self) -> tuple[ServiceDesk, ...]:
+        return await self._all(f"{SD}/servicedesk", "service desks", parsing.service_desk)
+
+    async def request_type_groups(self, desk_id: str) -> tuple[RequestTypeGroup, ...]:
+        path = f"{SD}/servicedesk/{_id(desk_id)}/requesttypegroup"
+        return await self._all(path, "request type groups", parsing.request_type_group)
+
+    async def request_types(self, desk_id: str) -> tuple[RequestType, ...]:
+        path = f"{SD}/servicedesk/{_id(desk_id)}/requesttype"
+        return await self._all(path, "request types", parsing.request_type)
+
+    async def request_form(self, desk_id: str, request_type_id: str) -> RequestForm:
+        path = f"{SD}/servicedesk/{_id(desk_id)}/requesttype/{_id(request_type_id)}/field"
+        return parsing.request_form(await self._t.json("GET", path, operation="request type fields"))
+
+    # --- customers --------------------------------------------------------------------------------------
+
+    async def find_customer_by_email(self, desk_id: str, email: str) -> Customer | None:
+        """The customer whose e-mail is exactly `email` (any case), or None. JSM only searches loosely
+        (by prefix or substring), so every candidate's e-mail is compared in full here."""
+        if not email.strip():
+            return None
+        candidates = await self._all(
+            f"{SD}/servicedesk/{_id(desk_id)}/customer",
+            "desk customers",
+            lambda raw: parsing.customer(raw, self.flavour),
+            params={"query": email.strip()},
+            experimental=True,
+        )
+        found = next((c for c in candidates if same_email(c.email, email)), None)
+        if found is not None:
+            return found
+        # Not (yet) a customer of this desk: the platform's user search sees customers of every desk.
+        users = await self._t.json(
+            "GET",
+            self.flavour.user_search_path,
+            params={self.flavour.user_search_param: email.strip(), "maxResults": 50},
+            operation="user search",
+        )
+        matches = (parsing.customer(u, self.flavour) for u in users or ())
+        return next((c for c in matches if same_email(c.email, email) and c.user_id), None)
+
+    async def create_customer(self, email: str, display_name: str) -> Customer:
+        """Create a JSM customer. JsmConflict if one with this e-mail exists (perhaps created a moment ago
+        by a concurrent sign-in): look it up again with `find_customer_by_email`."""
+        try:
+            raw = await self._t.json(
+                "POST",
+                f"{SD}/customer",
+                params=self.flavour.create_customer_params,
+                json=self.flavour.create_customer_body(email.strip(), display_name),
+                operation="create customer",
+                idempotent=False,
+            )
+        except JsmError as exc:
+            if exc.status and self.flavour.is_customer_conflict(exc.status, exc.error_message or ""):
+                raise JsmConflict(
+                    "a customer with this e-mail exists",
+                    status=exc.status,
+                    error_message=exc.error_message,
+                    operation="create customer",
+                ) from exc
+            raise
+        return parsing.customer(raw, self.flavour)
+
+    async def add_customers(self, desk_id: str, user_ids: Sequence[str]) -> None:
+        """Make users customers of a desk (also fine when they already are)."""
+        await self._t.send(
+            "POST",
+            f"{SD}/servicedesk/{_id(desk_id)}/customer",
+            json=self.flavour.add_customers_body(user_ids),
+            operation="add customers",
+        )
+
+    # --- requests ---------------------------------------------------------------------------------------
+
+    async def create_request(
+        self,
+        desk_id: str,
+        request_type_id: str,
+        field_values: Mapping[str, Any],
+        *,
+        raise_on_behalf_of: str,
+        marker: str | None = None,
+        marker_field: MarkerField = "description",
+    ) -> CustomerRequest:
+        """Raise a request with the customer as its reporter. `field_values` are JSM's requestFieldValues.
+
+        Never retried after it may have reached JSM: a timeout or 5xx raises
+        `JsmUnavailable(outcome_unknown=True)`. With a `marker` (see `deskgate.jsm.marker`), the caller can
+        then ask `find_request_by_marker` whether the request exists before trying again.
+        """
+        values = apply_marker(field_values, marker, marker_field) if marker else dict(field_values)
+        body = {
+            "serviceDeskId": _id(desk_id),
+            "requestTypeId": _id(request_type_id),
+            "requestFieldValues": values,
+            "raiseOnBehalfOf": raise_on_behalf_of,
+        }
+        raw = await self._t.json(
+            "POST", f"{SD}/request", json=body, operation="create request", idempotent=False
+        )
+        return parsing.customer_request(raw, self.flavour)
+
+    async def find_request_by_marker(self, project_key: str, marker: str) -> CustomerRequest | None:
+        """The (oldest) request of the project carrying exactly this marker, or None."""
+        query = jql.marked_requests(project_key, search_term(marker), marker_label(marker))
+        page = await self._search(query, start=0, limit=10, extra_fields=("description", "labels"))
+        return next((r for r in page.values if r.marker == marker), None)
+
+    async def get_request(self, issue_key_or_id: str) -> CustomerRequest:
+        raw = await self._t.json("GET", f"{SD}/request/{_key(issue_key_or_id)}", operation="get request")
+        return parsing.customer_request(raw, self.flavour)
+
+    async def request_participants(self, issue_key_or_id: str) -> tuple[Customer, ...]:
+        path = f"{SD}/request/{_key(issue_key_or_id)}/participant"
+        return await self._all(path, "participants", lambda raw: parsing.customer(raw, self.flavour))
+
+    async def search_customer_requests(
+        self,
+        project_key: str,
+        user_id: str,
+        status: StatusFilter = "all",
+        text: str | None = None,
+        start: int = 0,
+        limit: int = 20,
+    ) -> Page[CustomerRequest]:
+        """The requests of a project that the user reported or participates in, newest first."""
+        query = jql.customer_requests(project_key, user_id, status, text)
+        return await self._search(query, start=max(0, start), limit=max(1, min(limit, MAX_SEARCH_RESULTS)))
+
+    # --- comments ---------------------------------------------------------------------------------------
+
+    async def comments(self, issue_key_or_id: str) -> tuple[Comment, ...]:
+        """The request's public comments. Internal comments are never asked for (`internal=false`) and,
+        should JSM send one anyway, dropped here: a customer must never read one."""
+        found = await self._all(
+            f"{SD}/request/{_key(issue_key_or_id)}/comment",
+            "comments",
+            lambda raw: parsing.comment(raw, self.flavour),
+            params={"public": "true", "internal": "false"},
+        )
+        return tuple(c for c in found if c.public)
+
+    async def add_comment(self, issue_key_or_id: str, body: str) -> Comment:
+        """A public comment, authored by the service account (the caller says whose words they are)."""
+        raw = await self._t.json(
+            "POST",
+            f"{SD}/request/{_key(issue_key_or_id)}/comment",
+            json={"body": body, "public": True},
+            operation="add comment",
+            idempotent=False,
+        )
+        return parsing.comment(raw, self.flavour)
+
+    # --- attachments ------------------------------------------------------------------------------------
+
+    async def attach_temporary_file(
+        self, desk_id: str, filename: str, content: FileContent, content_type: str
+    ) -> str:
+        """Upload a file to the desk's temporary storage; its id goes to `attach_to_request` next.
+        `content` may be an async iterator (streamed, then not retried)."""
+        header, body = multipart_file(filename, content, content_type or "application/octet-stream")
+        raw = await self._t.json(
+            "POST",
+            f"{SD}/servicedesk/{_id(desk_id)}/attachTemporaryFile",
+            content=body,
+            headers={"Content-Type": header, "X-Atlassian-Token": "no-check"},
+            experimental=True,
+            operation="upload attachment",
+        )
+        uploaded = (raw or {}).get("temporaryAttachments") or []
+        if not uploaded or not uploaded[0].get("temporaryAttachmentId"):
+            raise JsmError("no temporary attachment id in the answer", operation="upload attachment")
+        return str(uploaded[0]["temporaryAttachmentId"])
+
+    async def attach_to_request(
+        self, issue_key_or_id: str, temporary_ids: Sequence[str], *, public: bool = True
+    ) -> tuple[Attachment, ...]:
+        raw = await self._t.json(
+            "POST",
+            f"{SD}/request/{_key(issue_key_or_id)}/attachment",
+            json={"temporaryAttachmentIds": list(temporary_ids), "public": public},
+            operation="attach files",
+            idempotent=False,
+        )
+        values = ((raw or {}).get("attachments") or {}).get("values") or []
+        return tuple(parsing.attachment(a) for a in values)
+
+    async def attachments(self, issue_key_or_id: str) -> tuple[Attachment, ...]:
+        path = f"{SD}/request/{_key(issue_key_or_id)}/attachment"
+        return await self._all(path, "attachments", parsing.attachment)
+
+    async def download_attachment(self, attachment: Attachment | str) -> AttachmentDownload:
+        """Open an attachment's content for streaming: an Attachment, its content URL, or its id.
+        Only URLs on the JSM site are fetched (they get the service account's credentials)."""
+        target = (
+            (attachment.content_url or attachment.id) if isinstance(attachment, Attachment) else attachment
+        )
+        if target.isdigit():
+            target = self.flavour.attachment_content_path(target)
+        elif not target.startswith(("https://", "http://")):
+            raise ValueError("an attachment id, content URL or Attachment is required")
+        response = await self._t.send(
+            "GET", target, operation="download attachment", stream=True, follow_redirects=True
+        )
+        return AttachmentDownload(response)
+
+    # --- shared machinery -----------------------------------------------------------------------------
+
+    async def _all(
+        self,
+        path: str,
+        what: str,
+        parse: Callable[[Any], T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        experimental: bool = False,
+    ) -> tuple[T, ...]:
+        """Every item of a paged service desk list: the server may cap `limit`, so follow `isLastPage`."""
+        items: list[T] = []
+        start = 0
+        while True:
+            page = await self._t.json(
+                "GET",
+                path,
+                params={**(params or {}), "start": start, "limit": self.page_size},
+                experimental=experimental,
+                operation=what,
+            )
+            values = page.get("values") or []
+            items.extend(parse(v) for v in values)
+            if page.get("isLastPage", True) or not values:
+                return tuple(items)
+            start += len(values)
+
+    async def _search(
+        self, query: str, *, start: int, limit: int, extra_fields: Sequence[str] = ()
+    ) -> Page[CustomerRequest]:
+        """Issues [start, start + limit) of a JQL search. Data Center jumps to `start`; Cloud pages with
+        tokens from the first issue on, asking for as many per call as the server gives (one call for
+        the first pages, which are the ones people look at)."""
+        field = self.connection.request_type_field
+        fields = ["summary", "status", "created", "reporter", field, *extra_fields]
+        end = start + limit
+        first = 0 if self.flavour.token_paging else start  # index of found[0]
+        position, token = first, None
+        found: list[Any] = []
+        while True:
+            wanted = min(MAX_SEARCH_RESULTS, end - position)
+            body = self.flavour.search_body(query, fields, wanted, start_at=position, token=token)
+            answer = await self._t.json("POST", self.flavour.search_path, json=body, operation="issue search")
+            issues = answer.get("issues") or []
+            token, is_last = self.flavour.search_next(answer, position)
+            found.extend(issues)
+            position += len(issues)
+            if is_last or not issues or position >= end:
+                break
+        window = found[start - first : end - first]
+        values = tuple(parsing.issue(i, self.flavour, field) for i in window)
+        return Page(values=values, start=start, limit=limit, is_last=is_last or not issues)
+
+
+def _id(value: str) -> str:
+    """A numeric id for a path segment (desk and request type ids are numbers; nothing else gets in)."""
+    text = str(value).strip()
+    if not text.isdigit():
+        raise JsmBadRequest(f"not a numeric id: {text[:40]!r}", status=None)
+    return text
+
+
+def _key(value: str) -> str:
+    """An issue key (PROJ-123) or id for a path segment."""
+    text = str(value).strip()
+    project, _, number = text.rpartition("-")
+    if not (text.isdigit() or (project and number.isdigit() and project.replace("_", "").isalnum())):
+        raise JsmBadRequest(f"not an issue key or id: {text[:40]!r}", status=None)
+    return text

@@ -1,0 +1,77 @@
+"""Attachment bodies both ways: a multipart upload that can stream, and a download that streams."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterable, AsyncIterator
+from types import TracebackType
+
+import httpx
+
+FileContent = bytes | AsyncIterable[bytes]
+
+
+def _quoted(name: str) -> str:
+    # As browsers encode form file names (WHATWG): the quote and line breaks percent-encoded, UTF-8 kept.
+    return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def multipart_file(
+    filename: str, content: FileContent, content_type: str, *, part: str = "file"
+) -> tuple[str, FileContent]:
+    """(the Content-Type header, the body) of a multipart/form-data upload of one file.
+
+    httpx's own multipart wants files it can read synchronously; this streams an async source as it comes.
+    """
+    boundary = secrets.token_hex(16)
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="{part}"; filename="{_quoted(filename)}"\r\n'
+        f"Content-Type: {content_type.replace(chr(13), '').replace(chr(10), '')}\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    header = f"multipart/form-data; boundary={boundary}"
+    if isinstance(content, bytes):
+        return header, head + content + tail
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head
+        async for chunk in content:
+            yield chunk
+        yield tail
+
+    return header, body()
+
+
+class AttachmentDownload:
+    """An attachment's content as JSM sends it: read `content_type` and `size` first, then stream.
+
+    Close it (or use `async with`) when done; `iter_bytes` closes it at the end by itself.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.content_type = response.headers.get("content-type", "application/octet-stream")
+        length = response.headers.get("content-length")
+        self.size: int | None = int(length) if length and length.isdigit() else None
+
+    async def iter_bytes(self, chunk_size: int = 64 * 1024) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.aiter_bytes(chunk_size):
+                yield chunk
+        finally:
+            await self.aclose()
+
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.iter_bytes()])
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+    async def __aenter__(self) -> AttachmentDownload:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
