@@ -12,8 +12,9 @@ FileContent = bytes | AsyncIterable[bytes]
 
 
 def _quoted(name: str) -> str:
-    # As browsers encode form file names (WHATWG): the quote and line breaks percent-encoded, UTF-8 kept.
-    return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+    # A quoted-string (RFC 7578 / 2183): backslash and quote escaped, line breaks dropped, UTF-8 kept.
+    flat = name.replace("\r", " ").replace("\n", " ")
+    return flat.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def multipart_file(

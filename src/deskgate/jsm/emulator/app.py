@@ -1,0 +1,150 @@
+"""`create_emulator`: an in-memory JSM as a Starlette app, Cloud or Data Center flavoured.
+
+    app = create_emulator("cloud")
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    client = JsmClient(http, app.connection("http://jsm.test"))
+    app.faults.rate_limits = 2            # or PUT /__emulator__/faults {"rate_limits": 2}
+
+The service account authenticates as JSM does it: HTTP Basic email:API token on Cloud, a Bearer personal
+access token on Data Center; anything else gets 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+from dataclasses import asdict, dataclass
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from deskgate.jsm.connection import JsmConnection
+from deskgate.jsm.emulator import platform, servicedesk
+from deskgate.jsm.emulator.context import BadInput
+from deskgate.jsm.emulator.faults import ADMIN_PREFIX, Asgi, FaultMiddleware, FaultPlan, Receive, Scope, Send
+from deskgate.jsm.emulator.render import error
+from deskgate.jsm.emulator.seed import seed as seed_demo
+from deskgate.jsm.emulator.state import EmulatorFlavour, EmulatorStore, User
+
+
+@dataclass(frozen=True)
+class ServiceAccountCredentials:
+    email: str = "deskgate-bot@example.com"
+    username: str = "deskgate-bot"
+    api_token: str = "emulator-api-token"  # noqa: S105 - a fixed sandbox credential, printed on start
+    personal_access_token: str = "emulator-personal-access-token"  # noqa: S105
+
+
+class AuthMiddleware:
+    def __init__(self, app: Asgi, flavour: EmulatorFlavour, credentials: ServiceAccountCredentials) -> None:
+        self.app = app
+        if flavour == "cloud":
+            pair = f"{credentials.email}:{credentials.api_token}".encode()
+            self.expected = "Basic " + base64.b64encode(pair).decode()
+        else:
+            self.expected = "Bearer " + credentials.personal_access_token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith(ADMIN_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"authorization", b"").decode("latin-1")
+        if not hmac.compare_digest(given.encode(), self.expected.encode()):
+            detail = _why_refused(given)
+            await error(401, f"Client must be authenticated to access this resource. ({detail})")(
+                scope, receive, send
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+def _why_refused(given: str) -> str:
+    if not given:
+        return "no credentials"
+    if given.startswith("Basic "):
+        try:
+            base64.b64decode(given[6:], validate=True)
+        except (binascii.Error, ValueError):
+            return "malformed Basic credentials"
+    return "wrong credentials"
+
+
+class EmulatorApp(Starlette):
+    """The emulator; its in-process handles are `store`, `faults`, `calls` and `credentials`."""
+
+    store: EmulatorStore
+    faults: FaultPlan
+    calls: list[tuple[str, str]]
+    credentials: ServiceAccountCredentials
+    flavour: EmulatorFlavour
+
+    def connection(self, site_url: str, **overrides: object) -> JsmConnection:
+        """A JsmConnection for this emulator's service account at `site_url`."""
+        values: dict[str, object] = {"site_url": site_url, "deployment": self.flavour}
+        if self.flavour == "cloud":
+            values |= {"email": self.credentials.email, "api_token": SecretStr(self.credentials.api_token)}
+        else:
+            values["personal_access_token"] = SecretStr(self.credentials.personal_access_token)
+        return JsmConnection.model_validate(values | overrides)
+
+
+async def _faults_endpoint(request: Request) -> Response:
+    plan: FaultPlan = request.app.state.faults
+    if request.method == "DELETE":
+        plan.reset()
+    elif request.method in ("PUT", "POST"):
+        try:
+            values = json.loads(await request.body() or b"{}")
+            if not isinstance(values, dict):
+                raise ValueError("send a JSON object of fault settings")
+            plan.update(values)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(asdict(plan))
+
+
+async def _bad_input(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BadInput)
+    return exc.response
+
+
+def create_emulator(
+    flavour: EmulatorFlavour = "cloud",
+    *,
+    seed: bool = True,
+    faults: FaultPlan | None = None,
+    page_cap: int = 50,
+    credentials: ServiceAccountCredentials | None = None,
+) -> EmulatorApp:
+    """A fresh emulator. `page_cap` is the silent server-side cap of `limit` on paged lists."""
+    credentials = credentials or ServiceAccountCredentials()
+    service_account = User(
+        account_id="557058:deskgate-bot",
+        username=credentials.username,
+        email=credentials.email,
+        display_name="Deskgate service account",
+        account_type="atlassian",
+    )
+    store = EmulatorStore(flavour=flavour, service_account=service_account, users=[service_account])
+    if seed:
+        seed_demo(store)
+    routes = [
+        *servicedesk.ROUTES,
+        *platform.routes(flavour),
+        Route(f"{ADMIN_PREFIX}/faults", _faults_endpoint, methods=["GET", "PUT", "POST", "DELETE"]),
+    ]
+    app = EmulatorApp(routes=routes, exception_handlers={BadInput: _bad_input})
+    plan = faults or FaultPlan()
+    calls: list[tuple[str, str]] = []
+    app.state.store, app.state.faults, app.state.page_cap = store, plan, page_cap
+    app.store, app.faults, app.calls, app.credentials, app.flavour = store, plan, calls, credentials, flavour
+    # Outermost first: faults (latency, injected failures) → authentication → routes.
+    app.add_middleware(AuthMiddleware, flavour=flavour, credentials=credentials)
+    app.add_middleware(FaultMiddleware, plan=plan, calls=calls)
+    return app

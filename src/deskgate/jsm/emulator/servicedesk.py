@@ -1,0 +1,311 @@
+"""The service desk API (`/rest/servicedeskapi/...`) of the emulator."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from deskgate.jsm.emulator import render
+from deskgate.jsm.emulator.context import body_json, context, experimental, page_params
+from deskgate.jsm.emulator.state import Attachment, Desk, Issue, TemporaryFile, now
+from deskgate.jsm.emulator.validation import FieldError, check_values
+
+SD = render.SD
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _desk(request: Request) -> Desk | Response:
+    store, _ = context(request)
+    desk = store.desk(request.path_params["desk"])
+    return desk if desk is not None else render.error(404, "The service desk does not exist.")
+
+
+def _issue(request: Request) -> Issue | Response:
+    store, _ = context(request)
+    issue = store.issue(request.path_params["key"])
+    return issue if issue is not None else render.error(404, "The request does not exist.")
+
+
+async def info(request: Request) -> Response:
+    _, base = context(request)
+    return JSONResponse(
+        {
+            "version": "10.3.0",
+            "platformVersion": "1001.0.0",
+            "isLicensedForUse": True,
+            "buildChangeSet": "emulator",
+            "_links": {"self": f"{base}{SD}/info"},
+        }
+    )
+
+
+async def service_desks(request: Request) -> Response:
+    store, base = context(request)
+    start, limit = page_params(request)
+    desks = [render.desk_dto(d, base) for d in store.desks]
+    return JSONResponse(render.paged(desks, start, limit, base, request.url.path))
+
+
+async def service_desk(request: Request) -> Response:
+    desk = _desk(request)
+    return desk if isinstance(desk, Response) else JSONResponse(render.desk_dto(desk, context(request)[1]))
+
+
+async def request_type_groups(request: Request) -> Response:
+    desk = _desk(request)
+    if isinstance(desk, Response):
+        return desk
+    start, limit = page_params(request)
+    groups = [{"id": gid, "name": name} for gid, name in desk.groups]
+    return JSONResponse(render.paged(groups, start, limit, context(request)[1], request.url.path))
+
+
+async def request_types(request: Request) -> Response:
+    desk = _desk(request)
+    if isinstance(desk, Response):
+        return desk
+    _, base = context(request)
+    start, limit = page_params(request)
+    group = request.query_params.get("groupId")
+    types = [
+        render.request_type_dto(rt, base) for rt in desk.request_types if not group or group in rt.group_ids
+    ]
+    return JSONResponse(render.paged(types, start, limit, base, request.url.path))
+
+
+async def request_type_fields(request: Request) -> Response:
+    desk = _desk(request)
+    if isinstance(desk, Response):
+        return desk
+    rt = desk.request_type(request.path_params["rt"])
+    if rt is None:
+        return render.error(404, "The request type does not exist.")
+    return JSONResponse(
+        {
+            "requestTypeFields": [render.field_dto(f) for f in rt.fields],
+            "canRaiseOnBehalfOf": True,
+            "canAddRequestParticipants": True,
+        }
+    )
+
+
+@experimental
+async def desk_customers(request: Request) -> Response:
+    desk = _desk(request)
+    if isinstance(desk, Response):
+        return desk
+    store, base = context(request)
+    start, limit = page_params(request)
+    query = request.query_params.get("query", "").casefold()
+    # Like JSM: a loose match on name and e-mail, so "alice@example.com" also finds "malice@example.com".
+    users = [
+        u
+        for u in store.users
+        if u.account_id in desk.customers
+        and (query in u.email.casefold() or query in u.display_name.casefold())
+    ]
+    values = [render.user_dto(store, u, base) for u in users]
+    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
+
+
+async def add_desk_customers(request: Request) -> Response:
+    desk = _desk(request)
+    if isinstance(desk, Response):
+        return desk
+    store, _ = context(request)
+    body = await body_json(request)
+    key = "accountIds" if store.flavour == "cloud" else "usernames"
+    ids = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not ids:
+        return render.error(400, f"Provide the customers to add as '{key}'.")
+    missing = []
+    for user_id in ids:
+        user = store.find_user(str(user_id))
+        if user is None:
+            missing.append(str(user_id))
+        else:
+            desk.customers.add(user.account_id)
+    if missing:
+        return render.error(400, f"These users do not exist: {', '.join(missing)}")
+    return Response(status_code=204)
+
+
+async def create_customer(request: Request) -> Response:
+    store, base = context(request)
+    body = await body_json(request)
+    name_key = "displayName" if store.flavour == "cloud" else "fullName"
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("email"), str)
+        or not _EMAIL.match(body["email"])
+    ):
+        return render.error(400, "Enter a valid email address.")
+    if not isinstance(body.get(name_key), str) or not body[name_key].strip():
+        return render.error(400, f"Enter the customer's name ('{name_key}').")
+    if store.user_by_email(body["email"]) is not None:
+        strict = request.query_params.get("strictConflictStatusCode") == "true" and store.flavour == "cloud"
+        return render.error(409 if strict else 400, "An account already exists for this email.")
+    user = store.add_user(body["email"].strip(), body[name_key].strip())
+    return JSONResponse(render.user_dto(store, user, base), status_code=201)
+
+
+async def create_request(request: Request) -> Response:
+    store, base = context(request)
+    body = await body_json(request)
+    if not isinstance(body, dict):
+        return render.error(400, "The request body must be a JSON object.")
+    desk = store.desk(str(body.get("serviceDeskId", "")))
+    rt = desk.request_type(str(body.get("requestTypeId", ""))) if desk else None
+    if desk is None or rt is None:
+        return render.error(400, "The service desk or request type does not exist.")
+    reporter = store.service_account
+    if body.get("raiseOnBehalfOf") is not None:
+        found = store.find_user(str(body["raiseOnBehalfOf"]))
+        if found is None or found.account_id not in desk.customers:
+            return render.error(400, f"The user '{body['raiseOnBehalfOf']}' is not a customer of this desk.")
+        reporter = found
+    try:
+        values = check_values(rt, body.get("requestFieldValues"))
+    except FieldError as exc:
+        return render.error(400, str(exc))
+    issue = store.add_issue(desk, rt, reporter, values)
+    return JSONResponse(render.request_dto(store, issue, base), status_code=201)
+
+
+async def get_request(request: Request) -> Response:
+    issue = _issue(request)
+    if isinstance(issue, Response):
+        return issue
+    store, base = context(request)
+    return JSONResponse(render.request_dto(store, issue, base))
+
+
+async def participants(request: Request) -> Response:
+    issue = _issue(request)
+    if isinstance(issue, Response):
+        return issue
+    store, base = context(request)
+    start, limit = page_params(request)
+    values = [render.user_dto(store, u, base) for u in issue.participants]
+    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
+
+
+async def comments(request: Request) -> Response:
+    issue = _issue(request)
+    if isinstance(issue, Response):
+        return issue
+    store, base = context(request)
+    start, limit = page_params(request)
+    # Both filters default to true: without internal=false an agent's call returns internal comments too.
+    public = request.query_params.get("public", "true") != "false"
+    internal = request.query_params.get("internal", "true") != "false"
+    shown = [c for c in issue.comments if (c.public and public) or (not c.public and internal)]
+    values = [render.comment_dto(store, issue, c, base) for c in shown]
+    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
+
+
+async def add_comment(request: Request) -> Response:
+    issue = _issue(request)
+    if isinstance(issue, Response):
+        return issue
+    store, base = context(request)
+    body = await body_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("body"), str) or not body["body"].strip():
+        return render.error(400, "The comment body is required.")
+    # Without `public: true` the comment is internal: customers never see it.
+    comment = store.add_comment(issue, body["body"], public=body.get("public") is True)
+    return JSONResponse(render.comment_dto(store, issue, comment, base), status_code=201)
+
+
+@experimental
+async def attach_temporary_file(request: Request) -> Response:
+    desk = _desk(request)
+    if isinstance(desk, Response):
+        return desk
+    if request.headers.get("x-atlassian-token") != "no-check":
+        return render.error(403, "XSRF check failed: send X-Atlassian-Token: no-check.")
+    store, _ = context(request)
+    form = await request.form()
+    files = [part for part in form.getlist("file") if not isinstance(part, str)]
+    if not files:
+        return render.error(400, "No file in the multipart part 'file'.")
+    created: list[dict[str, Any]] = []
+    for upload in files:
+        temporary = TemporaryFile(
+            "temp" + store.next_id(),
+            desk.id,
+            upload.filename or "file",
+            upload.content_type or "application/octet-stream",
+            await upload.read(),
+        )
+        store.temporary_files[temporary.id] = temporary
+        created.append({"temporaryAttachmentId": temporary.id, "fileName": temporary.filename})
+    await form.close()
+    return JSONResponse({"temporaryAttachments": created}, status_code=201)
+
+
+async def attachments(request: Request) -> Response:
+    issue = _issue(request)
+    if isinstance(issue, Response):
+        return issue
+    store, base = context(request)
+    start, limit = page_params(request)
+    values = [render.attachment_dto(store, a, base) for a in issue.attachments]
+    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
+
+
+async def attach(request: Request) -> Response:
+    issue = _issue(request)
+    if isinstance(issue, Response):
+        return issue
+    store, base = context(request)
+    body = await body_json(request)
+    ids = body.get("temporaryAttachmentIds") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not ids:
+        return render.error(400, "temporaryAttachmentIds is required.")
+    temporaries = [store.temporary_files.get(str(i)) for i in ids]
+    if any(t is None or t.desk_id != issue.desk.id for t in temporaries):
+        return render.error(400, "A temporary attachment does not exist or belongs to another service desk.")
+    added = []
+    for temporary in temporaries:
+        assert temporary is not None
+        del store.temporary_files[temporary.id]
+        attachment = Attachment(
+            store.next_id(),
+            temporary.filename,
+            temporary.mime_type,
+            temporary.content,
+            store.service_account,
+            now(),
+            public=body.get("public") is True,
+        )
+        issue.attachments.append(attachment)
+        added.append(render.attachment_dto(store, attachment, base))
+    return JSONResponse(
+        {"attachments": render.paged(added, 0, len(added), base, request.url.path)}, status_code=201
+    )
+
+
+ROUTES = [
+    Route(f"{SD}/info", info),
+    Route(f"{SD}/customer", create_customer, methods=["POST"]),
+    Route(f"{SD}/servicedesk", service_desks),
+    Route(f"{SD}/servicedesk/{{desk}}", service_desk),
+    Route(f"{SD}/servicedesk/{{desk}}/requesttypegroup", request_type_groups),
+    Route(f"{SD}/servicedesk/{{desk}}/requesttype", request_types),
+    Route(f"{SD}/servicedesk/{{desk}}/requesttype/{{rt}}/field", request_type_fields),
+    Route(f"{SD}/servicedesk/{{desk}}/customer", desk_customers, methods=["GET"]),
+    Route(f"{SD}/servicedesk/{{desk}}/customer", add_desk_customers, methods=["POST"]),
+    Route(f"{SD}/servicedesk/{{desk}}/attachTemporaryFile", attach_temporary_file, methods=["POST"]),
+    Route(f"{SD}/request", create_request, methods=["POST"]),
+    Route(f"{SD}/request/{{key}}", get_request),
+    Route(f"{SD}/request/{{key}}/participant", participants),
+    Route(f"{SD}/request/{{key}}/comment", comments, methods=["GET"]),
+    Route(f"{SD}/request/{{key}}/comment", add_comment, methods=["POST"]),
+    Route(f"{SD}/request/{{key}}/attachment", attachments, methods=["GET"]),
+    Route(f"{SD}/request/{{key}}/attachment", attach, methods=["POST"]),
+]
