@@ -3,6 +3,7 @@
     deskgate serve | demo | audit
     deskgate config check | export | import
     deskgate db upgrade
+    deskgate jsm-sandbox
     deskgate idp list | presets | test
 
 One module per command group; `_shared` holds the --config option and the settings/services plumbing.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import typer
 
-from deskgate.cli import audit, config, db, demo, idp, serve
+from deskgate.cli import audit, config, db, demo, idp, jsm, serve
 
 # Locals stay out of tracebacks: they can hold client secrets (an import file) or the demo passwords.
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.command()(serve.serve)
 app.command()(demo.demo)
 app.command()(audit.audit)
+app.command(name="jsm-sandbox")(jsm.jsm_sandbox)
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(idp.app, name="idp")
