@@ -21,6 +21,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
             "  per round",
             [" ".join(f"{r / 1000:.1f}k" for r in targets[k]["requests_per_second_runs"]) for k in keys],
         ),
+        ("  CPU used by other processes, %", [_others(targets[k]["wrk_runs"]) for k in keys]),
         ("  wrk mean latency, ms (median)", [f"{targets[k]['latency_ms_median']:.2f}" for k in keys]),
         ("login, ms (mean / median)", [_pair(targets[k]["logins_sequential"], "total_ms") for k in keys]),
         ("  RP share, ms (mean / median)", [_pair(targets[k]["logins_sequential"], "rp_ms") for k in keys]),
@@ -94,11 +95,16 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
             f"inside every RP's callback hop; alone they are {ratios['backchannel_floor_ratio']:.2f} of Apache's "
             "RP share, a floor for any RP that waits for them"
         )
-    load_before, load_after = results["load_average_before"][0], results["load_average_after"][0]
+    load_before = results["load_average_before"][0]
     cpus = results["cpus"] or 1
-    print(f"load average (1 min) {load_before:.1f} before, {load_after:.1f} after, on {cpus} CPUs", end="")
-    print(" — other work shared the CPUs: expect noise" if max(load_before, load_after) > cpus + 0.5 else "")
+    print(f"load average (1 min) before the run: {load_before:.1f} on {cpus} CPUs", end="")
+    print(" — other work was running: expect noise" if load_before > cpus / 2 else "")
     return ratios
+
+
+def _others(runs: list[dict[str, Any]]) -> str:
+    shares = [run["others_cpu_share"] for run in runs]
+    return " ".join("?" if share is None else f"{share * 100:.0f}" for share in shares)
 
 
 def _pair(stats: dict[str, Any], name: str) -> str:

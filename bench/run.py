@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+import cpu
 import httpx
 from measure import (
     Login,
@@ -312,6 +313,8 @@ class Bench:
                 connections=args.connections,
                 duration=args.warmup,
             )
+        groups = [t.process.popen.pid for t in self.targets]  # each leads its own process group
+        before = cpu.snapshot(groups)
         result = run_wrk(
             target.resource,
             target.cookie,
@@ -319,15 +322,16 @@ class Bench:
             connections=args.connections,
             duration=args.duration,
         )
+        others = cpu.others_share(before, cpu.snapshot(groups))
         target.check()  # the session held for the whole run
         if result.non_2xx_3xx:
             raise BenchError(
                 f"{target.label}: {result.non_2xx_3xx} non-2xx answers under wrk:\n{result.output}"
             )
-        target.wrk_runs.append(result.as_dict() | {"round": round_no + 1, "load_average": os.getloadavg()[0]})
+        target.wrk_runs.append(result.as_dict() | {"round": round_no + 1, "others_cpu_share": others})
+        noise = f" (other processes used {others:.0%} of the CPUs meanwhile)" if others is not None else ""
         print(
-            f"  round {round_no + 1}/{args.rounds} {target.label}: {result.requests_per_second:,.0f} req/s "
-            f"(load average {os.getloadavg()[0]:.1f})",
+            f"  round {round_no + 1}/{args.rounds} {target.label}: {result.requests_per_second:,.0f} req/s{noise}",
             flush=True,
         )
 
