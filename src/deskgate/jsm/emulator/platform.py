@@ -38,8 +38,8 @@ async def server_info(request: Request) -> Response:
             "versionNumbers": [1001, 0, 0] if cloud else [9, 12, 4],
             "deploymentType": "Cloud" if cloud else "Server",
             "buildNumber": 100200,
-            "buildDate": "2026-01-15T00:00:00.000+0000",
-            "serverTime": render.jira_time(now()),
+            "buildDate": "2026-01-15T00:00:00.000+00:00",
+            "serverTime": now().isoformat(timespec="milliseconds"),
             "scmInfo": "emulator",
             "serverTitle": "Deskgate JSM emulator",
         }

@@ -229,22 +229,21 @@ async def attach_temporary_file(request: Request) -> Response:
     if request.headers.get("x-atlassian-token") != "no-check":
         return render.error(403, "XSRF check failed: send X-Atlassian-Token: no-check.")
     store, _ = context(request)
-    form = await request.form()
-    files = [part for part in form.getlist("file") if not isinstance(part, str)]
-    if not files:
-        return render.error(400, "No file in the multipart part 'file'.")
     created: list[dict[str, Any]] = []
-    for upload in files:
-        temporary = TemporaryFile(
-            "temp" + store.next_id(),
-            desk.id,
-            upload.filename or "file",
-            upload.content_type or "application/octet-stream",
-            await upload.read(),
-        )
-        store.temporary_files[temporary.id] = temporary
-        created.append({"temporaryAttachmentId": temporary.id, "fileName": temporary.filename})
-    await form.close()
+    async with request.form() as form:
+        files = [part for part in form.getlist("file") if not isinstance(part, str)]
+        if not files:
+            return render.error(400, "No file in the multipart part 'file'.")
+        for upload in files:
+            temporary = TemporaryFile(
+                "temp" + store.next_id(),
+                desk.id,
+                upload.filename or "file",
+                upload.content_type or "application/octet-stream",
+                await upload.read(),
+            )
+            store.temporary_files[temporary.id] = temporary
+            created.append({"temporaryAttachmentId": temporary.id, "fileName": temporary.filename})
     return JSONResponse({"temporaryAttachments": created}, status_code=201)
 
 
