@@ -95,7 +95,8 @@ async def issue_search(request: Request) -> Response:
         issues = search(store, str(body.get("jql") or ""))
     except JqlError as exc:
         return render.platform_error(400, str(exc))
-    max_results = max(1, min(_paging(body.get("maxResults"), 50), SEARCH_CAP))
+    cap = min(SEARCH_CAP, request.app.state.page_cap)
+    max_results = max(1, min(_paging(body.get("maxResults"), 50), cap))
     if store.flavour == "cloud":
         # The enhanced search pages with an opaque token; the emulator's token is the next start.
         token = body.get("nextPageToken")
