@@ -8,14 +8,14 @@ portal does (`search_customer_requests(start, limit)`), in one JQL search withou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import httpx
 
 from deskgate.jsm import jql, parsing
 from deskgate.jsm.connection import JsmConnection
-from deskgate.jsm.errors import JsmBadRequest, JsmConflict, JsmError
+from deskgate.jsm.errors import JsmConflict, JsmError
 from deskgate.jsm.files import AttachmentDownload, FileContent, multipart_file
 from deskgate.jsm.flavour import Flavour
 from deskgate.jsm.marker import apply_marker, marker_label, search_term
@@ -34,11 +34,10 @@ from deskgate.jsm.models import (
     ServiceDesk,
     StatusFilter,
 )
+from deskgate.jsm.paging import MAX_SEARCH_RESULTS, Pages, segment_id, segment_key
 from deskgate.jsm.transport import JsmTransport, RetryPolicy
 
-T = TypeVar("T")
 SD = "/rest/servicedeskapi"
-MAX_SEARCH_RESULTS = 100  # what Jira returns per search page at most; more is capped silently
 
 
 def same_email(a: str, b: str) -> bool:
@@ -59,6 +58,7 @@ class JsmClient:
         self.flavour: Flavour = connection.flavour
         self.page_size = page_size
         self._t = JsmTransport(http, connection, retry or RetryPolicy())
+        self._pages = Pages(self._t, connection, page_size)
 
     # --- the site and the service account -------------------------------------------------------------
 
@@ -78,18 +78,18 @@ class JsmClient:
     # --- desks, request types, forms ------------------------------------------------------------------
 
     async def service_desks(self) -> tuple[ServiceDesk, ...]:
-        return await self._all(f"{SD}/servicedesk", "service desks", parsing.service_desk)
+        return await self._pages.read_all(f"{SD}/servicedesk", "service desks", parsing.service_desk)
 
     async def request_type_groups(self, desk_id: str) -> tuple[RequestTypeGroup, ...]:
-        path = f"{SD}/servicedesk/{_id(desk_id)}/requesttypegroup"
-        return await self._all(path, "request type groups", parsing.request_type_group)
+        path = f"{SD}/servicedesk/{segment_id(desk_id)}/requesttypegroup"
+        return await self._pages.read_all(path, "request type groups", parsing.request_type_group)
 
     async def request_types(self, desk_id: str) -> tuple[RequestType, ...]:
-        path = f"{SD}/servicedesk/{_id(desk_id)}/requesttype"
-        return await self._all(path, "request types", parsing.request_type)
+        path = f"{SD}/servicedesk/{segment_id(desk_id)}/requesttype"
+        return await self._pages.read_all(path, "request types", parsing.request_type)
 
     async def request_form(self, desk_id: str, request_type_id: str) -> RequestForm:
-        path = f"{SD}/servicedesk/{_id(desk_id)}/requesttype/{_id(request_type_id)}/field"
+        path = f"{SD}/servicedesk/{segment_id(desk_id)}/requesttype/{segment_id(request_type_id)}/field"
         return parsing.request_form(await self._t.json("GET", path, operation="request type fields"))
 
     # --- customers --------------------------------------------------------------------------------------
@@ -99,8 +99,8 @@ class JsmClient:
         (by prefix or substring), so every candidate's e-mail is compared in full here."""
         if not email.strip():
             return None
-        candidates = await self._all(
-            f"{SD}/servicedesk/{_id(desk_id)}/customer",
+        candidates = await self._pages.read_all(
+            f"{SD}/servicedesk/{segment_id(desk_id)}/customer",
             "desk customers",
             lambda raw: parsing.customer(raw, self.flavour),
             params={"query": email.strip()},
@@ -146,7 +146,7 @@ class JsmClient:
         """Make users customers of a desk (also fine when they already are)."""
         await self._t.send(
             "POST",
-            f"{SD}/servicedesk/{_id(desk_id)}/customer",
+            f"{SD}/servicedesk/{segment_id(desk_id)}/customer",
             json=self.flavour.add_customers_body(user_ids),
             operation="add customers",
         )
@@ -171,8 +171,8 @@ class JsmClient:
         """
         values = apply_marker(field_values, marker, marker_field) if marker else dict(field_values)
         body = {
-            "serviceDeskId": _id(desk_id),
-            "requestTypeId": _id(request_type_id),
+            "serviceDeskId": segment_id(desk_id),
+            "requestTypeId": segment_id(request_type_id),
             "requestFieldValues": values,
             "raiseOnBehalfOf": raise_on_behalf_of,
         }
@@ -184,16 +184,20 @@ class JsmClient:
     async def find_request_by_marker(self, project_key: str, marker: str) -> CustomerRequest | None:
         """The (oldest) request of the project carrying exactly this marker, or None."""
         query = jql.marked_requests(project_key, search_term(marker), marker_label(marker))
-        page = await self._search(query, start=0, limit=10, extra_fields=("description", "labels"))
+        page = await self._pages.search(query, start=0, limit=10, extra_fields=("description", "labels"))
         return next((r for r in page.values if r.marker == marker), None)
 
     async def get_request(self, issue_key_or_id: str) -> CustomerRequest:
-        raw = await self._t.json("GET", f"{SD}/request/{_key(issue_key_or_id)}", operation="get request")
+        raw = await self._t.json(
+            "GET", f"{SD}/request/{segment_key(issue_key_or_id)}", operation="get request"
+        )
         return parsing.customer_request(raw, self.flavour)
 
     async def request_participants(self, issue_key_or_id: str) -> tuple[Customer, ...]:
-        path = f"{SD}/request/{_key(issue_key_or_id)}/participant"
-        return await self._all(path, "participants", lambda raw: parsing.customer(raw, self.flavour))
+        path = f"{SD}/request/{segment_key(issue_key_or_id)}/participant"
+        return await self._pages.read_all(
+            path, "participants", lambda raw: parsing.customer(raw, self.flavour)
+        )
 
     async def search_customer_requests(
         self,
@@ -206,15 +210,17 @@ class JsmClient:
     ) -> Page[CustomerRequest]:
         """The requests of a project that the user reported or participates in, newest first."""
         query = jql.customer_requests(project_key, user_id, status, text)
-        return await self._search(query, start=max(0, start), limit=max(1, min(limit, MAX_SEARCH_RESULTS)))
+        return await self._pages.search(
+            query, start=max(0, start), limit=max(1, min(limit, MAX_SEARCH_RESULTS))
+        )
 
     # --- comments ---------------------------------------------------------------------------------------
 
     async def comments(self, issue_key_or_id: str) -> tuple[Comment, ...]:
         """The request's public comments. Internal comments are never asked for (`internal=false`) and,
         should JSM send one anyway, dropped here: a customer must never read one."""
-        found = await self._all(
-            f"{SD}/request/{_key(issue_key_or_id)}/comment",
+        found = await self._pages.read_all(
+            f"{SD}/request/{segment_key(issue_key_or_id)}/comment",
             "comments",
             lambda raw: parsing.comment(raw, self.flavour),
             params={"public": "true", "internal": "false"},
@@ -225,7 +231,7 @@ class JsmClient:
         """A public comment, authored by the service account (the caller says whose words they are)."""
         raw = await self._t.json(
             "POST",
-            f"{SD}/request/{_key(issue_key_or_id)}/comment",
+            f"{SD}/request/{segment_key(issue_key_or_id)}/comment",
             json={"body": body, "public": True},
             operation="add comment",
             idempotent=False,
@@ -242,7 +248,7 @@ class JsmClient:
         header, body = multipart_file(filename, content, content_type or "application/octet-stream")
         raw = await self._t.json(
             "POST",
-            f"{SD}/servicedesk/{_id(desk_id)}/attachTemporaryFile",
+            f"{SD}/servicedesk/{segment_id(desk_id)}/attachTemporaryFile",
             content=body,
             headers={"Content-Type": header, "X-Atlassian-Token": "no-check"},
             experimental=True,
@@ -258,7 +264,7 @@ class JsmClient:
     ) -> tuple[Attachment, ...]:
         raw = await self._t.json(
             "POST",
-            f"{SD}/request/{_key(issue_key_or_id)}/attachment",
+            f"{SD}/request/{segment_key(issue_key_or_id)}/attachment",
             json={"temporaryAttachmentIds": list(temporary_ids), "public": public},
             operation="attach files",
             idempotent=False,
@@ -267,8 +273,8 @@ class JsmClient:
         return tuple(parsing.attachment(a) for a in values)
 
     async def attachments(self, issue_key_or_id: str) -> tuple[Attachment, ...]:
-        path = f"{SD}/request/{_key(issue_key_or_id)}/attachment"
-        return await self._all(path, "attachments", parsing.attachment)
+        path = f"{SD}/request/{segment_key(issue_key_or_id)}/attachment"
+        return await self._pages.read_all(path, "attachments", parsing.attachment)
 
     async def download_attachment(self, attachment: Attachment | str) -> AttachmentDownload:
         """Open an attachment's content for streaming: an Attachment, its content URL, or its id.
@@ -284,74 +290,3 @@ class JsmClient:
             "GET", target, operation="download attachment", stream=True, follow_redirects=True
         )
         return AttachmentDownload(response)
-
-    # --- shared machinery -----------------------------------------------------------------------------
-
-    async def _all(
-        self,
-        path: str,
-        what: str,
-        parse: Callable[[Any], T],
-        *,
-        params: Mapping[str, Any] | None = None,
-        experimental: bool = False,
-    ) -> tuple[T, ...]:
-        """Every item of a paged service desk list: the server may cap `limit`, so follow `isLastPage`."""
-        items: list[T] = []
-        start = 0
-        while True:
-            page = await self._t.json(
-                "GET",
-                path,
-                params={**(params or {}), "start": start, "limit": self.page_size},
-                experimental=experimental,
-                operation=what,
-            )
-            values = page.get("values") or []
-            items.extend(parse(v) for v in values)
-            if page.get("isLastPage", True) or not values:
-                return tuple(items)
-            start += len(values)
-
-    async def _search(
-        self, query: str, *, start: int, limit: int, extra_fields: Sequence[str] = ()
-    ) -> Page[CustomerRequest]:
-        """Issues [start, start + limit) of a JQL search. Data Center jumps to `start`; Cloud pages with
-        tokens from the first issue on, asking for as many per call as the server gives (one call for
-        the first pages, which are the ones people look at)."""
-        field = self.connection.request_type_field
-        fields = ["summary", "status", "created", "reporter", field, *extra_fields]
-        end = start + limit
-        first = 0 if self.flavour.token_paging else start  # index of found[0]
-        position, token = first, None
-        found: list[Any] = []
-        while True:
-            wanted = min(MAX_SEARCH_RESULTS, end - position)
-            body = self.flavour.search_body(query, fields, wanted, start_at=position, token=token)
-            answer = await self._t.json("POST", self.flavour.search_path, json=body, operation="issue search")
-            issues = answer.get("issues") or []
-            token, is_last = self.flavour.search_next(answer, position)
-            found.extend(issues)
-            position += len(issues)
-            if is_last or not issues or position >= end:
-                break
-        window = found[start - first : end - first]
-        values = tuple(parsing.issue(i, self.flavour, field) for i in window)
-        return Page(values=values, start=start, limit=limit, is_last=is_last or not issues)
-
-
-def _id(value: str) -> str:
-    """A numeric id for a path segment (desk and request type ids are numbers; nothing else gets in)."""
-    text = str(value).strip()
-    if not text.isdigit():
-        raise JsmBadRequest(f"not a numeric id: {text[:40]!r}", status=None)
-    return text
-
-
-def _key(value: str) -> str:
-    """An issue key (PROJ-123) or id for a path segment."""
-    text = str(value).strip()
-    project, _, number = text.rpartition("-")
-    if not (text.isdigit() or (project and number.isdigit() and project.replace("_", "").isalnum())):
-        raise JsmBadRequest(f"not an issue key or id: {text[:40]!r}", status=None)
-    return text
