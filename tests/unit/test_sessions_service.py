@@ -113,8 +113,8 @@ async def test_cached_lookups_cost_no_store_io() -> None:
             return await super().load(id_hash)
 
     store, clock = CountingStore(), Clock()
+    sid = await start(worker(store, clock))  # signed in through another worker
     sessions = worker(store, clock)
-    sid = await start(sessions)
     for _ in range(100):
         assert await sessions.resolve(sid) is not None
     assert CountingStore.loads == 1
@@ -137,3 +137,60 @@ async def test_end_matching_drops_cache_entries_in_this_worker() -> None:
 async def test_absent_or_oversized_cookie_is_no_session(value: str | None) -> None:
     sessions = worker(MemorySessionStore(), Clock())
     assert await sessions.resolve(value) is None
+
+
+async def test_the_worker_that_signed_in_needs_no_lookup_for_the_first_request() -> None:
+    class CountingStore(MemorySessionStore):
+        loads = 0
+
+        async def load(self, id_hash: str):  # type: ignore[no-untyped-def]
+            CountingStore.loads += 1
+            return await super().load(id_hash)
+
+    store, clock = CountingStore(), Clock()
+    sessions = worker(store, clock)
+    sid = await start(sessions)
+    assert await sessions.resolve(sid) is not None
+    assert CountingStore.loads == 0
+
+
+async def test_concurrent_requests_for_a_stale_entry_share_one_lookup() -> None:
+    import asyncio
+
+    class SlowStore(MemorySessionStore):
+        loads = 0
+
+        async def load(self, id_hash: str):  # type: ignore[no-untyped-def]
+            SlowStore.loads += 1
+            await asyncio.sleep(0.01)
+            return await super().load(id_hash)
+
+    store, clock = SlowStore(), Clock()
+    sid = await start(worker(store, clock))
+    sessions = worker(store, clock)
+    results = await asyncio.gather(*(sessions.resolve(sid) for _ in range(20)))
+    assert all(r is not None for r in results)
+    assert SlowStore.loads == 1
+
+
+async def test_a_logout_during_a_lookup_is_not_undone_by_it() -> None:
+    import asyncio
+
+    read, release = asyncio.Event(), asyncio.Event()
+
+    class GatedStore(MemorySessionStore):
+        async def load(self, id_hash: str):  # type: ignore[no-untyped-def]
+            record = await super().load(id_hash)
+            read.set()
+            await release.wait()
+            return record
+
+    store, clock = GatedStore(), Clock()
+    sid = await start(worker(store, clock))
+    sessions = worker(store, clock)
+    pending = asyncio.ensure_future(sessions.resolve(sid))
+    await read.wait()
+    await sessions.end(sid)  # the lookup began before the logout and will come back with the record
+    release.set()
+    await pending
+    assert await sessions.resolve(sid) is None  # the stale answer was not cached over the logout

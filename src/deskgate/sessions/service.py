@@ -80,6 +80,7 @@ class Sessions:
             id_token=id_token,
         )
         await self.store.save(record)
+        self._remember(record.id_hash, record)  # the redirect after sign-in usually lands on this worker
         return session_id, record
 
     async def resolve(self, session_id: str | None) -> SessionRecord | None:
