@@ -42,3 +42,21 @@ async def test_a_failed_migration_leaves_nothing_behind(db_url: str, monkeypatch
         await db.migrate(engine)  # and the next start succeeds
     finally:
         await engine.dispose()
+
+
+async def test_the_migrations_build_exactly_the_models_schema(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from deskgate.store.models import Base
+
+    engine = db.create_engine(Settings(database_url=db_url, demo=True).sqlalchemy_url)
+    try:
+        await db.migrate(engine)
+        async with engine.connect() as connection:
+            diff = await connection.run_sync(
+                lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+            )
+    finally:
+        await engine.dispose()
+    assert diff == []

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -117,3 +129,84 @@ class AuditEventRow(Base):
     client_ip: Mapped[str | None] = mapped_column(String(64))
     error_id: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class JsmConnectionRow(Base):
+    """The one JSM site Deskgate serves (id 1): connection settings, the service account's secret encrypted."""
+
+    __tablename__ = "jsm_connection"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config: Mapped[dict[str, Any]]  # JsmConnection without its secrets
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)  # api_token (Cloud) or PAT (Data Center)
+    updated_at: Mapped[datetime]
+
+
+class ServiceDeskSettingRow(Base):
+    """Per service desk: is SSO on for it, and which request types its portal shows (None: all)."""
+
+    __tablename__ = "service_desk_settings"
+
+    desk_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sso_enabled: Mapped[bool] = mapped_column(default=True)
+    visible_request_types: Mapped[list[str] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+
+
+class CustomerLinkRow(Base):
+    """IdP subject ↔ JSM customer, so that later requests cost no lookup."""
+
+    __tablename__ = "customer_links"
+
+    idp: Mapped[str] = mapped_column(String(63), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    jsm_user_id: Mapped[str] = mapped_column(String(255), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(255))
+    desks: Mapped[list[str]] = mapped_column(JSON, default=list)  # service desks it was added to
+    updated_at: Mapped[datetime]
+
+
+class SubmissionRow(Base):
+    """A request a customer submitted, stored before JSM is called, until JSM has it (exactly once)."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    marker: Mapped[str] = mapped_column(String(64), unique=True)  # finds an earlier attempt after a timeout
+    idp: Mapped[str] = mapped_column(String(63))
+    subject: Mapped[str] = mapped_column(String(255))
+    jsm_user_id: Mapped[str] = mapped_column(String(255))
+    desk_id: Mapped[str] = mapped_column(String(32))
+    request_type_id: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(Text)
+    field_values: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))  # pending, sending, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    issue_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_submissions_due", "state", "next_attempt_at"),
+        Index("ix_submissions_customer", "idp", "subject", "created_at"),
+    )
+
+
+class SubmissionFileRow(Base):
+    """An attachment of a submission, kept until JSM has it."""
+
+    __tablename__ = "submission_files"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    submission_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
