@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deskgate.crypto import SecretBox, digest
-from deskgate.sessions.store import MemorySessionStore, SessionRecord, SessionStore, SqlSessionStore
+from deskgate.sessions.store import (
+    DuplicateSession,
+    MemorySessionStore,
+    SessionRecord,
+    SessionStore,
+    SqlSessionStore,
+)
 from deskgate.settings import Settings
 from deskgate.store import db
 from tests.support.databases import async_database_url
@@ -113,3 +119,11 @@ async def test_delete_matching_only_without_sid(store: SessionStore) -> None:
     ended = await store.delete_matching(idp="gluu", subject="s1", only_without_sid=True)
     assert [r.id_hash for r in ended] == [without_sid.id_hash]
     assert await store.load(with_sid.id_hash) == with_sid
+
+
+async def test_an_id_is_never_saved_twice(store: SessionStore) -> None:
+    original = record("a")
+    await store.save(original)
+    with pytest.raises(DuplicateSession):
+        await store.save(dataclasses.replace(original, subject="someone-else"))
+    assert await store.load(original.id_hash) == original

@@ -88,14 +88,13 @@ async def test_provider_changes_reach_a_running_registry(db_url: str) -> None:
 
 async def test_housekeeping_removes_expired_sessions(db_url: str) -> None:
     async with running_app(db_url, session_absolute_hours=1) as (_, services):
-        session_id, record = await services.sessions.start(
+        _, live = await services.sessions.start(
             idp="corp", subject="s", email=None, display_name="S", attributes={}
         )
-        await services.housekeeping()
-        assert await services.sessions.store.load(record.id_hash) is not None
-        await services.sessions.store.save(
-            dataclasses.replace(record, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        expired = dataclasses.replace(
+            live, id_hash="0" * 64, expires_at=datetime.now(UTC) - timedelta(seconds=1)
         )
+        await services.sessions.store.save(expired)
         await services.housekeeping()
-        assert await services.sessions.store.load(record.id_hash) is None
-        assert session_id
+        assert await services.sessions.store.load(expired.id_hash) is None
+        assert await services.sessions.store.load(live.id_hash) is not None

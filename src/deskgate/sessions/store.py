@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.crypto import SecretBox
@@ -35,7 +36,9 @@ class SessionRecord:
 
 
 class SessionStore(Protocol):
-    async def save(self, record: SessionRecord) -> None: ...
+    async def save(self, record: SessionRecord) -> None:
+        """Store a new session. Ids are fresh random values: saving an id twice raises `DuplicateSession`."""
+        ...
 
     async def load(self, id_hash: str) -> SessionRecord | None: ...
 
@@ -72,6 +75,10 @@ def _matches(
     )
 
 
+class DuplicateSession(Exception):
+    """A session id was saved twice (never happens with random ids; refused rather than overwritten)."""
+
+
 class MemorySessionStore:
     """For tests and single-process demos: nothing survives a restart."""
 
@@ -79,6 +86,8 @@ class MemorySessionStore:
         self._records: dict[str, SessionRecord] = {}
 
     async def save(self, record: SessionRecord) -> None:
+        if record.id_hash in self._records:
+            raise DuplicateSession(record.id_hash[:8])
         self._records[record.id_hash] = record
 
     async def load(self, id_hash: str) -> SessionRecord | None:
@@ -149,8 +158,11 @@ class SqlSessionStore:
             last_seen_at=record.last_seen_at,
             expires_at=record.expires_at,
         )
-        async with self._sessions.begin() as db:
-            await db.merge(row)
+        try:
+            async with self._sessions.begin() as db:
+                db.add(row)  # a plain INSERT: no read first, the id is new
+        except IntegrityError as exc:
+            raise DuplicateSession(record.id_hash[:8]) from exc
 
     async def load(self, id_hash: str) -> SessionRecord | None:
         async with self._sessions() as db:
