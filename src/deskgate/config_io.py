@@ -1,7 +1,8 @@
 """Export the configured identity providers to a document, and import such a document back.
 
-The document is ``{"version": 1, "idps": [ProviderConfig, ...]}`` in display order. Client secrets are
-left out unless asked for, so an export can be shared or kept in version control; importing an IdP
+The document is ``{"version": 1, "idps": [ProviderConfig, ...], "jsm": JsmConnection}`` (IdPs in display
+order; `jsm` only when connected). Client secrets are
+(and the JSM service account's token) are left out unless asked for, so an export can be shared or kept in version control; importing an IdP
 without a secret keeps the secret already stored under the same name, so such an export round-trips.
 
 An import is checked as a whole before anything is written: every problem in every entry is reported
@@ -19,6 +20,7 @@ from pydantic import SecretStr, ValidationError
 
 from deskgate.errors import ConfigError
 from deskgate.identity.provider import ProviderConfig
+from deskgate.jsm import JsmConnection
 from deskgate.services import Services
 
 FORMAT_VERSION = 1
@@ -34,6 +36,7 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     kept_secrets: list[str] = field(default_factory=list)  # imported without a secret; the stored one stays
+    jsm: str | None = None  # "created" or "updated" when the document carried a JSM connection
 
 
 async def export_config(services: Services, *, include_secrets: bool = False) -> dict[str, Any]:
@@ -43,7 +46,40 @@ async def export_config(services: Services, *, include_secrets: bool = False) ->
         if include_secrets and config.client_secret is not None:
             entry["client_secret"] = config.client_secret.get_secret_value()
         idps.append(entry)
-    return {"version": FORMAT_VERSION, "idps": idps}
+    document: dict[str, Any] = {"version": FORMAT_VERSION, "idps": idps}
+    connection = await services.jira.get()
+    if connection is not None:
+        document["jsm"] = _export_jsm(connection, include_secrets)
+    return document
+
+
+_JSM_SECRETS = ("api_token", "personal_access_token")
+
+
+def _export_jsm(connection: JsmConnection, include_secrets: bool) -> dict[str, Any]:
+    entry = connection.model_dump(mode="json", exclude=set(_JSM_SECRETS))
+    for name in _JSM_SECRETS:
+        secret: SecretStr | None = getattr(connection, name)
+        if include_secrets and secret is not None:
+            entry[name] = secret.get_secret_value()
+    return entry
+
+
+def _validate_jsm(entry: object, stored: JsmConnection | None) -> tuple[JsmConnection | None, list[str]]:
+    """The JSM connection of a document (a missing token kept from the stored one), or its problems."""
+    if entry is None:
+        return None, []
+    if not isinstance(entry, dict):
+        return None, [f"jsm: expected a mapping, found {type(entry).__name__}"]
+    entry = dict(entry)
+    if stored is not None and stored.deployment == entry.get("deployment", "cloud"):
+        for name in _JSM_SECRETS:
+            if not entry.get(name) and getattr(stored, name) is not None:
+                entry[name] = getattr(stored, name)
+    try:
+        return JsmConnection.model_validate(entry), []
+    except ValidationError as exc:
+        return None, [f"jsm: {problem}" for problem in _describe(exc)]
 
 
 def read_export_file(path: Path) -> dict[str, Any]:
@@ -62,13 +98,23 @@ def read_export_file(path: Path) -> dict[str, Any]:
 async def import_config(services: Services, data: dict[str, Any], *, replace: bool = False) -> ImportReport:
     """Save every IdP in `data` (and with `replace`, delete the others), or change nothing and raise."""
     stored = {config.name: config for config in await services.providers.all()}
-    configs, kept_secrets = _validate(data, stored)
+    stored_jsm = await services.jira.get()
+    jsm, jsm_problems = _validate_jsm(data.get("jsm"), stored_jsm)
+    try:
+        configs, kept_secrets = _validate(data, stored)
+    except ConfigError as exc:
+        raise ConfigError([*exc.problems, *jsm_problems]) from None
+    if jsm_problems:
+        raise ConfigError(jsm_problems)
     report = ImportReport(
         created=[c.name for c in configs if c.name not in stored],
         updated=[c.name for c in configs if c.name in stored],
         deleted=sorted(set(stored) - {c.name for c in configs}) if replace else [],
         kept_secrets=kept_secrets,
+        jsm=None if jsm is None else ("updated" if stored_jsm is not None else "created"),
     )
+    if jsm is not None:
+        await services.jira.save(jsm)
     for config in configs:
         await services.providers.save(config)
     for name in report.deleted:
@@ -82,7 +128,7 @@ def _validate(
     problems: list[str] = []
     if data.get("version") != FORMAT_VERSION:
         problems.append(f"version: expected {FORMAT_VERSION}, found {data.get('version')!r}")
-    problems += [f"{key}: unknown key" for key in sorted(set(data) - {"version", "idps"}, key=str)]
+    problems += [f"{key}: unknown key" for key in sorted(set(data) - {"version", "idps", "jsm"}, key=str)]
     entries = data.get("idps")
     if not isinstance(entries, list):
         raise ConfigError([*problems, "idps: expected a list of identity providers"])

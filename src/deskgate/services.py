@@ -21,10 +21,15 @@ from deskgate.audit import AuditLog
 from deskgate.crypto import SecretBox
 from deskgate.identity.oidc.client import RelyingParty
 from deskgate.identity.registry import ProviderRegistry
+from deskgate.jsm import JsmClient
 from deskgate.login.connection_test import ConnectionTests
 from deskgate.login.logout import LogoutReplayGuard
 from deskgate.login.pipeline import LoginPipeline
 from deskgate.login.states import LoginStates
+from deskgate.portal.catalogue import Catalogue
+from deskgate.portal.connection import JiraSettings, JsmClients
+from deskgate.portal.desks import DeskSettings
+from deskgate.portal.provisioning import CustomerLinks, CustomerProvisioning
 from deskgate.sessions.service import Sessions
 from deskgate.sessions.store import SessionStore, SqlSessionStore
 from deskgate.settings import Settings
@@ -66,6 +71,11 @@ class Services:
     pipeline: LoginPipeline
     logout_replay: LogoutReplayGuard
     connection_tests: ConnectionTests
+    jira: JiraSettings
+    jsm_clients: JsmClients
+    catalogue: Catalogue
+    desks: DeskSettings
+    customers: CustomerProvisioning
     owns_http: bool = True
     _parties: dict[str, tuple[str, RelyingParty]] = field(default_factory=dict)
 
@@ -83,6 +93,10 @@ class Services:
         party = RelyingParty(config, self.http, redirect_uri=self.callback_url)
         self._parties[name] = (fingerprint, party)
         return party
+
+    async def jsm_client(self) -> JsmClient:
+        """The client for the stored JSM connection (JsmNotConnected when there is none)."""
+        return await self.jsm_clients.get()
 
     async def housekeeping(self) -> None:
         """Drop what has expired (sessions past their end); the other tables clean themselves on write."""
@@ -125,6 +139,13 @@ async def build_services(
     providers = ProviderRegistry(sessionmaker, box)
     for config in settings.idps:
         await providers.save(config)
+    jira = JiraSettings(sessionmaker, box)
+    if settings.jsm is not None:
+        await jira.save(settings.jsm)
+    jsm_clients = JsmClients(http, jira)
+    catalogue = Catalogue(jsm_clients.get, ttl=settings.jsm_cache_seconds)
+    desks = DeskSettings(sessionmaker, settings)
+    customers = CustomerProvisioning(CustomerLinks(sessionmaker), jsm_clients.get, catalogue, desks)
     return Services(
         settings=settings,
         engine=engine,
@@ -135,8 +156,13 @@ async def build_services(
         login_states=LoginStates(sessionmaker, lifetime=timedelta(seconds=settings.login_state_seconds)),
         sessions=sessions,
         audit=AuditLog(sessionmaker),
-        pipeline=LoginPipeline(sessions),
+        pipeline=LoginPipeline(sessions, extra_steps=[customers.login_step()]),
         logout_replay=LogoutReplayGuard(sessionmaker),
         connection_tests=ConnectionTests(sessionmaker),
+        jira=jira,
+        jsm_clients=jsm_clients,
+        catalogue=catalogue,
+        desks=desks,
+        customers=customers,
         owns_http=owns_http,
     )

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from deskgate.errors import ConfigError
 from deskgate.identity.provider import ProviderConfig
+from deskgate.jsm.connection import JsmConnection
 
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -54,6 +55,12 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     idps: list[ProviderConfig] = Field(
         default_factory=list, description="Identity providers to load at start."
+    )
+    jsm: JsmConnection | None = Field(
+        None, description="The JSM site and service account, saved to the database at start (optional)."
+    )
+    jsm_cache_seconds: float = Field(
+        300.0, ge=0, le=86400, description="How long service desks, request types and forms are cached."
     )
 
     @classmethod

@@ -31,6 +31,7 @@ class LoginContext:
     verdict: Verdict | None = None
     session_id: str | None = None
     session: SessionRecord | None = None
+    next_url: str | None = None  # where the browser goes after sign-in (a desk's portal, perhaps)
 
 
 Step = Callable[[LoginContext], Awaitable[None]]

@@ -115,7 +115,7 @@ async def callback(request: Request) -> Response:
         if pending.purpose == "test":
             return await connection_test.finish(request, party.config, result)
         login_ctx = await ctx.services.pipeline.run(
-            LoginContext(config=party.config, claims=result.claims, id_token=result.id_token)
+            LoginContext(party.config, result.claims, result.id_token, next_url=pending.next_url)
         )
     except (LoginError, LoginDenied) as exc:
         await _audit_failed_login(request, pending, exc)
