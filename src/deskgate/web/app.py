@@ -18,6 +18,7 @@ from deskgate.sessions.store import SessionStore
 from deskgate.settings import Settings
 from deskgate.web import admin, auth, errors
 from deskgate.web.context import TEMPLATES, WebContext
+from deskgate.web.fastpath import IdentityFastPath
 from deskgate.web.security import (
     CookieNames,
     Csrf,
@@ -71,7 +72,8 @@ def create_app(
         exception_handlers=errors.install(templates),  # type: ignore[arg-type]
         lifespan=lifespan,
     )
-    app.add_middleware(SecurityHeaders, https=settings.is_https)
+    app.add_middleware(IdentityFastPath)
+    app.add_middleware(SecurityHeaders, https=settings.is_https)  # outermost: every answer gets the headers
     return app
 
 
