@@ -20,8 +20,7 @@ pytestmark = pytest.mark.anyio
 
 async def stored_row(portal: Portal) -> JsmConnectionRow:
     async with portal.services.db() as db:
-        row = (await db.scalars(select(JsmConnectionRow))).one()
-    return row
+        return (await db.scalars(select(JsmConnectionRow))).one()
 
 
 async def test_saved_from_settings_with_the_secret_encrypted_at_rest(portal: Portal) -> None:

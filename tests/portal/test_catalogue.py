@@ -1,0 +1,103 @@
+"""The catalogue cache: a warm cache costs no JSM call, concurrent callers share one fetch, refresh
+forgets, failures are not cached; desk settings and the portal URL shapes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from deskgate.errors import NotFound
+from deskgate.portal.catalogue import TtlCache
+from deskgate.portal.desks import DeskSetting, PortalTarget, portal_target
+from tests.portal.conftest import Portal
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_second_call_costs_no_jsm_call(portal: Portal) -> None:
+    catalogue = portal.services.catalogue
+    desks = await catalogue.service_desks()
+    form = await catalogue.request_form("1", "2")
+    before = len(portal.app.calls)
+    assert await catalogue.service_desks() == desks
+    assert await catalogue.request_form("1", "2") == form
+    assert (await catalogue.service_desk("1")).project_key == "ITH"
+    assert len(portal.app.calls) == before
+
+
+async def test_concurrent_callers_share_one_fetch(portal: Portal) -> None:
+    catalogue = portal.services.catalogue
+    results = await asyncio.gather(*(catalogue.request_types("1") for _ in range(20)))
+    assert all(r == results[0] for r in results)
+    assert portal.calls("/servicedesk/1/requesttype") == 1
+
+
+async def test_a_portal_page_fetches_concurrently_and_once(portal: Portal) -> None:
+    catalogue = portal.services.catalogue
+    pages = await asyncio.gather(catalogue.portal("1"), catalogue.portal("1"))
+    desk, groups, types = pages[0]
+    assert desk.id == "1" and groups and types and pages[1] == pages[0]
+    assert portal.calls("/requesttypegroup") == 1 and portal.calls("/requesttype") == 1
+    assert portal.calls("/servicedesk") == 1
+
+
+async def test_refresh_forgets_everything(portal: Portal) -> None:
+    catalogue = portal.services.catalogue
+    await catalogue.service_desks()
+    catalogue.refresh()
+    await catalogue.service_desks()
+    assert portal.calls("/servicedesk") == 2
+
+
+async def test_unknown_desk_and_request_type_are_not_found(portal: Portal) -> None:
+    with pytest.raises(NotFound):
+        await portal.services.catalogue.service_desk("999")
+    with pytest.raises(NotFound):
+        await portal.services.catalogue.request_type("1", "999")
+
+
+async def test_ttl_expiry_and_failures_are_not_cached() -> None:
+    now = [0.0]
+    cache = TtlCache(10, monotonic=lambda: now[0])
+    fetched: list[int] = []
+
+    async def fetch() -> int:
+        fetched.append(1)
+        if len(fetched) == 1:
+            raise RuntimeError("JSM down")
+        return len(fetched)
+
+    with pytest.raises(RuntimeError):
+        await cache.get("k", fetch)
+    assert await cache.get("k", fetch) == 2
+    assert await cache.get("k", fetch) == 2
+    now[0] = 10.0
+    assert await cache.get("k", fetch) == 3
+
+
+async def test_desk_settings_default_and_saved(portal: Portal) -> None:
+    desks = portal.services.desks
+    assert await desks.get("1") == DeskSetting("1", sso_enabled=True, visible_request_types=None)
+    await desks.save(DeskSetting("2", sso_enabled=False, visible_request_types=("7",)))
+    saved = await desks.get("2")
+    assert not saved.sso_enabled and saved.shows("7") and not saved.shows("8")
+    assert desks.substitute_link("2") == "https://help.example.com/portal/2"
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        ("/portal/3", PortalTarget("3")),
+        ("/portal/3/create/12", PortalTarget("3")),
+        ("/servicedesk/customer/portal/3", PortalTarget("3")),
+        ("/servicedesk/customer/portal/3/ith-12", PortalTarget("3", "ITH-12")),
+        ("https://help.example.com/servicedesk/customer/portal/3/ITH-12?x=1", PortalTarget("3", "ITH-12")),
+        ("/portals", None),
+        ("/portal/abc", None),
+        ("/account", None),
+        (None, None),
+    ],
+)
+def test_portal_targets(url: str | None, target: PortalTarget | None) -> None:
+    assert portal_target(url) == target
