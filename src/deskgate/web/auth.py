@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from deskgate.audit import AuditEvent
@@ -364,5 +364,3 @@ routes = [
     Route(BACKCHANNEL_LOGOUT_PATH, backchannel_logout, methods=["POST"]),
     Route("/account", account),
 ]
-
-__all__ = ["HTMLResponse", "routes"]
