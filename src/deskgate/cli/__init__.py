@@ -5,6 +5,7 @@
     deskgate db upgrade
     deskgate jsm-sandbox
     deskgate idp list | presets | test
+    deskgate jira connect | check | links | refresh
 
 One module per command group; `_shared` holds the --config option and the settings/services plumbing.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from deskgate.cli import audit, config, db, demo, idp, jsm, serve
+from deskgate.cli import audit, config, db, demo, idp, jira, jsm, serve
 
 # Locals stay out of tracebacks: they can hold client secrets (an import file) or the demo passwords.
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.command(name="jsm-sandbox")(jsm.jsm_sandbox)
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(idp.app, name="idp")
+app.add_typer(jira.app, name="jira")
 
 
 def main() -> None:
