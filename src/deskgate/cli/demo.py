@@ -1,7 +1,10 @@
-"""`deskgate demo`: Deskgate and a real OpenID provider on this machine, in one step.
+"""`deskgate demo`: Deskgate, a real OpenID provider and a JSM to raise requests in, on this machine, in one step.
 
 The provider is the same oidc-provider peer the flow tests sign in against (Gluu-shaped paths, client
-authentication with client_secret_post), with the demo users from `deskgate.demo.oidc_peer`.
+authentication with client_secret_post), with the demo users from `deskgate.demo.oidc_peer`. The JSM is the
+emulator (`deskgate jsm-sandbox`, Cloud flavour, seeded with demo desks), served on a free loopback port from
+a thread of this process; Deskgate is connected to it with the emulator's service account, and the banner
+lists each demo desk's substitute link.
 """
 
 from __future__ import annotations
@@ -9,26 +12,79 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
+import socket
+import threading
+import time
 from types import FrameType
 from typing import Annotated
 
 import typer
 import uvicorn
 from pydantic import SecretStr
+from sqlalchemy import delete
 
 from deskgate.cli._shared import EXIT_PROBLEM, echo_problems
 from deskgate.demo.oidc_peer import DEMO_ACCOUNTS, OidcPeer, PeerClient, PeerStartError
 from deskgate.errors import ConfigError
 from deskgate.identity.presets import get_preset
 from deskgate.identity.provider import ProviderConfig
+from deskgate.jsm.emulator import EmulatorApp, create_emulator
 from deskgate.services import BACKCHANNEL_LOGOUT_PATH, CALLBACK_PATH, POST_LOGOUT_PATH
 from deskgate.settings import Settings, load_settings
+from deskgate.store import db
+from deskgate.store.models import CustomerLinkRow, SessionRow, SubmissionFileRow, SubmissionRow
 from deskgate.web.app import create_app
 from deskgate.web.asgi import configure_logging
 
 HOST = "127.0.0.1"
 DEMO_DATABASE = "sqlite:///var/demo.db"
 CLIENT_ID = "deskgate-demo"
+JSM_START_SECONDS = 20.0
+
+
+class DemoJsm:
+    """The JSM emulator on a free loopback port, served by uvicorn on its own thread and event loop.
+
+    A thread rather than a second server in Deskgate's loop: uvicorn installs signal handlers only on the
+    main thread, so Ctrl-C stays with Deskgate's server, and the emulator's added latency or a slow call
+    never holds Deskgate's loop up.
+    """
+
+    def __init__(self) -> None:
+        self.app: EmulatorApp = create_emulator("cloud", seed=True)
+        self.port = _free_port()
+        self.site_url = f"http://{HOST}:{self.port}"
+        config = uvicorn.Config(
+            self.app, host=HOST, port=self.port, log_level="warning", proxy_headers=False, lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, name="demo-jsm", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(self._server.serve())
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + JSM_START_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the JSM emulator did not start on {self.site_url}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def desks(self) -> list[tuple[str, str, str]]:
+        """(id, project key, name) of each seeded desk."""
+        return [(desk.id, desk.project_key, desk.project_name) for desk in self.app.store.desks]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def demo_peer(base_url: str, client_secret: str) -> OidcPeer:
@@ -43,7 +99,9 @@ def demo_peer(base_url: str, client_secret: str) -> OidcPeer:
     return OidcPeer(clients=[client], accounts=DEMO_ACCOUNTS, gluu_paths=True, test_admin=False)
 
 
-def demo_settings(base_url: str, peer: OidcPeer, client_secret: str, admin_password: str) -> Settings:
+def demo_settings(
+    base_url: str, peer: OidcPeer, client_secret: str, admin_password: str, jsm: DemoJsm | None = None
+) -> Settings:
     idp = ProviderConfig(
         name="demo",
         title="Demo IdP (Gluu-like)",
@@ -61,11 +119,16 @@ def demo_settings(base_url: str, peer: OidcPeer, client_secret: str, admin_passw
         database_url=DEMO_DATABASE,
         admin_password=admin_password,
         idps=[idp],
+        jsm=jsm.app.connection(jsm.site_url) if jsm is not None else None,
     )
 
 
-def _banner(settings: Settings, peer: OidcPeer, admin_password: str) -> str:
+def _banner(settings: Settings, peer: OidcPeer, admin_password: str, jsm: DemoJsm) -> str:
     users = ", ".join(f"{account.id} / {account.password}" for account in DEMO_ACCOUNTS)
+    desks = [
+        f"    {name} ({key}):".ljust(30) + f"{settings.url(f'/portal/{desk_id}')}"
+        for desk_id, key, name in jsm.desks()
+    ]
     return "\n".join(
         (
             "",
@@ -75,13 +138,34 @@ def _banner(settings: Settings, peer: OidcPeer, admin_password: str) -> str:
             f"  Admin pages:      {settings.url('/admin/')}",
             f"  Admin user:       {settings.admin_user} / {admin_password}",
             f"  OpenID provider:  {peer.issuer}",
+            f"  JSM (emulator):   {jsm.site_url} (Cloud flavour, in memory)",
+            f"  Help center:      {settings.url('/portal')}",
+            "  Substitute links (sign in, then raise a request):",
+            *desks,
             "Press Ctrl-C to stop.",
             "",
         )
     )
 
 
-async def _serve(server: uvicorn.Server, banner: str) -> None:
+async def forget_previous_jsm(settings: Settings) -> None:
+    """Each demo starts a fresh in-memory JSM: drop what pointed into the last one.
+
+    Customer links (IdP subject ↔ JSM account id), outbox rows and the sessions that carried them would
+    name customers and requests the new emulator has never heard of.
+    """
+    engine = db.create_engine(settings.sqlalchemy_url)
+    try:
+        await db.migrate(engine)
+        async with db.sessionmaker(engine).begin() as session:
+            for table in (SubmissionFileRow, SubmissionRow, CustomerLinkRow, SessionRow):
+                await session.execute(delete(table))
+    finally:
+        await engine.dispose()
+
+
+async def _serve(server: uvicorn.Server, banner: str, settings: Settings) -> None:
+    await forget_previous_jsm(settings)
     task = asyncio.create_task(server.serve())
     # uvicorn offers a `started` flag, not an event to await.
     while not server.started and not task.done():  # noqa: ASYNC110
@@ -110,9 +194,17 @@ def demo(
     except PeerStartError as exc:
         typer.echo(f"The demo OpenID provider did not start: {exc}", err=True)
         raise typer.Exit(EXIT_PROBLEM) from None
+    jsm = DemoJsm()
     try:
-        settings = demo_settings(base_url, peer, client_secret, admin_password)
+        jsm.start()
+    except RuntimeError as exc:
+        peer.stop()
+        typer.echo(f"The demo JSM did not start: {exc}", err=True)
+        raise typer.Exit(EXIT_PROBLEM) from None
+    try:
+        settings = demo_settings(base_url, peer, client_secret, admin_password, jsm)
     except ConfigError as exc:
+        jsm.stop()
         peer.stop()
         echo_problems(exc.problems)
         raise typer.Exit(EXIT_PROBLEM) from None
@@ -122,10 +214,12 @@ def demo(
         config = uvicorn.Config(
             create_app(settings), host=HOST, port=port, log_level="info", proxy_headers=False
         )
-        asyncio.run(_serve(uvicorn.Server(config), _banner(settings, peer, admin_password)))
+        asyncio.run(_serve(uvicorn.Server(config), _banner(settings, peer, admin_password, jsm), settings))
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        jsm.stop()
+        typer.echo("The demo JSM has stopped.")
         peer.stop()
         typer.echo("The demo OpenID provider has stopped.")
