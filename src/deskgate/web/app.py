@@ -16,7 +16,7 @@ from starlette.templating import Jinja2Templates
 from deskgate.services import Services, build_services, secret_key_for
 from deskgate.sessions.store import SessionStore
 from deskgate.settings import Settings
-from deskgate.web import admin, auth, errors
+from deskgate.web import admin, auth, errors, portal
 from deskgate.web.context import TEMPLATES, WebContext
 from deskgate.web.fastpath import IdentityFastPath
 from deskgate.web.security import (
@@ -67,6 +67,7 @@ def create_app(
         routes=[
             *auth.routes,
             *admin.routes,
+            *portal.routes,
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         ],
         exception_handlers=errors.install(templates),  # type: ignore[arg-type]

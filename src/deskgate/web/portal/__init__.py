@@ -1,0 +1,28 @@
+"""The customer portal: help center, a desk's portal page, raising a request, my requests, a request's
+page with comments and attachments, and JSM's own URL shapes on Deskgate's host.
+
+Every route needs a session (pages redirect to sign-in with the URL kept, the API answers 401), and every
+route that names a request is authorized by `deskgate.portal.access` (404 for anyone else's).
+"""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from deskgate.web.portal import create, pages, requests
+
+routes = [
+    Route("/portal", pages.help_center),
+    Route("/portal/requests", requests.my_requests),
+    Route("/portal/requests/{key}", requests.request_page),
+    Route("/portal/requests/{key}/comment", requests.add_comment, methods=["POST"]),
+    Route("/portal/requests/{key}/attachments/{attachment_id}", requests.download),
+    Route("/portal/api/requests/{key}", requests.request_json),
+    Route("/portal/{desk_id:int}", pages.desk_page),
+    Route("/portal/{desk_id}/create/{request_type_id}", create.create_form, methods=["GET"]),
+    Route("/portal/{desk_id}/create/{request_type_id}", create.create_submit, methods=["POST"]),
+    Route("/servicedesk/customer/portal/{desk_id:int}", pages.jsm_desk),
+    Route("/servicedesk/customer/portal/{desk_id:int}/{issue_key}", pages.jsm_request),
+]
+
+__all__ = ["routes"]

@@ -1,0 +1,249 @@
+"""My requests, one request's page, adding a comment, and attachment downloads.
+
+Every route that names a request calls `authorize_request` first (reporter or participant, else 404) and
+then checks the request's desk has SSO on; the request's own data is fetched alongside the check, so the
+page costs one JSM round trip, and is only shown once the check passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+
+from deskgate.errors import NotFound
+from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest, StatusFilter
+from deskgate.portal.access import authorize_request
+from deskgate.portal.submissions import Submissions
+from deskgate.web.portal.common import (
+    MAX_FILE_BYTES,
+    PAGE_SIZE,
+    Visitor,
+    attributed,
+    check_csrf,
+    guarded,
+    open_desk,
+    render_with_csrf,
+    unattributed,
+    visitor,
+)
+from deskgate.web.portal.uploads import read_uploads
+from deskgate.web.security import NO_STORE
+
+MAX_COMMENT = 32_767
+_STATUSES: tuple[StatusFilter, ...] = ("open", "closed", "all")
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()-]")
+
+
+async def _usable_desks(who: Visitor) -> list[Any]:
+    services = who.ctx.services
+    desks, settings = await asyncio.gather(services.catalogue.service_desks(), services.desks.all())
+    return [d for d in desks if settings.get(d.id) is None or settings[d.id].sso_enabled]
+
+
+def _start(request: Request) -> int:
+    raw = request.query_params.get("start", "0")
+    return min(int(raw), 10_000) if raw.isdigit() else 0
+
+
+@guarded()
+async def my_requests(request: Request) -> Response:
+    who = await visitor(request)
+    desks = await _usable_desks(who)
+    wanted = request.query_params.get("desk")
+    desk = next((d for d in desks if d.id == wanted), None)
+    desk = desk or next((d for d in desks if d.id in who.link.desks), None) or (desks[0] if desks else None)
+    status_param = request.query_params.get("status", "all")
+    status: StatusFilter = next((s for s in _STATUSES if s == status_param), "all")
+    text = " ".join(request.query_params.get("q", "").split())[:200]
+    start = _start(request)
+    outbox = Submissions(who.ctx.services.db, await who.client())
+    pending_task = outbox.pending_for(who.session.idp, who.session.subject)
+    if desk is not None:
+        client = await who.client()
+        page, pending = await asyncio.gather(
+            client.search_customer_requests(
+                desk.project_key, who.link.jsm_user_id, status, text or None, start, PAGE_SIZE
+            ),
+            pending_task,
+        )
+    else:
+        page, pending = None, await pending_task
+    return who.ctx.render(
+        request,
+        "portal/requests.html",
+        {
+            "user": who.session,
+            "desks": desks,
+            "desk": desk,
+            "page": page,
+            "pending": pending if start == 0 else [],
+            "status": status,
+            "q": text,
+            "start": start,
+            "page_size": PAGE_SIZE,
+            "notice": request.query_params.get("notice"),
+        },
+        headers=NO_STORE,
+    )
+
+
+async def _authorized(
+    who: Visitor, ref: str
+) -> tuple[CustomerRequest, tuple[Comment, ...], tuple[Attachment, ...], tuple[Customer, ...]]:
+    """The request and what its page shows; NotFound unless this customer may see it."""
+    client = await who.client()
+    checked, comments, attachments, participants = await asyncio.gather(
+        authorize_request(client, who.link, ref),
+        client.comments(ref),
+        client.attachments(ref),
+        client.request_participants(ref),
+        return_exceptions=True,
+    )
+    if isinstance(checked, BaseException):
+        raise checked
+    await _desk_open(who, checked)
+    for outcome in (comments, attachments, participants):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert isinstance(comments, tuple) and isinstance(attachments, tuple) and isinstance(participants, tuple)
+    return checked, comments, attachments, participants
+
+
+async def _desk_open(who: Visitor, found: CustomerRequest) -> None:
+    if found.service_desk_id is not None:
+        try:
+            await open_desk(who.ctx, found.service_desk_id)
+        except NotFound:
+            raise NotFound(
+                f"{found.issue_key}: its desk has SSO off", user_message="We could not find this request."
+            ) from None
+
+
+def _comment_view(comment: Comment) -> dict[str, Any]:
+    name, body = unattributed(comment.body)
+    return {"author": name or comment.author_name, "body": body, "created": comment.created}
+
+
+async def _detail(
+    request: Request,
+    who: Visitor,
+    ref: str,
+    *,
+    errors: dict[str, str] | None = None,
+    comment: str = "",
+    status_code: int = 200,
+) -> Response:
+    found, comments, attachments, participants = await _authorized(who, ref)
+    return render_with_csrf(
+        who.ctx,
+        request,
+        "portal/request.html",
+        {
+            "user": who.session,
+            "request_": found,
+            "comments": [_comment_view(c) for c in comments],
+            "attachments": attachments,
+            "participants": participants,
+            "errors": errors or {},
+            "comment": comment,
+            "created": request.query_params.get("created") == "1",
+            "max_mb": MAX_FILE_BYTES / 1_048_576,
+        },
+        status_code=status_code,
+    )
+
+
+@guarded()
+async def request_page(request: Request) -> Response:
+    who = await visitor(request)
+    return await _detail(request, who, str(request.path_params["key"]))
+
+
+@guarded()
+async def add_comment(request: Request) -> Response:
+    who = await visitor(request)
+    ref = str(request.path_params["key"])
+    form = await request.form(max_files=6, max_fields=20)
+    try:
+        check_csrf(who.ctx, request, form.get("csrf_token"))
+        found = await authorize_request(await who.client(), who.link, ref)
+        await _desk_open(who, found)
+        body = str(form.get("body") or "").replace("\r\n", "\n").strip()
+        files = [f for f in form.getlist("attachment") if isinstance(f, UploadFile) and f.filename]
+        uploads, problem = await read_uploads(files)
+        if problem is None and not body:
+            problem = "Write a comment first."
+        if problem is None and len(body) > MAX_COMMENT:
+            problem = f"A comment holds at most {MAX_COMMENT:,} characters."
+        if problem is not None:
+            return await _detail(request, who, ref, errors={"body": problem}, comment=body, status_code=400)
+        client = await who.client()
+        desk = found.service_desk_id or ""
+        temporary = [
+            await client.attach_temporary_file(desk, u.filename, u.content, u.content_type) for u in uploads
+        ]
+        await client.add_comment(found.issue_key, attributed(who.session, who.link, body))
+        if temporary:
+            await client.attach_to_request(found.issue_key, temporary, public=True)
+    finally:
+        await form.close()
+    return RedirectResponse(f"/portal/requests/{found.issue_key}#comments", 303, headers=NO_STORE)
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment`, with an ASCII fallback name and the exact name in RFC 5987 form."""
+    fallback = _UNSAFE_FILENAME.sub("_", filename).strip(" .") or "attachment"
+    return f"attachment; filename=\"{fallback[:150]}\"; filename*=UTF-8''{quote(filename[:255], safe='')}"
+
+
+@guarded()
+async def download(request: Request) -> Response:
+    who = await visitor(request)
+    ref, wanted = str(request.path_params["key"]), str(request.path_params["attachment_id"])
+    client = await who.client()
+    checked, attachments = await asyncio.gather(
+        authorize_request(client, who.link, ref), client.attachments(ref), return_exceptions=True
+    )
+    if isinstance(checked, BaseException):
+        raise checked
+    await _desk_open(who, checked)
+    if isinstance(attachments, BaseException):
+        raise attachments
+    found = next((a for a in attachments if a.id == wanted), None)
+    if found is None:
+        raise NotFound(f"{ref}: no attachment {wanted!r}", user_message="We could not find this file.")
+    content = await client.download_attachment(found)
+    headers = {
+        **NO_STORE,
+        "Content-Disposition": content_disposition(found.filename),
+        "X-Content-Type-Options": "nosniff",
+    }
+    if content.size is not None:
+        headers["Content-Length"] = str(content.size)
+    media_type = found.mime_type or content.content_type
+    return StreamingResponse(content.iter_bytes(), media_type=media_type, headers=headers)
+
+
+@guarded(api=True)
+async def request_json(request: Request) -> Response:
+    """The request as JSON, for scripts and the portal's own pages; same rule, same 404."""
+    who = await visitor(request)
+    found, comments, attachments, participants = await _authorized(who, str(request.path_params["key"]))
+    return JSONResponse(
+        {
+            "key": found.issue_key,
+            "id": found.issue_id,
+            "summary": found.summary,
+            "status": found.status.name,
+            "comments": [{**_comment_view(c), "created": c.created.isoformat()} for c in comments],
+            "attachments": [{"id": a.id, "filename": a.filename, "size": a.size} for a in attachments],
+            "participants": [p.display_name for p in participants],
+        },
+        headers=NO_STORE,
+    )
