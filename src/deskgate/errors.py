@@ -8,8 +8,15 @@
     │   ├── ProviderUnavailable   discovery, JWKS, token or userinfo endpoint unreachable or malformed
     │   └── TokenRejected         an ID token, token response or userinfo failed validation
     ├── LoginDenied               the user signed in at the IdP but a filter refused them (`rule`)
+    │   └── NoEmailAddress        (portal.provisioning) the IdP sent no email to find the JSM customer by
     ├── LogoutTokenRejected       a back-channel logout token failed validation (`check`)
-    └── NotFound                  unknown IdP, record or page
+    ├── NotFound                  unknown IdP, record or page — also any request this customer may not see
+    ├── JsmError                  (jsm.errors) JSM refused or failed; its own tree is in that module
+    ├── JsmNotConnected           (portal.connection) no JSM connection is configured
+    ├── RateLimited               (portal.ratelimit) too many submissions from one customer (429)
+    └── AttachmentTooLarge        (portal.submissions) a file over the size limit (413)
+
+Modules outside this one define the subclasses named with their module, next to the code that raises them.
 
 The web layer's error boundary renders these; anything else becomes a 500 with the same error id shape.
 """
