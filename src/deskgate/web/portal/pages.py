@@ -75,12 +75,17 @@ async def desk_page(request: Request) -> Response:
 
 @guarded()
 async def jsm_desk(request: Request) -> Response:
-    """`/servicedesk/customer/portal/<id>`: a JSM link with its host swapped lands on the desk's page."""
+    """`/servicedesk/customer/portal/<id>`: a JSM link with its host swapped lands on the desk's page.
+    Signed-out visitors keep the JSM-shaped URL through sign-in (the login step provisions from it)."""
+    if await session_of(request) is None:
+        raise SignInRequired("portal visit without a session")
     return RedirectResponse(f"/portal/{int(request.path_params['desk_id'])}", 303, headers=NO_STORE)
 
 
 @guarded()
 async def jsm_request(request: Request) -> Response:
     """`/servicedesk/customer/portal/<id>/<ISSUE-KEY>`: the request's page (authorized there)."""
+    if await session_of(request) is None:
+        raise SignInRequired("portal visit without a session")
     key = str(request.path_params["issue_key"]).upper()
     return RedirectResponse(f"/portal/requests/{key}", 303, headers=NO_STORE)

@@ -1,0 +1,98 @@
+"""My requests (reporter or participant, filters, search, paging), a request's page (public comments only),
+comments attributed to the customer in JSM and shown as theirs, and streamed downloads."""
+
+from __future__ import annotations
+
+import pytest
+
+from deskgate.jsm.emulator.seed import PIXEL_PNG
+from deskgate.web.portal import requests
+from deskgate.web.portal.common import unattributed
+from deskgate.web.portal.requests import content_disposition
+from tests.portal_web.conftest import Customer, Rig
+
+pytestmark = pytest.mark.anyio
+
+
+async def alice(rig: Rig) -> Customer:
+    return await rig.sign_in("alice-sub", "alice@example.com", "Alice Adams")
+
+
+async def test_my_requests_lists_reported_and_shared_requests_with_filters(rig: Rig) -> None:
+    customer = await alice(rig)
+    everything = (await customer.browser.get("/portal/requests?desk=1&status=all")).text
+    assert "ITH-1" in everything and "ITH-2" in everything  # ITH-2: Bob's, Alice participates
+    searched = (await customer.browser.get("/portal/requests?desk=1&q=laptop")).text
+    assert "ITH-1" in searched and "ITH-2" not in searched
+    closed = (await customer.browser.get("/portal/requests?desk=1&status=closed")).text
+    assert "ITH-2" not in closed  # in progress
+
+
+async def test_my_requests_pages(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(requests, "PAGE_SIZE", 1)
+    customer = await alice(rig)
+    first = (await customer.browser.get("/portal/requests?desk=1")).text
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    second = (await customer.browser.get("/portal/requests?desk=1&start=1")).text
+    assert 'rel="prev"' in second
+
+
+async def test_the_request_page_shows_public_comments_attachments_and_participants(rig: Rig) -> None:
+    customer = await alice(rig)
+    page = await customer.browser.get("/portal/requests/ITH-1")
+    assert page.status_code == 200
+    assert "Does it start when plugged in" in page.text and "Plugged in it starts" in page.text
+    assert "INTERNAL" not in page.text and "warranty" not in page.text
+    assert "beeping.png" in page.text and "Waiting for support" in page.text
+    shared = (await customer.browser.get("/portal/requests/ITH-2")).text
+    assert "Shared with" in shared and "Alice Adams" in shared
+    assert page.headers["cache-control"].startswith("no-store")
+
+
+async def test_a_comment_is_attributed_in_jsm_and_shown_as_the_customers(rig: Rig) -> None:
+    customer = await alice(rig)
+    issue = rig.jsm.store.issue("ITH-1")
+    assert issue is not None
+    token = await customer.csrf("/portal/requests/ITH-1")
+    answer = await customer.browser.post(
+        "/portal/requests/ITH-1/comment",
+        data={"csrf_token": token, "body": "It works again, thank you!"},
+        files={"attachment": ("log.txt", b"all good\n", "text/plain")},
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/portal/requests/ITH-1#comments"
+    assert issue.comments[-1].public
+    assert issue.comments[-1].body == "Alice Adams (alice@example.com) wrote:\n\nIt works again, thank you!"
+    assert (issue.attachments[-1].filename, issue.attachments[-1].mime_type) == ("log.txt", "text/plain")
+    page = (await customer.browser.get("/portal/requests/ITH-1")).text
+    assert "It works again, thank you!" in page and "wrote:" not in page
+    assert '<h3 class="author">Alice Adams</h3>' in page
+
+
+async def test_an_empty_comment_comes_back_with_a_message(rig: Rig) -> None:
+    customer = await alice(rig)
+    token = await customer.csrf("/portal/requests/ITH-1")
+    answer = await customer.browser.post(
+        "/portal/requests/ITH-1/comment", data={"csrf_token": token, "body": " "}
+    )
+    assert answer.status_code == 400 and "Write a comment first." in answer.text
+    assert rig.calls("/comment", "POST") == 0
+
+
+async def test_a_download_is_streamed_as_an_attachment(rig: Rig) -> None:
+    customer = await alice(rig)
+    issue = rig.jsm.store.issue("ITH-1")
+    assert issue is not None
+    answer = await customer.browser.get(f"/portal/requests/ITH-1/attachments/{issue.attachments[0].id}")
+    assert answer.status_code == 200
+    assert answer.content == PIXEL_PNG
+    assert answer.headers["content-type"] == "image/png"
+    assert answer.headers["content-disposition"].startswith('attachment; filename="beeping.png"')
+    assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+def test_attribution_round_trips_and_filenames_are_made_safe() -> None:
+    assert unattributed("Ada (ada@example.com) wrote:\n\nHi") == ("Ada", "Hi")
+    assert unattributed("Hi (there) wrote: no") == (None, "Hi (there) wrote: no")
+    header = content_disposition('evil"\r\nX-Header: 1.html')
+    assert "\r" not in header and "\n" not in header and header.count('"') == 2
+    assert "filename*=UTF-8''evil%22%0D%0AX-Header%3A%201.html" in header
