@@ -10,6 +10,7 @@ import pytest
 
 from deskgate.portal.ratelimit import SubmissionLimit
 from deskgate.web.portal import create
+from deskgate.web.portal.common import MAX_FILE_BYTES
 from tests.portal_web.conftest import Customer, Rig
 
 pytestmark = pytest.mark.anyio
@@ -110,11 +111,14 @@ async def test_when_jsm_is_down_the_request_is_pending_in_my_requests(rig: Rig) 
     )
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/portal/requests?")
-    rig.jsm.faults.reset()
+    rig.jsm.faults.update({"server_errors": 50, "path": "/search", "method": None})  # JSM still away
     mine = await customer.browser.get(answer.headers["location"])
     assert mine.status_code == 200
-    assert "Your request is saved" in mine.text
+    assert "Your request is saved" in mine.text and "cannot be listed" in mine.text
     assert "Printer on fire" in mine.text and "pending" in mine.text
+    rig.jsm.faults.reset()
+    later = (await customer.browser.get("/portal/requests?desk=1")).text
+    assert "Printer on fire" in later and "ITH-1" in later
     assert len(rig.jsm.store.issues) == before
 
 
@@ -132,3 +136,19 @@ async def test_the_rate_limit_answers_429_with_a_clear_message(
     assert int(second.headers["retry-after"]) > 0
     assert 'value="Two"' in second.text  # still typed in
     assert rig.calls("/rest/servicedeskapi/request", "POST") == 1
+
+
+async def test_a_file_over_the_limit_is_refused_before_anything_is_stored(rig: Rig) -> None:
+    customer = await alice(rig)
+    token = await customer.csrf("/portal/1/create/1")
+    huge = b"x" * (MAX_FILE_BYTES + 1)
+    answer = await customer.browser.post(
+        "/portal/1/create/1",
+        data={"csrf_token": token, "summary": "Big log"},
+        files={"attachment": ("big.log", huge, "text/plain")},
+    )
+    assert answer.status_code == 400 and "larger than the limit of 10.0 MB" in answer.text
+    assert 'value="Big log"' in answer.text
+    assert rig.calls("/rest/servicedeskapi/request", "POST") == 0 and rig.calls("attachTemporaryFile") == 0
+    mine = (await customer.browser.get("/portal/requests?desk=1")).text
+    assert "Big log" not in mine

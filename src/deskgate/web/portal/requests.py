@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from deskgate.errors import NotFound
-from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest, StatusFilter
+from deskgate.jsm import JsmUnavailable
+from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest, Page, StatusFilter
 from deskgate.portal.access import authorize_request
 from deskgate.portal.submissions import Submissions
 from deskgate.web.portal.common import (
@@ -46,6 +47,10 @@ async def _usable_desks(who: Visitor) -> list[Any]:
     return [d for d in desks if settings.get(d.id) is None or settings[d.id].sso_enabled]
 
 
+async def _nothing() -> None:
+    return None
+
+
 def _start(request: Request) -> int:
     raw = request.query_params.get("start", "0")
     return min(int(raw), 10_000) if raw.isdigit() else 0
@@ -62,18 +67,29 @@ async def my_requests(request: Request) -> Response:
     status: StatusFilter = next((s for s in _STATUSES if s == status_param), "all")
     text = " ".join(request.query_params.get("q", "").split())[:200]
     start = _start(request)
-    outbox = Submissions(who.ctx.services.db, await who.client())
-    pending_task = outbox.pending_for(who.session.idp, who.session.subject)
-    if desk is not None:
-        client = await who.client()
-        page, pending = await asyncio.gather(
-            client.search_customer_requests(
-                desk.project_key, who.link.jsm_user_id, status, text or None, start, PAGE_SIZE
-            ),
-            pending_task,
+    client = await who.client()
+    outbox = Submissions(who.ctx.services.db, client)
+    page: Page[CustomerRequest] | None = None
+    jsm_down = False
+    searching = (
+        client.search_customer_requests(
+            desk.project_key, who.link.jsm_user_id, status, text or None, start, PAGE_SIZE
         )
+        if desk is not None
+        else _nothing()
+    )
+    found, pending = await asyncio.gather(
+        searching, outbox.pending_for(who.session.idp, who.session.subject), return_exceptions=True
+    )
+    if isinstance(pending, BaseException):
+        raise pending
+    if isinstance(found, JsmUnavailable):
+        # JSM is away: the pending submissions (kept by Deskgate) are still worth showing.
+        jsm_down = True
+    elif isinstance(found, BaseException):
+        raise found
     else:
-        page, pending = None, await pending_task
+        page = found
     return who.ctx.render(
         request,
         "portal/requests.html",
@@ -88,6 +104,7 @@ async def my_requests(request: Request) -> Response:
             "start": start,
             "page_size": PAGE_SIZE,
             "notice": request.query_params.get("notice"),
+            "jsm_down": jsm_down,
         },
         headers=NO_STORE,
     )
@@ -224,8 +241,6 @@ async def download(request: Request) -> Response:
         "Content-Disposition": content_disposition(found.filename),
         "X-Content-Type-Options": "nosniff",
     }
-    if content.size is not None:
-        headers["Content-Length"] = str(content.size)
     media_type = found.mime_type or content.content_type
     return StreamingResponse(content.iter_bytes(), media_type=media_type, headers=headers)
 
