@@ -113,6 +113,7 @@ async def test_csrf_missing_or_wrong_is_refused_and_nothing_reaches_jsm(rig: Rig
     for data in ({"body": "hello"}, {"body": "hello", "csrf_token": "forged"}):
         answer = await alice.browser.post("/portal/requests/ITH-1/comment", data=data)
         assert answer.status_code == 403
+        assert "expired" in answer.text and 'href="/portal/requests/ITH-1"' in answer.text
     for data in ({"summary": "hello"}, {"summary": "hello", "csrf_token": "forged"}):
         answer = await alice.browser.post("/portal/1/create/1", data=data)
         assert answer.status_code == 403

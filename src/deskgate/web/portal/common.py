@@ -9,6 +9,7 @@ when the sign-in did not do it already.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from deskgate.portal.provisioning import CustomerLink
 from deskgate.sessions.store import SessionRecord
 from deskgate.web.auth import current_user
 from deskgate.web.context import WebContext, web
+from deskgate.web.errors import error_id_of
 from deskgate.web.security import NO_STORE
 
+log = logging.getLogger("deskgate.web.portal")
 MAX_FILE_BYTES = 10 * 1024 * 1024  # per attachment; JSM Cloud's own default limit is far higher
 MAX_FILES = 5
 PAGE_SIZE = 20
@@ -107,6 +110,20 @@ def render_with_csrf(
     return response
 
 
+def csrf_refused(request: Request, refused: CsrfRefused) -> Response:
+    """The error page, with "try again" leading back to the form (not to sign-in, as for login errors)."""
+    error_id = error_id_of(refused)
+    log.warning("error_id=%s %s", error_id, refused.detail)
+    form_page = request.url.path.removesuffix("/comment")
+    return web(request).render(
+        request,
+        "error.html",
+        {"error_id": error_id, "message": refused.user_message, "retry_url": form_page},
+        status_code=refused.status_code,
+        headers=NO_STORE,
+    )
+
+
 def attributed(session: SessionRecord, link: CustomerLink, body: str) -> str:
     """The comment as the service account posts it: visibly the customer's words in JSM."""
     name = " ".join((session.display_name or link.display_name or link.email).split())[:300]
@@ -135,6 +152,8 @@ def guarded(*, api: bool = False) -> Callable[[Handler], Handler]:
                 return await handler(request)
             except SignInRequired:
                 return sign_in_answer(request, api=api)
+            except CsrfRefused as refused:
+                return csrf_refused(request, refused)
 
         return route
 

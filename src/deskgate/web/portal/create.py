@@ -94,7 +94,11 @@ def _form_page(
 async def create_form(request: Request) -> Response:
     who, desk, request_type = await _context(request)
     spec = build_spec(await who.ctx.services.catalogue.request_form(desk.id, request_type.id))
-    return _form_page(request, who, desk, request_type, spec, spec.initial_values(), {})
+    errors: dict[str, str] = {}
+    if spec.unsupported_required:  # say so before the customer types anything
+        names = ", ".join(spec.unsupported_required)
+        errors[""] = f"This request cannot be raised here (it needs: {names}). Please contact the team."
+    return _form_page(request, who, desk, request_type, spec, spec.initial_values(), errors)
 
 
 def _submitted(form: FormData) -> dict[str, list[str]]:
