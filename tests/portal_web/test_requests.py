@@ -96,3 +96,17 @@ def test_attribution_round_trips_and_filenames_are_made_safe() -> None:
     header = content_disposition('evil"\r\nX-Header: 1.html')
     assert "\r" not in header and "\n" not in header and header.count('"') == 2
     assert "filename*=UTF-8''evil%22%0D%0AX-Header%3A%201.html" in header
+
+
+async def test_only_deskgates_own_comments_lose_their_attribution(rig: Rig) -> None:
+    customer = await alice(rig)
+    issue = rig.jsm.store.issue("ITH-1")
+    agent = rig.jsm.store.user_by_email("sam.agent@example.com")
+    assert issue is not None and agent is not None
+    rig.jsm.store.add_comment(
+        issue, "Bob Brown (bob@example.com) wrote:\n\nnot really", public=True, author=agent
+    )
+    page = (await customer.browser.get("/portal/requests/ITH-1")).text
+    assert '<h3 class="author">Sam Agent</h3>' in page
+    assert "Bob Brown (bob@example.com) wrote:" in page
+    assert '<h3 class="author">Bob Brown</h3>' not in page

@@ -111,25 +111,40 @@ async def my_requests(request: Request) -> Response:
 
 
 async def _authorized(
-    who: Visitor, ref: str
-) -> tuple[CustomerRequest, tuple[Comment, ...], tuple[Attachment, ...], tuple[Customer, ...]]:
+    request: Request, who: Visitor, ref: str
+) -> tuple[CustomerRequest, list[dict[str, Any]], tuple[Attachment, ...], tuple[Customer, ...]]:
     """The request and what its page shows; NotFound unless this customer may see it."""
     client = await who.client()
-    checked, comments, attachments, participants = await asyncio.gather(
+    checked, comments, attachments, participants, account = await asyncio.gather(
         authorize_request(client, who.link, ref),
         client.comments(ref),
         client.attachments(ref),
         client.request_participants(ref),
+        _service_account_id(request, who),
         return_exceptions=True,
     )
     if isinstance(checked, BaseException):
         raise checked
     await _desk_open(who, checked)
-    for outcome in (comments, attachments, participants):
+    for outcome in (comments, attachments, participants, account):
         if isinstance(outcome, BaseException):
             raise outcome
     assert isinstance(comments, tuple) and isinstance(attachments, tuple) and isinstance(participants, tuple)
-    return checked, comments, attachments, participants
+    assert isinstance(account, str)
+    return checked, [_comment_view(c, account) for c in comments], attachments, participants
+
+
+async def _service_account_id(request: Request, who: Visitor) -> str:
+    """Who Deskgate posts as, asked once per site and process: only its comments carry an attribution
+    to strip (an agent's comment that happens to start like one is shown as the agent wrote it)."""
+    client = await who.client()
+    known: dict[str, str] | None = getattr(request.app.state, "portal_service_accounts", None)
+    if known is None:
+        known = request.app.state.portal_service_accounts = {}
+    site = client.connection.site_url
+    if site not in known:
+        known[site] = (await client.myself()).user_id
+    return known[site]
 
 
 async def _desk_open(who: Visitor, found: CustomerRequest) -> None:
@@ -142,8 +157,10 @@ async def _desk_open(who: Visitor, found: CustomerRequest) -> None:
             ) from None
 
 
-def _comment_view(comment: Comment) -> dict[str, Any]:
-    name, body = unattributed(comment.body)
+def _comment_view(comment: Comment, service_account_id: str) -> dict[str, Any]:
+    name, body = (
+        unattributed(comment.body) if comment.author_id == service_account_id else (None, comment.body)
+    )
     return {"author": name or comment.author_name, "body": body, "created": comment.created}
 
 
@@ -156,7 +173,7 @@ async def _detail(
     comment: str = "",
     status_code: int = 200,
 ) -> Response:
-    found, comments, attachments, participants = await _authorized(who, ref)
+    found, comments, attachments, participants = await _authorized(request, who, ref)
     return render_with_csrf(
         who.ctx,
         request,
@@ -164,7 +181,7 @@ async def _detail(
         {
             "user": who.session,
             "request_": found,
-            "comments": [_comment_view(c) for c in comments],
+            "comments": comments,
             "attachments": attachments,
             "participants": participants,
             "errors": errors or {},
@@ -249,14 +266,16 @@ async def download(request: Request) -> Response:
 async def request_json(request: Request) -> Response:
     """The request as JSON, for scripts and the portal's own pages; same rule, same 404."""
     who = await visitor(request)
-    found, comments, attachments, participants = await _authorized(who, str(request.path_params["key"]))
+    found, comments, attachments, participants = await _authorized(
+        request, who, str(request.path_params["key"])
+    )
     return JSONResponse(
         {
             "key": found.issue_key,
             "id": found.issue_id,
             "summary": found.summary,
             "status": found.status.name,
-            "comments": [{**_comment_view(c), "created": c.created.isoformat()} for c in comments],
+            "comments": [{**c, "created": c["created"].isoformat()} for c in comments],
             "attachments": [{"id": a.id, "filename": a.filename, "size": a.size} for a in attachments],
             "participants": [p.display_name for p in participants],
         },
