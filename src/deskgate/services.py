@@ -30,6 +30,7 @@ from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JiraSettings, JsmClients
 from deskgate.portal.desks import DeskSettings
 from deskgate.portal.provisioning import CustomerLinks, CustomerProvisioning
+from deskgate.portal.submissions import Submissions, SubmissionWorker
 from deskgate.sessions.service import Sessions
 from deskgate.sessions.store import SessionStore, SqlSessionStore
 from deskgate.settings import Settings
@@ -41,6 +42,7 @@ BACKCHANNEL_LOGOUT_PATH = "/plugins/servlet/oauth/backchannel-logout"
 POST_LOGOUT_PATH = "/logged-out"
 USER_AGENT = "Deskgate/0.1"
 HOUSEKEEPING_INTERVAL = 600.0
+SUBMISSION_POLL_INTERVAL = 5.0
 
 log = logging.getLogger("deskgate")
 
@@ -111,6 +113,29 @@ class Services:
             except Exception:  # a database blip must not end the loop for good
                 log.exception("housekeeping failed; trying again in %s s", interval)
             await asyncio.sleep(interval)
+
+    async def deliver_submissions(self) -> int:
+        """One round of the outbox worker: deliver what is due to JSM (0 when JSM is not connected)."""
+        if await self.jira.get() is None:
+            return 0
+
+        async def project_key_for(desk_id: str) -> str:
+            return (await self.catalogue.service_desk(desk_id)).project_key
+
+        outbox = Submissions(self.db, await self.jsm_client(), project_key_for=project_key_for)
+        return await SubmissionWorker(outbox).run_due_once()
+
+    async def deliver_submissions_forever(self, interval: float = SUBMISSION_POLL_INTERVAL) -> None:
+        """Requests stored while JSM was away reach it without anyone asking again (every worker runs one:
+        claims in the outbox make sure each submission is delivered by one of them)."""
+        while True:
+            try:
+                busy = await self.deliver_submissions()
+            except Exception:  # JSM or the database away for a moment: the loop outlives it
+                log.exception("submission delivery round failed; trying again in %s s", interval)
+                busy = 0
+            if not busy:
+                await asyncio.sleep(interval)
 
     async def aclose(self) -> None:
         if self.owns_http:

@@ -54,13 +54,18 @@ def create_app(
             https=settings.is_https,
             trusted_proxies=trusted_networks(settings),
         )
-        housekeeping = asyncio.create_task(services.housekeeping_forever())
+        background = [
+            asyncio.create_task(services.housekeeping_forever()),
+            asyncio.create_task(services.deliver_submissions_forever()),
+        ]
         try:
             yield
         finally:
-            housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await housekeeping
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await services.aclose()
 
     app = Starlette(
