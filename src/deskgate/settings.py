@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     )
     http_timeout_seconds: float = Field(10.0, gt=0, description="Timeout for calls to identity providers.")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    submission_limit: int = Field(
+        10, ge=0, description="Requests one customer may raise per submission window; 0 turns the limit off."
+    )
+    submission_window_minutes: int = Field(60, ge=1, description="The window of the submission limit.")
     idps: list[ProviderConfig] = Field(
         default_factory=list, description="Identity providers to load at start."
     )

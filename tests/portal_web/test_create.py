@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from deskgate.portal.ratelimit import SubmissionLimit
-from deskgate.web.portal import create
 from deskgate.web.portal.common import MAX_FILE_BYTES
 from tests.portal_web.conftest import Customer, Rig
 
@@ -125,7 +123,7 @@ async def test_when_jsm_is_down_the_request_is_pending_in_my_requests(rig: Rig) 
 async def test_the_rate_limit_answers_429_with_a_clear_message(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(create, "SUBMISSION_LIMIT", SubmissionLimit(limit=1))
+    monkeypatch.setattr(rig.services.settings, "submission_limit", 1)
     customer = await alice(rig)
     token = await customer.csrf("/portal/1/create/1")
     first = await customer.browser.post("/portal/1/create/1", data={"csrf_token": token, "summary": "One"})

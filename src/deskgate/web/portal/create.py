@@ -8,6 +8,7 @@ Whatever the customer typed comes back on every refusal, so nothing is entered t
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,8 +37,6 @@ from deskgate.web.portal.common import (
 from deskgate.web.portal.uploads import read_uploads
 from deskgate.web.security import NO_STORE
 
-# Submissions per customer and window. A Settings field should carry this; until then it is set here.
-SUBMISSION_LIMIT = SubmissionLimit()
 PENDING_NOTICE = "pending"
 
 
@@ -126,9 +125,11 @@ async def create_submit(request: Request) -> Response:
             )
 
         try:
-            await SubmissionRateLimit(services.db, SUBMISSION_LIMIT).check(
-                who.session.idp, who.session.subject
+            settings = services.settings
+            limit = SubmissionLimit(
+                settings.submission_limit, timedelta(minutes=settings.submission_window_minutes)
             )
+            await SubmissionRateLimit(services.db, limit).check(who.session.idp, who.session.subject)
         except RateLimited as limited:
             headers = {"Retry-After": str(int(limited.retry_after))}
             return again({"": limited.user_message}, 429, headers=headers)
