@@ -1,18 +1,26 @@
 """`deskgate jira`: connect (token from the environment), check against the emulator served on loopback,
-links and refresh; missing credentials and an unreachable site are reported plainly."""
+links, refresh and per-desk SSO; missing credentials and an unreachable site are reported plainly."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from deskgate.cli import app
+from deskgate.cli._shared import with_services
+from deskgate.errors import NotFound
 from deskgate.jsm.emulator import create_emulator
-from deskgate.settings import Settings
+from deskgate.portal.desks import DeskSetting
+from deskgate.services import Services
+from deskgate.settings import Settings, load_settings
+from deskgate.web.context import WebContext
+from deskgate.web.portal.common import open_desk
 from tests.support.live import LiveServer, free_port
 
 runner = CliRunner()
@@ -113,3 +121,43 @@ def test_connect_refuses_an_invalid_connection(config_file: Path, monkeypatch: p
         ],
     )
     assert missing.exit_code == 2 and "NOPE_UNSET" in missing.output
+
+
+def test_desk_sso_off_hides_the_desk(
+    config_file: Path, emulator: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(config_file, emulator.url, "emulator-api-token", monkeypatch)
+    config = ["--config", str(config_file)]
+    off = runner.invoke(app, ["jira", "desk", "1", "--sso", "off", "--request-types", "2, 1", *config])
+    assert off.exit_code == 0, off.output
+    assert "Desk 1: SSO off, request types: 2, 1" in off.output
+    links = runner.invoke(app, ["jira", "links", *config])
+    row = next(line for line in links.output.splitlines() if line.startswith("1 "))
+    assert " off " in row and "https://help.example.com/portal/1" in row
+
+    async def portal_answer(services: Services) -> tuple[DeskSetting, str]:
+        setting = await services.desks.get("1")
+        ctx = cast(WebContext, SimpleNamespace(services=services))
+        try:
+            await open_desk(ctx, "1")
+        except NotFound as exc:
+            return setting, exc.user_message
+        return setting, "found"
+
+    setting, answer = with_services(load_settings(config_file), portal_answer)
+    assert setting == DeskSetting("1", sso_enabled=False, visible_request_types=("2", "1"))
+    assert answer == "No such help center."  # the portal's 404 for the desk
+
+    on = runner.invoke(app, ["jira", "desk", "1", "--sso", "on", "--request-types", "all", *config])
+    assert on.exit_code == 0 and "Desk 1: SSO on, request types: all" in on.output
+    shown = runner.invoke(app, ["jira", "desk", "1", *config])
+    assert shown.exit_code == 0 and "SSO on" in shown.output
+
+
+def test_desk_refuses_bad_input(config_file: Path) -> None:
+    bad = runner.invoke(app, ["jira", "desk", "1", "--request-types", "1,x", "--config", str(config_file)])
+    assert bad.exit_code == 2 and "--request-types takes" in bad.output
+    sso = runner.invoke(app, ["jira", "desk", "1", "--sso", "maybe", "--config", str(config_file)])
+    assert sso.exit_code == 2
+    desk = runner.invoke(app, ["jira", "desk", "ITH", "--sso", "on", "--config", str(config_file)])
+    assert desk.exit_code == 2 and "is a number" in desk.output

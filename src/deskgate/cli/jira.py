@@ -3,6 +3,7 @@
     deskgate jira connect --site URL --deployment cloud|datacenter [--email E] [--token-env VAR]
     deskgate jira check     reachable? credentials? which desks? may it raise requests on behalf?
     deskgate jira links     each desk's substitute link (<base_url>/portal/<id>) and whether SSO is on
+    deskgate jira desk ID [--sso on|off] [--request-types 1,2,3|all]   one desk's portal settings
     deskgate jira refresh   clears this process's caches; running servers follow within jsm_cache_seconds
 
 The service account's secret is read from an environment variable or a hidden prompt, never from the
@@ -30,11 +31,17 @@ from deskgate.cli._shared import (
 )
 from deskgate.jsm import JsmAuthError, JsmClient, JsmConnection, JsmError, JsmUnavailable, RetryPolicy
 from deskgate.portal.connection import JsmNotConnected
+from deskgate.portal.desks import DeskSetting
 from deskgate.services import Services
 
 app = typer.Typer(help="The Jira Service Management connection.", no_args_is_help=True)
 
 VERDICTS = {True: "ok", False: "failed", None: "unknown"}
+
+
+class Switch(enum.StrEnum):
+    on = "on"
+    off = "off"
 
 
 class Deployment(enum.StrEnum):
@@ -150,6 +157,57 @@ def links_command(config: ConfigOption = None) -> None:
         typer.echo(str(exc), err=True)
         raise typer.Exit(EXIT_PROBLEM) from None
     print_table(("ID", "KEY", "NAME", "SSO", "LINK"), rows)
+
+
+def parse_request_types(text: str) -> tuple[str, ...] | None:
+    """`all` → None (every request type); `1, 2,3` → ("1", "2", "3"). ValueError for anything else."""
+    if text.strip().casefold() == "all":
+        return None
+    ids = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not ids or not all(i.isdigit() for i in ids):
+        raise ValueError("--request-types takes `all` or request type ids separated by commas, e.g. 1,2,3")
+    return ids
+
+
+@app.command("desk")
+def desk_command(
+    desk_id: Annotated[str, typer.Argument(help="The service desk's id (see `deskgate jira links`).")],
+    sso: Annotated[
+        Switch | None, typer.Option("--sso", help="on: the portal serves this desk; off: it answers 404.")
+    ] = None,
+    request_types: Annotated[
+        str | None,
+        typer.Option("--request-types", help="The request types the portal shows: `all` or ids, e.g. 1,2,3."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show or change one desk's portal settings (unchanged options keep their value)."""
+    if not desk_id.isdigit():
+        typer.echo(f"A service desk id is a number, not {desk_id!r}.", err=True)
+        raise typer.Exit(EXIT_BAD_CONFIG)
+    try:
+        visible = parse_request_types(request_types) if request_types is not None else None
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+
+    async def run(services: Services) -> DeskSetting:
+        setting = await services.desks.get(desk_id)
+        if sso is not None or request_types is not None:
+            setting = DeskSetting(
+                desk_id,
+                setting.sso_enabled if sso is None else sso is Switch.on,
+                setting.visible_request_types if request_types is None else visible,
+            )
+            await services.desks.save(setting)
+        return setting
+
+    setting = with_services(settings_or_exit(config), run)
+    shown = ", ".join(setting.visible_request_types) if setting.visible_request_types is not None else "all"
+    typer.echo(
+        f"Desk {desk_id}: SSO {'on' if setting.sso_enabled else 'off'}, request types: {shown}. "
+        "Running Deskgate servers follow within a few seconds."
+    )
 
 
 @app.command("refresh")
