@@ -26,7 +26,7 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from deskgate.jsm import JsmClient, JsmConflict, JsmNotFound, RetryPolicy
+from deskgate.jsm import JsmClient, JsmConflict, JsmNotFound, RetryPolicy, organizations
 from deskgate.jsm.emulator import EmulatorApp, create_emulator
 
 pytestmark = pytest.mark.anyio
@@ -59,6 +59,8 @@ CLIENT_OPERATIONS = {
     "attachTemporaryFile",
     "createAttachment",
     "getAttachmentsForRequest",
+    "getOrganizations",
+    "addUsersToOrganization",
     "getCurrentUser",
     "getServerInfo",
     "findUsers",
@@ -374,6 +376,13 @@ async def test_every_client_operation_keeps_the_contract(rig: Rig) -> None:
 
     with pytest.raises(JsmNotFound):
         await client.get_request("ITH-999")
+
+    assert len(await organizations.organizations(client)) == 3  # two pages at page_cap=2
+    acme = await organizations.find_organization(client, "ACME corp")
+    assert acme is not None and acme.name == "Acme Corp"
+    await organizations.add_to_organization(client, acme.id, [dora.user_id])
+    with pytest.raises(JsmNotFound):
+        await organizations.add_to_organization(client, "999", [dora.user_id])
 
     expected = CLIENT_OPERATIONS | {SEARCH_OPERATION[rig.app.flavour]}
     assert expected <= rig.contract.validated, f"not exercised: {sorted(expected - rig.contract.validated)}"

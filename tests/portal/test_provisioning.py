@@ -131,3 +131,74 @@ async def test_a_jsm_outage_does_not_block_the_sign_in(portal: Portal) -> None:
     portal.services.jsm_clients._current = None
     await portal.services.customers.login_step()(login("ivy", "ivy@example.com", "/portal/1"))
     assert await portal.services.customers.links.load("corp", "ivy") is None
+
+
+def members(portal: Portal, name: str) -> set[str]:
+    return next(o.members for o in portal.app.store.organizations if o.name == name)
+
+
+async def test_the_mapped_organization_is_joined_once(portal: Portal) -> None:
+    customers = portal.services.customers
+    link = await customers.provision(
+        idp="corp",
+        subject="kim",
+        email="kim@example.com",
+        display_name="Kim",
+        desk_id="1",
+        organization="acme CORP",
+    )
+    kim = next(u for u in portal.app.store.users if u.email == "kim@example.com")
+    assert kim.account_id in members(portal, "Acme Corp") and link.in_organization("Acme Corp")
+    assert portal.calls("/organization/1/user", "POST") == 1
+    assert link.desks[0] == "1" and link.desks[1].startswith("org:1:")
+
+    portal.app.calls.clear()  # later visits, to this desk or another, cost no organization call
+    record = session("kim", "kim@example.com")
+    record.attributes["organization"] = "Acme Corp"
+    customers.links.forget()
+    assert await customers.customer_for(record, "1") == link
+    later = await customers.customer_for(record, "2")
+    assert later.desks == (*link.desks, "2") and later.in_organization("acme corp")
+    assert portal.calls("/organization") == 0 and portal.calls("/organization/1/user") == 0
+    assert portal.calls("/servicedesk/2/customer", "POST") == 1
+
+
+async def test_an_unknown_organization_is_logged_and_skipped(
+    portal: Portal, caplog: pytest.LogCaptureFixture
+) -> None:
+    record = session("lou", "lou@example.com")
+    record.attributes["organization"] = "Acme"  # a prefix of "Acme Corp" is no match
+    with caplog.at_level("WARNING", logger="deskgate.portal"):
+        link = await portal.services.customers.customer_for(record, "1")
+    assert link.desks == ("1",) and not link.in_organization("Acme")
+    assert portal.calls("/organization", "GET") == 1 and portal.calls("/user", "POST") == 0
+    assert "'Acme' is not a JSM organization" in caplog.text
+    assert [o.name for o in portal.app.store.organizations] == ["Acme Corp", "Globex", "Initech"]
+    assert all(link.jsm_user_id not in o.members for o in portal.app.store.organizations)
+
+
+async def test_no_organization_means_no_organization_calls(portal: Portal) -> None:
+    record = session("max", "max@example.com")
+    record.attributes["organization"] = "  "
+    await portal.services.customers.customer_for(record, "1")
+    await provision(portal, "max", "max@example.com", desk="2")
+    assert portal.calls("/servicedesk/1/customer", "POST") == 1
+    assert not [path for _, path in portal.app.calls if "/organization" in path]
+
+
+async def test_the_login_step_joins_the_organization_the_mapping_names(portal: Portal) -> None:
+    config = CORP.model_copy(update={"mapping": CORP.mapping.model_copy(update={"organization": ("org",)})})
+    claims = Claims(
+        idp="corp",
+        issuer="https://idp.corp.test",
+        subject="nia",
+        raw={"email": "nia@example.com", "org": "Globex"},
+    )
+    ctx = LoginContext(config, claims, None, next_url="/portal/1")
+    ctx.user = map_claims(claims, config.mapping)
+    await portal.services.customers.login_step()(ctx)
+    link = await portal.services.customers.links.load("corp", "nia")
+    assert link is not None and link.in_organization("Globex")
+    assert members(portal, "Globex") == {
+        u.account_id for u in portal.app.store.users if u.email == "nia@example.com"
+    }

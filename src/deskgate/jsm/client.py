@@ -60,6 +60,15 @@ class JsmClient:
         self._t = JsmTransport(http, connection, retry or RetryPolicy())
         self._pages = Pages(self._t, connection, page_size)
 
+    @property
+    def transport(self) -> JsmTransport:
+        """For operations kept in their own modules (`deskgate.jsm.organizations`)."""
+        return self._t
+
+    @property
+    def pages(self) -> Pages:
+        return self._pages
+
     # --- the site and the service account -------------------------------------------------------------
 
     async def myself(self) -> ServiceAccount:

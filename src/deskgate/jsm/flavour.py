@@ -8,7 +8,7 @@ deployment type itself.
 | ------------------------- | ---------------------------------------- | ---------------------------------- |
 | user identifier           | accountId                                | username (`name`)                  |
 | POST /customer            | {email, displayName}, strict 409         | {email, fullName}, 400 if it exists |
-| add customers to a desk   | {accountIds: [...]}                      | {usernames: [...]}                 |
+| add users to desk / org   | {accountIds: [...]}                      | {usernames: [...]}                 |
 | user search               | /rest/api/3/user/search?query=           | /rest/api/2/user/search?username=  |
 | issue search              | POST /rest/api/3/search/jql (page tokens) | POST /rest/api/2/search (startAt)  |
 | issue text fields         | Atlassian Document Format (JSON)         | plain strings (wiki markup)        |

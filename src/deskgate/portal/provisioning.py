@@ -1,13 +1,15 @@
 """The JSM customer behind a signed-in person, found or created once and then remembered.
 
     provision_customer   link by (idp, subject) → else find by e-mail (exact) → else create → on conflict
-                         (a concurrent sign-in created it first) find again → add to the desk once → store
+                         (a concurrent sign-in created it first) find again → add to the desk once → add to
+                         the JSM organization the mapping names once (when it exists) → store
     CustomerProvisioning customer_for(session) for every portal request (one cached DB read), and the
                          login step that provisions right after sign-in when the login leads to a desk
 
 The link is keyed by the IdP's subject, never by e-mail: a later change of address at the IdP keeps the
-same JSM customer. JSM organizations named by the mapping are not handled yet (JSM's organization API
-needs an id, and a name lookup pages through every organization of the site).
+same JSM customer. The mapped organization is matched to a JSM organization by exact name (any case);
+JSM has no lookup by name, so the site's list is read, but only until the customer is a member. An unknown
+name is logged and skipped: organizations are the JSM admin's to create, never Deskgate's.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from deskgate.errors import LoginDenied, NotFound
 from deskgate.jsm import JsmClient, JsmConflict, JsmError
 from deskgate.jsm.models import Customer
+from deskgate.jsm.organizations import add_to_organization, find_organization, same_name
 from deskgate.login.pipeline import LoginContext, Step
 from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JsmNotConnected
@@ -34,6 +37,7 @@ from deskgate.sessions.store import SessionRecord
 from deskgate.store.models import CustomerLinkRow
 
 CACHE_SECONDS = 5.0
+ORG_PREFIX = "org:"  # an organization membership in CustomerLink.desks: "org:<id>:<name as JSM spells it>"
 log = logging.getLogger("deskgate.portal")
 
 
@@ -56,7 +60,14 @@ class CustomerLink:
     jsm_user_id: str  # accountId (Cloud) or username (Data Center), as JSM gave it
     email: str
     display_name: str
-    desks: tuple[str, ...] = ()  # service desks the customer was added to
+    # Service desks the customer was added to, and (as "org:<id>:<name>", stored alongside in the same
+    # JSON column, since desk ids are numbers) the JSM organizations: no schema change for a short list.
+    desks: tuple[str, ...] = ()
+
+    def in_organization(self, name: str) -> bool:
+        return any(
+            same_name(entry.split(":", 2)[-1], name) for entry in self.desks if entry.startswith(ORG_PREFIX)
+        )
 
 
 class CustomerLinks:
@@ -142,8 +153,10 @@ async def provision_customer(
     display_name: str,
     desk_id: str | None,
     search_desk_id: str | None = None,
+    organization: str | None = None,
 ) -> CustomerLink:
-    """The customer link for (idp, subject), made on first use and added to `desk_id` once.
+    """The customer link for (idp, subject), made on first use and added to `desk_id` and to the JSM
+    organization called `organization` once.
 
     `search_desk_id` is the desk whose customers are searched first (default: `desk_id`)."""
     link = await links.load(idp, subject)
@@ -161,6 +174,19 @@ async def provision_customer(
         await client.add_customers(desk_id, [link.jsm_user_id])  # harmless when it already is one
         link = replace(link, desks=(*link.desks, desk_id))
         changed = True
+    if organization and organization.strip() and not link.in_organization(organization):
+        found = await find_organization(client, organization)
+        if found is None:
+            log.warning(
+                "the mapped organization %r is not a JSM organization: %s %s not added to one",
+                organization,
+                idp,
+                subject,
+            )
+        else:
+            await add_to_organization(client, found.id, [link.jsm_user_id])
+            link = replace(link, desks=(*link.desks, f"{ORG_PREFIX}{found.id}:{found.name}"))
+            changed = True
     if changed:
         await links.save(link)
     return link
@@ -192,7 +218,14 @@ class CustomerProvisioning:
         return lock
 
     async def provision(
-        self, *, idp: str, subject: str, email: str | None, display_name: str, desk_id: str | None
+        self,
+        *,
+        idp: str,
+        subject: str,
+        email: str | None,
+        display_name: str,
+        desk_id: str | None,
+        organization: str | None = None,
     ) -> CustomerLink:
         async with self._lock(idp, subject):
             client = await self._clients()
@@ -211,6 +244,7 @@ class CustomerProvisioning:
                 display_name=display_name,
                 desk_id=desk_id,
                 search_desk_id=search_desk,
+                organization=organization,
             )
 
     async def customer_for(self, session: SessionRecord, desk_id: str | None = None) -> CustomerLink:
@@ -225,6 +259,7 @@ class CustomerProvisioning:
             email=session.email,
             display_name=session.display_name,
             desk_id=desk_id,
+            organization=_text(session.attributes.get("organization")),
         )
 
     def login_step(self) -> Step:
@@ -247,8 +282,13 @@ class CustomerProvisioning:
                     email=ctx.user.email,
                     display_name=ctx.user.display_name,
                     desk_id=target.desk_id,
+                    organization=ctx.user.organization,
                 )
             except (JsmNotConnected, JsmError, NotFound) as exc:
                 log.warning("provisioning at sign-in deferred to the first portal visit: %s", exc)
 
         return provision_jsm_customer
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None

@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from deskgate.jsm.emulator.state import Attachment, Desk, EmulatorStore, Field, RequestType, now
+from deskgate.jsm.emulator.state import (
+    Attachment,
+    Desk,
+    EmulatorStore,
+    Field,
+    Organization,
+    RequestType,
+    now,
+)
 
 CUSTOM = "com.atlassian.jira.plugin.system.customfieldtypes:"
 # A 1x1 PNG, so that the demo's attachment is a real picture.
@@ -216,6 +224,12 @@ def seed(store: EmulatorStore) -> None:
     it.customers |= {alice.account_id, bob.account_id}
     hr.customers |= {alice.account_id}
     fac.customers |= {carol.account_id}
+    # Customer organizations (provisioning adds a customer to the one its IdP mapping names).
+    store.organizations += [
+        Organization("1", "Acme Corp", {alice.account_id}),
+        Organization("2", "Globex"),
+        Organization("3", "Initech"),
+    ]
 
     start = now() - timedelta(days=10)
     help_type, hardware = it.request_types[0], it.request_types[1]

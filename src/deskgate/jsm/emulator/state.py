@@ -82,6 +82,13 @@ class Desk:
 
 
 @dataclass
+class Organization:
+    id: str
+    name: str
+    members: set[str] = field(default_factory=set)  # account ids
+
+
+@dataclass
 class Comment:
     id: str
     body: str
@@ -149,6 +156,7 @@ class EmulatorStore:
     users: list[User] = field(default_factory=list)
     desks: list[Desk] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    organizations: list[Organization] = field(default_factory=list)
     temporary_files: dict[str, TemporaryFile] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10001))
 

@@ -1,0 +1,53 @@
+"""JSM organizations: find one by name, add customers to it. Functions over a `JsmClient`.
+
+JSM's organization API knows organizations by id only, and has no search by name: `find_organization`
+reads the site's whole (paged) list and compares names exactly, ignoring case. Deskgate never creates an
+organization; an unknown name is the admin's to fix in JSM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deskgate.jsm.client import SD, JsmClient
+from deskgate.jsm.paging import segment_id
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: str
+    name: str
+
+
+def _organization(raw: Any) -> Organization:
+    return Organization(id=str(raw.get("id") or ""), name=str(raw.get("name") or ""))
+
+
+def same_name(a: str, b: str) -> bool:
+    """Exact name equality, ignoring case and surrounding space."""
+    return bool(a.strip()) and a.strip().casefold() == b.strip().casefold()
+
+
+async def organizations(client: JsmClient) -> tuple[Organization, ...]:
+    """Every organization of the site (not experimental: no X-ExperimentalApi header)."""
+    return await client.pages.read_all(f"{SD}/organization", "organizations", _organization)
+
+
+async def find_organization(client: JsmClient, name: str) -> Organization | None:
+    """The organization called exactly `name` (any case), or None."""
+    if not name.strip():
+        return None
+    return next((o for o in await organizations(client) if same_name(o.name, name) and o.id), None)
+
+
+async def add_to_organization(client: JsmClient, organization_id: str, user_ids: Sequence[str]) -> None:
+    """Make users members of an organization (204 also when they already are, so retrying is safe).
+    The body names users as desks do: accountIds on Cloud, usernames on Data Center."""
+    await client.transport.send(
+        "POST",
+        f"{SD}/organization/{segment_id(organization_id)}/user",
+        json=client.flavour.add_customers_body(user_ids),
+        operation="add to organization",
+    )
