@@ -22,21 +22,12 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.flow.conftest import deskgate, deskgate_base, deskgate_port, gluu_peer
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.support.databases import database_url
 
 # Fixtures shared with the flow tests, re-exported so pytest finds them for this directory too.
 __all__ = ["deskgate", "deskgate_base", "deskgate_port", "gluu_peer"]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 10_000
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 

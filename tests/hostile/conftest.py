@@ -11,11 +11,6 @@ from tests.hostile.provider import HostileProvider
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def op() -> HostileProvider:
     return HostileProvider()
 

@@ -18,20 +18,12 @@ from joserfc.jwk import KeySet
 from playwright.sync_api import sync_playwright
 
 from tests.peers.lemonldap import LemonLdapPeer
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.peer
 
 CLIENT_ID = "deskgate-test"
 CLIENT_SECRET = "lemonldap-test-secret"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @dataclass
@@ -235,7 +227,7 @@ def test_logout_emits_a_front_channel_request_with_iss_and_sid(
     relying_party = redeeming_relying_party
     state = secrets.token_urlsafe(16)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.set_default_timeout(15_000)
