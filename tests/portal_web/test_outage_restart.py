@@ -8,6 +8,11 @@ the test kills it with SIGKILL (no `finally`, no clean shutdown, a held lease le
 child process, started afresh over the same database, runs the background worker until the submission is
 settled. Real clocks, real sockets, both databases.
 
+`test_deskgate_serve_killed_after_a_jsm_failure_delivers_once_after_a_restart` does it with the real
+server: `deskgate serve` as a child process (YAML config, loopback port) against the emulator, the request
+submitted through the portal form, the server SIGKILLed right after the customer was told "pending", the
+backoff skipped in the database, `deskgate serve` started again: its background delivery round settles it.
+
 The cases: JSM answers 503, answers 429 with Retry-After, times out (and makes the issue after the client
 gave up), makes the issue and then fails (504 after commit), or the process dies while its create call is
 in flight.
@@ -15,9 +20,11 @@ in flight.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -25,13 +32,21 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 import pytest
+from sqlalchemy import select, update
 
 from deskgate.jsm.emulator import EmulatorApp, create_emulator
+from deskgate.services import build_services
+from deskgate.settings import Settings, load_settings
+from deskgate.store.db import create_engine, sessionmaker
+from deskgate.store.models import SubmissionRow
 from tests.support.live import LiveServer, free_port
+from tests.support.serve import ServeProcess, write_config
 
 CREATE_PATH = "/rest/servicedeskapi/request"
 SUMMARY = "Outage: printer on fire"
@@ -244,3 +259,142 @@ def test_a_process_killed_after_a_jsm_failure_loses_nothing_and_duplicates_nothi
     issues = [issue for issue in app.store.issues if issue.summary == SUMMARY]
     assert [issue.key for issue in issues] == [key], "exactly one issue in JSM, the one Deskgate recorded"
     assert [a.filename for a in issues[0].attachments] == ["fire.png"]
+
+
+# --- The real server: `deskgate serve` killed between the failure and the retry -------------------------
+
+SERVED_SUMMARY = "Outage: served printer on fire"
+SETTLE = 30.0  # the restarted server delivers within this (its first background round runs at start)
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class ServedCase:
+    fault: dict[str, Any]
+    client_timeout: float = 5.0
+    jsm_made_it: bool = False  # JSM has the issue already when the process is killed (the retry must find it)
+
+
+SERVED_CASES = {
+    "503": ServedCase({"server_errors": 1, "path": CREATE_PATH, "method": "POST"}),
+    # A Retry-After beyond what the client waits for: it gives up at once, the outbox retries later.
+    "429": ServedCase({"rate_limits": 1, "retry_after": "120", "path": CREATE_PATH, "method": "POST"}),
+    # The client gives up after 1 s; the killed process never sent the rest, so JSM makes nothing: the retry
+    # looks for the marker first (an unclear create), finds none, and creates.
+    "timeout": ServedCase(
+        {"timeouts": 1, "timeout_seconds": 2.0, "path": CREATE_PATH, "method": "POST"}, client_timeout=1.0
+    ),
+    "fail-after-commit": ServedCase(
+        {"fail_after_commit": 1, "path": CREATE_PATH, "method": "POST"}, jsm_made_it=True
+    ),
+}
+
+
+async def _sign_in(settings: Settings) -> str:
+    """A session for Alice, written straight into the server's database (the sign-in is tested elsewhere)."""
+    services = await build_services(settings)
+    try:
+        session_id, _ = await services.sessions.start(
+            idp="corp",
+            subject="alice-sub",
+            email="alice@example.com",
+            display_name="Alice Adams",
+            attributes={},
+        )
+        await services.customers.provision(
+            idp="corp",
+            subject="alice-sub",
+            email="alice@example.com",
+            display_name="Alice Adams",
+            desk_id="1",
+        )
+        return session_id
+    finally:
+        await services.aclose()
+
+
+async def _submissions(settings: Settings, *, make_due: bool = False) -> list[SubmissionRow]:
+    engine = create_engine(settings.sqlalchemy_url)
+    try:
+        async with sessionmaker(engine).begin() as db:
+            if make_due:  # the ~30 s backoff, skipped: the restarted server's first round finds it due
+                due = datetime.now(UTC) - timedelta(seconds=1)
+                await db.execute(update(SubmissionRow).values(next_attempt_at=due))
+            return list((await db.scalars(select(SubmissionRow))).all())
+    finally:
+        await engine.dispose()
+
+
+async def _settled(settings: Settings) -> SubmissionRow:
+    engine = create_engine(settings.sqlalchemy_url)
+    try:
+        deadline = time.monotonic() + SETTLE
+        while True:
+            async with sessionmaker(engine)() as db:
+                row: SubmissionRow = (await db.scalars(select(SubmissionRow))).one()
+            if row.state in ("done", "failed") or time.monotonic() > deadline:
+                return row
+            await asyncio.sleep(0.2)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("case", SERVED_CASES.values(), ids=SERVED_CASES.keys())
+def test_deskgate_serve_killed_after_a_jsm_failure_delivers_once_after_a_restart(
+    db_url: str, jsm: tuple[EmulatorApp, str], tmp_path: Path, case: ServedCase
+) -> None:
+    app, site = jsm
+    port = free_port()
+    config = write_config(
+        tmp_path / "deskgate.yaml",
+        base_url=f"http://127.0.0.1:{port}",
+        secret_key="outage-restart-secret-key-0123456789-abcdef",
+        database_url=db_url,
+        log_level="WARNING",
+        jsm={
+            "site_url": site,
+            "deployment": "cloud",
+            "email": app.credentials.email,
+            "api_token": app.credentials.api_token,  # a fixed sandbox value, not a secret
+            "timeout_seconds": case.client_timeout,
+        },
+    )
+    settings = load_settings(config)
+    session_id = asyncio.run(_sign_in(settings))
+    before = len(app.store.issues)
+
+    first = ServeProcess(config, tmp_path, port)
+    with first:
+        with httpx.Client(base_url=first.url, timeout=WAIT) as browser:
+            browser.cookies.set("deskgate_session", session_id)
+            page = browser.get("/portal/1/create/1")
+            assert page.status_code == 200, page.text
+            token = _CSRF.search(page.text)
+            assert token, "no CSRF token on the form"
+            app.faults.update(case.fault)
+            answer = browser.post(
+                "/portal/1/create/1",
+                data={
+                    "csrf_token": token.group(1),
+                    "summary": SERVED_SUMMARY,
+                    "description": "It is on fire.",
+                },
+            )
+        assert answer.status_code == 303, answer.text
+        assert "notice=pending" in answer.headers["location"], "the customer is told it is pending"
+        first.kill()  # right after the "pending" answer: no shutdown, no cleanup
+
+    app.faults.reset()
+    made = [issue for issue in app.store.issues if issue.summary == SERVED_SUMMARY]
+    assert len(made) == int(case.jsm_made_it)
+    [stored] = asyncio.run(_submissions(settings, make_due=True))
+    assert (stored.state, stored.issue_key) == ("pending", None), first.output()
+
+    second = ServeProcess(config, tmp_path, port)
+    with second:
+        row = asyncio.run(_settled(settings))
+        assert row.state == "done", f"{row.state} {row.last_error}\n{second.output()}"
+
+    issues = [issue for issue in app.store.issues if issue.summary == SERVED_SUMMARY]
+    assert [issue.key for issue in issues] == [row.issue_key], "exactly one issue in JSM, the one recorded"
+    assert len(app.store.issues) == before + 1
