@@ -17,6 +17,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from deskgate.admin.accounts import AdminAccounts
+from deskgate.admin.sessions import admin_sessions
+from deskgate.admin.setup import AdminSetup
+from deskgate.admin.throttle import SignInThrottle
 from deskgate.audit import AuditLog
 from deskgate.crypto import SecretBox
 from deskgate.identity.oidc.client import RelyingParty
@@ -78,6 +82,10 @@ class Services:
     catalogue: Catalogue
     desks: DeskSettings
     customers: CustomerProvisioning
+    admins: AdminAccounts
+    admin_setup: AdminSetup
+    admin_sessions: Sessions
+    admin_throttle: SignInThrottle
     owns_http: bool = True
     _parties: dict[str, tuple[str, RelyingParty]] = field(default_factory=dict)
 
@@ -103,6 +111,7 @@ class Services:
     async def housekeeping(self) -> None:
         """Drop what has expired (sessions past their end); the other tables clean themselves on write."""
         ended = await self.sessions.store.purge_expired(datetime.now(UTC))
+        await self.admin_sessions.store.purge_expired(datetime.now(UTC))
         if ended:
             log.info("housekeeping: %d expired session(s) removed", ended)
 
@@ -171,6 +180,7 @@ async def build_services(
     catalogue = Catalogue(jsm_clients.get, ttl=settings.jsm_cache_seconds)
     desks = DeskSettings(sessionmaker, settings)
     customers = CustomerProvisioning(CustomerLinks(sessionmaker), jsm_clients.get, catalogue, desks)
+    admins = AdminAccounts(sessionmaker)
     return Services(
         settings=settings,
         engine=engine,
@@ -189,5 +199,13 @@ async def build_services(
         catalogue=catalogue,
         desks=desks,
         customers=customers,
+        admins=admins,
+        admin_setup=AdminSetup(sessionmaker, admins),
+        admin_sessions=admin_sessions(
+            sessionmaker,
+            idle=timedelta(minutes=settings.admin_idle_minutes),
+            absolute=timedelta(hours=settings.admin_absolute_hours),
+        ),
+        admin_throttle=SignInThrottle(),
         owns_http=owns_http,
     )

@@ -33,10 +33,8 @@ class Settings(BaseSettings):
         None, description="At least 32 random characters; encrypts secrets at rest."
     )
     database_url: str = Field("sqlite:///var/deskgate.db", description="SQLite file or postgresql:// URL.")
-    admin_user: str = Field("admin", description="User name for the admin pages (HTTP Basic).")
-    admin_password: SecretStr | None = Field(
-        None, description="Password for the admin pages; unset = admin closed."
-    )
+    admin_idle_minutes: int = Field(30, ge=1, description="An admin session unused this long ends.")
+    admin_absolute_hours: int = Field(8, ge=1, description="An admin session ends this long after sign-in.")
     session_idle_minutes: int = Field(60, ge=1, description="A session unused this long ends.")
     session_absolute_hours: int = Field(
         12, ge=1, description="A session ends this long after sign-in regardless."

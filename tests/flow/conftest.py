@@ -14,11 +14,11 @@ from deskgate.identity.provider import ProviderConfig
 from deskgate.services import BACKCHANNEL_LOGOUT_PATH, CALLBACK_PATH, POST_LOGOUT_PATH
 from deskgate.settings import load_settings
 from deskgate.web.app import create_app
+from tests.support.admin import create_admin
 from tests.support.live import LiveServer, free_port
 
 GLUU_CLIENT = ("deskgate-gluu", "gluu-client-secret-0123456789")
 BASIC_CLIENT = ("deskgate-basic", "basic-client-secret-0123456789")
-ADMIN_PASSWORD = "admin-password-for-tests"
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 ACCOUNTS = (
     *DEMO_ACCOUNTS,
@@ -116,13 +116,13 @@ def deskgate(db_url: str, deskgate_port: int, deskgate_base: str) -> Iterator[Se
             base_url=deskgate_base,
             secret_key=SECRET_KEY,
             database_url=db_url,
-            admin_password=ADMIN_PASSWORD,
             idps=list(idps),
             **overrides,
         )
         server = LiveServer(create_app(settings), deskgate_port)
         server.start()
         servers.append(server)
+        server.call(create_admin)  # the console's admin (tests/support/admin.py signs in as it)
         return server
 
     yield start

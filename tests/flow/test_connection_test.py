@@ -8,17 +8,18 @@ from pydantic import SecretStr
 
 from deskgate.demo.oidc_peer import OidcPeer
 from deskgate.identity.filters import FilterRules
-from tests.flow.conftest import ADMIN_PASSWORD, ServerFactory, gluu_idp
+from tests.flow.conftest import ServerFactory, gluu_idp
+from tests.support.admin import sign_in
 
 pytestmark = pytest.mark.peer
-ADMIN = ("admin", ADMIN_PASSWORD)
 
 
 def test_admin_test_shows_claims_mapping_and_verdict_without_a_session(
     gluu_peer: OidcPeer, deskgate: ServerFactory
 ) -> None:
     server = deskgate(gluu_idp(gluu_peer, filters=FilterRules(allow_domains=("example.com",))))
-    with httpx.Client(auth=ADMIN) as admin:
+    with httpx.Client() as admin:
+        assert sign_in(admin, server.url).status_code == 303
         page = admin.get(server.url + "/admin/idps/gluu/test")
         assert page.status_code == 200
         assert "client_credentials" in page.text
@@ -39,14 +40,17 @@ def test_admin_test_shows_claims_mapping_and_verdict_without_a_session(
     assert "Refused" in text  # alice is at example.org, the filter allows example.com only
     assert "allow_domains" in text
     with httpx.Client() as stranger:
-        assert stranger.get(server.url + finished.headers["location"]).status_code == 401
+        refused = stranger.get(server.url + finished.headers["location"])
+        assert refused.status_code == 303
+        assert refused.headers["location"].startswith("/admin/login")
 
 
 def test_wrong_client_secret_is_reported_by_the_probe_and_the_test_login(
     gluu_peer: OidcPeer, deskgate: ServerFactory
 ) -> None:
     server = deskgate(gluu_idp(gluu_peer, client_secret=SecretStr("not-the-secret")))
-    with httpx.Client(auth=ADMIN) as admin:
+    with httpx.Client() as admin:
+        assert sign_in(admin, server.url).status_code == 303
         page = admin.get(server.url + "/admin/idps/gluu/test")
         assert "rejected the client id/secret" in page.text
         start = admin.get(server.url + "/admin/idps/gluu/test/start")

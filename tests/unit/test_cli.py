@@ -31,6 +31,7 @@ from deskgate.demo.oidc_peer import DEMO_ACCOUNTS, OidcPeer, PeerClient
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import CALLBACK_PATH, Services, build_services
 from deskgate.settings import Settings, load_settings
+from tests.support.admin import sign_in
 from tests.support.live import free_port
 
 T = TypeVar("T")
@@ -469,7 +470,10 @@ def test_demo_starts_the_provider_and_deskgate_in_one_step(tmp_path: Path) -> No
         page = wait_until_answering(url + "login")
         assert page.status_code == 302
         assert page.headers["location"].startswith(issuer + "/oxauth/restv1/authorize?")
-        assert httpx.get(url + "admin/", auth=("admin", admin), timeout=10).status_code == 200
+        with httpx.Client(timeout=10) as browser:
+            signed_in = sign_in(browser, url.rstrip("/"), password=admin)
+            assert signed_in.headers["location"] == "/admin/"
+            assert browser.get(url + "admin/").status_code == 200
     finally:
         code = demo.interrupt()
     assert code == 0

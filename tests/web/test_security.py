@@ -1,8 +1,6 @@
-"""Web-level security: headers, cookies under https, admin guard, back-channel input, proxies."""
+"""Web-level security: headers, cookies under https, admin redirect, back-channel input, proxies."""
 
 from __future__ import annotations
-
-import base64
 
 import pytest
 from pydantic import SecretStr
@@ -19,10 +17,6 @@ IDP = ProviderConfig(
     client_id="deskgate",
     client_secret=SecretStr("s3cret-value-never-shown"),
 )
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
 async def test_pages_carry_security_headers(db_url: str) -> None:
@@ -62,36 +56,12 @@ async def test_frontchannel_endpoint_may_be_framed_and_is_never_cached(db_url: s
         assert response.headers["pragma"] == "no-cache"
 
 
-async def test_admin_is_closed_without_a_configured_password(db_url: str) -> None:
-    async with running_app(db_url) as (client, _):
-        closed = await client.get("/admin/", headers=basic("admin", ""))
-    assert closed.status_code == 403
-    assert "DESKGATE_ADMIN_PASSWORD" in closed.text
-
-
-@pytest.mark.parametrize(
-    ("headers", "status"),
-    [
-        ({}, 401),
-        (basic("admin", "wrong"), 401),
-        (basic("root", "right-password-123"), 401),
-        ({"Authorization": "Basic !!!not-base64"}, 401),
-        ({"Authorization": "Bearer right-password-123"}, 401),
-        (basic("admin", "right-password-123"), 200),
-    ],
-)
-async def test_admin_requires_the_admin_credential(db_url: str, headers: dict[str, str], status: int) -> None:
-    async with running_app(db_url, admin_password="right-password-123", idps=[IDP]) as (client, _):
+async def test_admin_pages_send_to_the_admin_sign_in(db_url: str) -> None:
+    async with running_app(db_url, idps=[IDP]) as (client, _):
         for path in ("/admin/", "/admin/idps/corp/test/start", "/admin/idps/corp/test/result/x"):
-            response = await client.get(path, headers=headers)
-            if status == 401:
-                assert response.status_code == 401, path
-                assert response.headers["www-authenticate"].startswith("Basic")
-        index = await client.get("/admin/", headers=headers)
-    assert index.status_code == status
-    if status == 200:
-        assert "Corp" in index.text
-        assert "s3cret-value-never-shown" not in index.text
+            response = await client.get(path)
+            assert response.status_code == 303, path
+            assert response.headers["location"].startswith("/admin/login?next=")
 
 
 async def test_backchannel_logout_refuses_missing_and_garbage_tokens(db_url: str) -> None:

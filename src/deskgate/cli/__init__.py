@@ -1,6 +1,7 @@
 """The ``deskgate`` command line: thin commands over the same services the web app uses.
 
     deskgate serve | demo | audit
+    deskgate admin create | list
     deskgate config check | export | import
     deskgate db upgrade
     deskgate jsm-sandbox
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import typer
 
-from deskgate.cli import audit, config, db, demo, idp, jira, jsm, serve
+from deskgate.cli import admin, audit, config, db, demo, idp, jira, jsm, serve
 
 # Locals stay out of tracebacks: they can hold client secrets (an import file) or the demo passwords.
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.command()(serve.serve)
 app.command()(demo.demo)
 app.command()(audit.audit)
 app.command(name="jsm-sandbox")(jsm.jsm_sandbox)
+app.add_typer(admin.app, name="admin")
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(idp.app, name="idp")

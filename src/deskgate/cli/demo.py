@@ -23,6 +23,7 @@ import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import delete
 
+from deskgate.admin.accounts import AdminAccounts
 from deskgate.cli._shared import EXIT_PROBLEM, echo_problems
 from deskgate.demo.oidc_peer import DEMO_ACCOUNTS, OidcPeer, PeerClient, PeerStartError
 from deskgate.errors import ConfigError
@@ -99,9 +100,10 @@ def demo_peer(base_url: str, client_secret: str) -> OidcPeer:
     return OidcPeer(clients=[client], accounts=DEMO_ACCOUNTS, gluu_paths=True, test_admin=False)
 
 
-def demo_settings(
-    base_url: str, peer: OidcPeer, client_secret: str, admin_password: str, jsm: DemoJsm | None = None
-) -> Settings:
+DEMO_ADMIN = "admin"
+
+
+def demo_settings(base_url: str, peer: OidcPeer, client_secret: str, jsm: DemoJsm | None = None) -> Settings:
     idp = ProviderConfig(
         name="demo",
         title="Demo IdP (Gluu-like)",
@@ -117,7 +119,6 @@ def demo_settings(
         demo=True,
         base_url=base_url,
         database_url=DEMO_DATABASE,
-        admin_password=admin_password,
         idps=[idp],
         jsm=jsm.app.connection(jsm.site_url) if jsm is not None else None,
     )
@@ -136,7 +137,7 @@ def _banner(settings: Settings, peer: OidcPeer, admin_password: str, jsm: DemoJs
             f"  Sign in:          {settings.url('/login')}",
             f"  Demo users:       {users}",
             f"  Admin pages:      {settings.url('/admin/')}",
-            f"  Admin user:       {settings.admin_user} / {admin_password}",
+            f"  Admin user:       {DEMO_ADMIN} / {admin_password}",
             f"  OpenID provider:  {peer.issuer}",
             f"  JSM (emulator):   {jsm.site_url} (Cloud flavour, in memory)",
             f"  Help center:      {settings.url('/portal')}",
@@ -164,8 +165,19 @@ async def forget_previous_jsm(settings: Settings) -> None:
         await engine.dispose()
 
 
-async def _serve(server: uvicorn.Server, banner: str, settings: Settings) -> None:
+async def ensure_demo_admin(settings: Settings, password: str) -> None:
+    """The demo's admin account, with this run's fresh password (a local account like any other)."""
+    engine = db.create_engine(settings.sqlalchemy_url)
+    try:
+        await db.migrate(engine)
+        await AdminAccounts(db.sessionmaker(engine)).create(DEMO_ADMIN, password, replace=True)
+    finally:
+        await engine.dispose()
+
+
+async def _serve(server: uvicorn.Server, banner: str, settings: Settings, admin_password: str) -> None:
     await forget_previous_jsm(settings)
+    await ensure_demo_admin(settings, admin_password)
     task = asyncio.create_task(server.serve())
     # uvicorn offers a `started` flag, not an event to await.
     while not server.started and not task.done():  # noqa: ASYNC110
@@ -202,7 +214,7 @@ def demo(
         typer.echo(f"The demo JSM did not start: {exc}", err=True)
         raise typer.Exit(EXIT_PROBLEM) from None
     try:
-        settings = demo_settings(base_url, peer, client_secret, admin_password, jsm)
+        settings = demo_settings(base_url, peer, client_secret, jsm)
     except ConfigError as exc:
         jsm.stop()
         peer.stop()
@@ -214,7 +226,8 @@ def demo(
         config = uvicorn.Config(
             create_app(settings), host=HOST, port=port, log_level="info", proxy_headers=False
         )
-        asyncio.run(_serve(uvicorn.Server(config), _banner(settings, peer, admin_password, jsm), settings))
+        banner = _banner(settings, peer, admin_password, jsm)
+        asyncio.run(_serve(uvicorn.Server(config), banner, settings, admin_password))
     except KeyboardInterrupt:
         pass
     finally:

@@ -210,3 +210,35 @@ class SubmissionFileRow(Base):
     content_type: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(BigInteger)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AdminAccountRow(Base):
+    """A local admin of the console; only an argon2id hash of the password is kept."""
+
+    __tablename__ = "admin_accounts"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class AdminSetupTokenRow(Base):
+    """The one-time link that creates the first admin; the token itself is only ever stored hashed."""
+
+    __tablename__ = "admin_setup_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]
+
+
+class AdminSessionRow(Base):
+    """A signed-in admin. Its own table, so that a customer session can never stand in for one."""
+
+    __tablename__ = "admin_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,10 +1,6 @@
-"""Admin routes. Never open: until admin accounts exist, HTTP Basic with the credential from the settings."""
+"""Admin console routes: each one opens only with an admin session (see `admin_auth`)."""
 
 from __future__ import annotations
-
-import base64
-import binascii
-import hmac
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,42 +8,16 @@ from starlette.routing import Route
 
 from deskgate.identity.oidc.probe import probe
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
+from deskgate.web.admin_auth import require_admin
 from deskgate.web.auth import begin_login
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 
-CHALLENGE = {"WWW-Authenticate": 'Basic realm="Deskgate admin", charset="UTF-8"', **NO_STORE}
-
-
-def _authorized(request: Request) -> bool:
-    settings = web(request).services.settings
-    if settings.admin_password is None:
-        return False
-    header = request.headers.get("authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    # Compare both parts, always, in constant time.
-    ok_user = hmac.compare_digest(user.encode(), settings.admin_user.encode())
-    ok_password = hmac.compare_digest(password.encode(), settings.admin_password.get_secret_value().encode())
-    return ok_user and ok_password
-
-
-def _refuse(request: Request) -> Response:
-    ctx = web(request)
-    if ctx.services.settings.admin_password is None:
-        message = "The admin pages are closed: set DESKGATE_ADMIN_PASSWORD to open them."
-        return ctx.render(request, "error.html", {"message": message, "error_id": "-"}, status_code=403)
-    return Response("Admin sign-in required.", status_code=401, headers=CHALLENGE)
-
 
 async def index(request: Request) -> Response:
-    if not _authorized(request):
-        return _refuse(request)
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
     ctx = web(request)
     providers = await ctx.services.providers.all()
     latest = {p.name: await ctx.services.connection_tests.latest(p.name) for p in providers}
@@ -57,17 +27,21 @@ async def index(request: Request) -> Response:
         "frontchannel": settings.url(FRONTCHANNEL_LOGOUT_PATH),
         "post_logout": settings.url(POST_LOGOUT_PATH),
     }
-    return ctx.render(
+    token, cookie = ctx.csrf.token(request)
+    response = ctx.render(
         request,
         "admin/index.html",
-        {"providers": providers, "latest": latest, "urls": urls},
+        {"providers": providers, "latest": latest, "urls": urls, "admin": admin, "csrf_token": token},
         headers=NO_STORE,
     )
+    ctx.csrf.attach(response, cookie)
+    return response
 
 
 async def test_page(request: Request) -> Response:
-    if not _authorized(request):
-        return _refuse(request)
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
     ctx = web(request)
     config = await ctx.services.providers.get(request.path_params["name"])
     checks = await probe(await ctx.services.relying_party(config.name))
@@ -78,8 +52,9 @@ async def test_page(request: Request) -> Response:
 
 
 async def test_start(request: Request) -> Response:
-    if not _authorized(request):
-        return _refuse(request)
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
     name = request.path_params["name"]
     await web(request).services.providers.get(name)
     # prompt=login: the admin signs in afresh, so the test shows what a new customer would send.
@@ -87,8 +62,9 @@ async def test_start(request: Request) -> Response:
 
 
 async def test_result(request: Request) -> Response:
-    if not _authorized(request):
-        return _refuse(request)
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
     ctx = web(request)
     name = request.path_params["name"]
     config = await ctx.services.providers.get(name)

@@ -16,7 +16,7 @@ from starlette.templating import Jinja2Templates
 from deskgate.services import Services, build_services, secret_key_for
 from deskgate.sessions.store import SessionStore
 from deskgate.settings import Settings
-from deskgate.web import admin, auth, errors, portal
+from deskgate.web import admin, admin_auth, auth, errors, portal
 from deskgate.web.context import TEMPLATES, WebContext
 from deskgate.web.fastpath import IdentityFastPath
 from deskgate.web.security import (
@@ -54,6 +54,7 @@ def create_app(
             https=settings.is_https,
             trusted_proxies=trusted_networks(settings),
         )
+        await services.admin_setup.announce(settings.base_url)  # first start: the link to the first admin
         background = [
             asyncio.create_task(services.housekeeping_forever()),
             asyncio.create_task(services.deliver_submissions_forever()),
@@ -71,6 +72,7 @@ def create_app(
     app = Starlette(
         routes=[
             *auth.routes,
+            *admin_auth.routes,
             *admin.routes,
             *portal.routes,
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),

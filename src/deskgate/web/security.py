@@ -105,6 +105,7 @@ class CookieNames:
         self.session = f"{prefix}deskgate_session"
         self.login = f"{prefix}deskgate_login"
         self.csrf = f"{prefix}deskgate_csrf"
+        self.admin = f"{prefix}deskgate_admin"
 
 
 def set_cookie(

@@ -1,0 +1,179 @@
+"""Admin sign-in, sign-out and the first-admin setup link; `require_admin` guards every console page.
+
+Admin sessions live in their own table behind their own cookie, so a customer session never opens a
+console page. Every form carries a CSRF token; failed sign-ins are audited (never the password) and
+throttled per user name and per client address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from deskgate.admin.accounts import AdminAccountError
+from deskgate.audit import AuditEvent
+from deskgate.sessions.store import SessionRecord
+from deskgate.web.context import WebContext, web
+from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
+
+LOGIN_PATH = "/admin/login"
+WRONG = "Wrong user name or password."
+THROTTLED = "Too many failed sign-ins. Please wait a few minutes and try again."
+
+
+def _safe_admin_next(value: object) -> str:
+    """Only a console path: never another site, never a customer page."""
+    if isinstance(value, str) and value.startswith("/admin/") and not value.startswith("/admin//"):
+        return value if "\\" not in value else "/admin/"
+    return "/admin/"
+
+
+async def require_admin(request: Request) -> SessionRecord | Response:
+    """The signed-in admin's session, or the redirect to the sign-in page."""
+    ctx = web(request)
+    record = await ctx.services.admin_sessions.resolve(request.cookies.get(ctx.cookies.admin))
+    if record is not None:
+        return record
+    target = f"{LOGIN_PATH}?next={quote(request.url.path, safe='/')}"
+    return RedirectResponse(target, status_code=303, headers=NO_STORE)
+
+
+def _form_page(
+    request: Request, template: str, context: Mapping[str, object], *, status_code: int = 200
+) -> Response:
+    ctx = web(request)
+    token, cookie = ctx.csrf.token(request)
+    response = ctx.render(
+        request, template, {**context, "csrf_token": token}, status_code=status_code, headers=NO_STORE
+    )
+    ctx.csrf.attach(response, cookie)
+    return response
+
+
+def _csrf_refused(request: Request) -> Response:
+    message = "The form had expired. Please go back, reload the page and try again."
+    return web(request).render(
+        request, "error.html", {"message": message, "error_id": "-"}, status_code=403, headers=NO_STORE
+    )
+
+
+async def _signed_in(request: Request, ctx: WebContext, username: str, next_url: str) -> Response:
+    # A brand-new session id at every sign-in, and the one the browser brought (if any) ended: rotation.
+    await ctx.services.admin_sessions.end(request.cookies.get(ctx.cookies.admin))
+    session_id, _ = await ctx.services.admin_sessions.start(
+        idp="deskgate-admin", subject=username, email=None, display_name=username, attributes={}
+    )
+    response = RedirectResponse(next_url, status_code=303, headers=NO_STORE)
+    set_cookie(response, ctx.cookies.admin, session_id, https=ctx.https, samesite="strict")
+    return response
+
+
+async def login_page(request: Request) -> Response:
+    next_url = _safe_admin_next(request.query_params.get("next"))
+    return _form_page(request, "admin/login.html", {"next": next_url, "username": "", "message": None})
+
+
+async def login(request: Request) -> Response:
+    ctx = web(request)
+    form = await request.form()
+    if not ctx.csrf.valid(request, form.get("csrf_token")):
+        return _csrf_refused(request)
+    username = str(form.get("username", "")).strip()[:64]
+    password = str(form.get("password", ""))
+    next_url = _safe_admin_next(form.get("next"))
+    ip = ctx.client_ip(request) or "-"
+    keys = (f"user:{username.lower()}", f"ip:{ip}")
+    services = ctx.services
+    if services.admin_throttle.blocked(*keys):
+        outcome, message, status = "refused", THROTTLED, 429
+    elif await services.admins.verify(username, password):
+        services.admin_throttle.succeeded(keys[0])
+        await services.audit.record(
+            AuditEvent(event="admin.login", outcome="success", subject=username, client_ip=ip)
+        )
+        return await _signed_in(request, ctx, username, next_url)
+    else:
+        services.admin_throttle.failed(*keys)
+        outcome, message, status = "refused", WRONG, 401
+    await services.audit.record(
+        AuditEvent(
+            event="admin.login", outcome=outcome, subject=username or None, client_ip=ip, detail=message
+        )
+    )
+    context = {"next": next_url, "username": username, "message": message}
+    return _form_page(request, "admin/login.html", context, status_code=status)
+
+
+async def logout(request: Request) -> Response:
+    ctx = web(request)
+    form = await request.form()
+    if not ctx.csrf.valid(request, form.get("csrf_token")):
+        return _csrf_refused(request)
+    record = await ctx.services.admin_sessions.end(request.cookies.get(ctx.cookies.admin))
+    if record is not None:
+        await ctx.services.audit.record(
+            AuditEvent(
+                event="admin.logout",
+                outcome="success",
+                subject=record.subject,
+                client_ip=ctx.client_ip(request),
+            )
+        )
+    response = RedirectResponse(LOGIN_PATH, status_code=303, headers=NO_STORE)
+    delete_cookie(response, ctx.cookies.admin, https=ctx.https)
+    return response
+
+
+def _dead_link(request: Request) -> Response:
+    message = "This setup link is no longer valid: an admin exists already, or the link has expired."
+    return web(request).render(
+        request,
+        "error.html",
+        {"heading": "Setup link not valid", "message": message, "error_id": "-"},
+        status_code=404,
+        headers=NO_STORE,
+    )
+
+
+async def setup_page(request: Request) -> Response:
+    if not await web(request).services.admin_setup.usable(request.path_params["token"]):
+        return _dead_link(request)
+    return _form_page(request, "admin/setup.html", {"username": "", "message": None})
+
+
+async def setup(request: Request) -> Response:
+    ctx = web(request)
+    form = await request.form()
+    if not ctx.csrf.valid(request, form.get("csrf_token")):
+        return _csrf_refused(request)
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    if password != str(form.get("password_again", "")):
+        context = {"username": username, "message": "The two passwords differ."}
+        return _form_page(request, "admin/setup.html", context, status_code=400)
+    try:
+        account = await ctx.services.admin_setup.redeem(request.path_params["token"], username, password)
+    except AdminAccountError as exc:
+        context = {"username": username, "message": exc.user_message}
+        return _form_page(request, "admin/setup.html", context, status_code=400)
+    if account is None:
+        return _dead_link(request)
+    await ctx.services.audit.record(
+        AuditEvent(
+            event="admin.setup", outcome="success", subject=account.username, client_ip=ctx.client_ip(request)
+        )
+    )
+    return await _signed_in(request, ctx, account.username, "/admin/")
+
+
+routes = [
+    Route(LOGIN_PATH, login_page, methods=["GET"]),
+    Route(LOGIN_PATH, login, methods=["POST"]),
+    Route("/admin/logout", logout, methods=["POST"]),
+    Route("/admin/setup/{token}", setup_page, methods=["GET"]),
+    Route("/admin/setup/{token}", setup, methods=["POST"]),
+]

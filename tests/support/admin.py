@@ -1,0 +1,32 @@
+"""Signing in to the admin console in tests: an account, and the sign-in form filled in over HTTP."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from deskgate.services import Services
+
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "admin-password-for-tests"
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def create_admin(services: Services) -> None:
+    await services.admins.create(ADMIN_USER, ADMIN_PASSWORD, replace=True)
+
+
+def csrf_token(html: str) -> str:
+    found = CSRF_FIELD.search(html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def sign_in(client: httpx.Client, base: str, password: str = ADMIN_PASSWORD) -> httpx.Response:
+    """Through /admin/login as a browser would; the client keeps the admin cookie."""
+    form = client.get(base + "/admin/login")
+    return client.post(
+        base + "/admin/login",
+        data={"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": password},
+    )
