@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from deskgate.services import Services
+from deskgate.sessions.store import SessionRecord
 from deskgate.web.security import CookieNames, Csrf, IpNetwork, client_ip
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -47,3 +48,9 @@ class WebContext:
 def web(request: Request) -> WebContext:
     context: WebContext = request.app.state.web
     return context
+
+
+async def current_user(request: Request) -> SessionRecord | None:
+    """The signed-in customer's live session, or None."""
+    ctx = web(request)
+    return await ctx.services.sessions.resolve(request.cookies.get(ctx.cookies.session))

@@ -23,8 +23,7 @@ from deskgate.jsm import JsmClient
 from deskgate.jsm.models import ServiceDesk
 from deskgate.portal.provisioning import CustomerLink
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.auth import current_user
-from deskgate.web.context import WebContext, web
+from deskgate.web.context import WebContext, current_user, web
 from deskgate.web.errors import error_id_of
 from deskgate.web.security import NO_STORE
 

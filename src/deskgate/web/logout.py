@@ -1,0 +1,176 @@
+"""Sign-out, all three kinds: RP-initiated (/logout), front-channel (an IdP's iframe) and back-channel
+(the IdP's server POSTs a logout token)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from deskgate.audit import AuditEvent
+from deskgate.errors import DeskgateError, LoginStateError, LogoutTokenRejected
+from deskgate.services import BACKCHANNEL_LOGOUT_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
+from deskgate.sessions.store import SessionRecord
+from deskgate.web.context import WebContext, current_user, web
+from deskgate.web.errors import error_id_of
+from deskgate.web.security import NO_STORE, delete_cookie
+
+
+async def logout_page(request: Request) -> Response:
+    ctx = web(request)
+    user = await current_user(request)
+    token, cookie = ctx.csrf.token(request)
+    response = ctx.render(request, "logout.html", {"user": user, "csrf_token": token})
+    ctx.csrf.attach(response, cookie)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """RP-initiated logout: end our session, then send the browser to the IdP's end_session_endpoint."""
+    ctx = web(request)
+    form = await request.form()
+    if not ctx.csrf.valid(request, form.get("csrf_token")):
+        raise LoginStateError(
+            "csrf", "logout form without a valid CSRF token", user_message="Please try signing out again."
+        )
+    record = await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
+    target = ctx.services.settings.url(POST_LOGOUT_PATH)
+    if record is not None:
+        await ctx.services.audit.record(
+            AuditEvent(
+                event="logout.rp",
+                outcome="success",
+                idp=record.idp,
+                subject=record.subject,
+                email=record.email,
+                client_ip=ctx.client_ip(request),
+            )
+        )
+        try:
+            party = await ctx.services.relying_party(record.idp)
+            target = (
+                await party.end_session_url(
+                    id_token_hint=record.id_token,
+                    post_logout_redirect_uri=target,
+                    state=secrets.token_urlsafe(16),
+                )
+                or target
+            )
+        except DeskgateError:
+            pass  # the IdP is gone or unreachable: the local logout still stands
+    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
+    delete_cookie(response, ctx.cookies.session, https=ctx.https)
+    return response
+
+
+async def logged_out(request: Request) -> Response:
+    return web(request).render(request, "logged_out.html", {"user": None})
+
+
+async def frontchannel_logout(request: Request) -> Response:
+    """OIDC Front-Channel Logout: loaded by the IdP in a (sandboxed, third-party) iframe.
+
+    The session cookie is usually absent there (third-party context), so the sessions to end are named by
+    `iss` + `sid`. Without them, the cookie's session ends if the browser sent it.
+    """
+    ctx = web(request)
+    iss, sid = request.query_params.get("iss"), request.query_params.get("sid")
+    ended: list[SessionRecord] = []
+    if iss and sid:
+        # Discovery pins the issuer to the configured one, so no call to the IdP is needed to compare.
+        for config in await ctx.services.providers.all():
+            if config.issuer is not None and config.issuer == iss:
+                ended += await ctx.services.sessions.end_matching(idp=config.name, idp_session_id=sid)
+                # LemonLDAP::NG 2.16 puts no sid in its ID tokens and sends the user id as the front-channel
+                # sid: for sessions the IdP gave no sid, the subject is the only name it can use.
+                ended += await ctx.services.sessions.end_matching(
+                    idp=config.name, subject=sid, only_without_sid=True
+                )
+    own = await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
+    if own is not None:
+        ended.append(own)
+    for record in ended:
+        await ctx.services.audit.record(
+            AuditEvent(
+                event="logout.frontchannel",
+                outcome="success",
+                idp=record.idp,
+                subject=record.subject,
+                email=record.email,
+                client_ip=ctx.client_ip(request),
+            )
+        )
+    response = ctx.render(request, "frontchannel.html", {"ended": len(ended)}, headers=NO_STORE)
+    if own is not None:
+        delete_cookie(response, ctx.cookies.session, https=ctx.https)
+    return response
+
+
+async def backchannel_logout(request: Request) -> Response:
+    """OIDC Back-Channel Logout: 200 and sessions ended for a valid token; 400 and nothing ended otherwise."""
+    ctx = web(request)
+    form = await request.form()
+    token = form.get("logout_token")
+    try:
+        if not isinstance(token, str) or not token:
+            raise LogoutTokenRejected("logout_token.missing", "no logout_token in the request body")
+        idp, claims = await _validate_for_some_provider(ctx, token)
+        if not await ctx.services.logout_replay.first_use(claims["iss"], claims["jti"]):
+            raise LogoutTokenRejected("logout_token.jti", "this logout token was already used")
+    except LogoutTokenRejected as exc:
+        await ctx.services.audit.record(
+            AuditEvent(
+                event="logout.backchannel",
+                outcome="failure",
+                client_ip=ctx.client_ip(request),
+                error_id=error_id_of(exc),
+                detail=str(exc),
+            )
+        )
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": exc.check}, 400, headers=NO_STORE
+        )
+    ended = await ctx.services.sessions.end_matching(
+        idp=idp, subject=claims.get("sub"), idp_session_id=claims.get("sid")
+    )
+    await ctx.services.audit.record(
+        AuditEvent(
+            event="logout.backchannel",
+            outcome="success",
+            idp=idp,
+            subject=claims.get("sub"),
+            client_ip=ctx.client_ip(request),
+            detail=f"sessions ended: {len(ended)}",
+        )
+    )
+    return Response(status_code=200, headers=NO_STORE)
+
+
+async def _validate_for_some_provider(ctx: WebContext, token: str) -> tuple[str, dict[str, Any]]:
+    """Try each IdP whose issuer the token names (several clients may share an issuer)."""
+    last: LogoutTokenRejected = LogoutTokenRejected(
+        "logout_token.iss", "no configured identity provider issued it"
+    )
+    for config in await ctx.services.providers.enabled():
+        if config.protocol != "oidc":
+            continue
+        party = await ctx.services.relying_party(config.name)
+        try:
+            return config.name, await party.validate_logout_token(token)
+        except LogoutTokenRejected as exc:
+            last = exc if exc.check != "logout_token.iss" else last
+        except DeskgateError as exc:
+            last = LogoutTokenRejected("logout_token.provider", str(exc))
+    raise last
+
+
+routes = [
+    Route("/logout", logout_page, methods=["GET"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route(POST_LOGOUT_PATH, logged_out),
+    Route(FRONTCHANNEL_LOGOUT_PATH, frontchannel_logout),
+    Route(BACKCHANNEL_LOGOUT_PATH, backchannel_logout, methods=["POST"]),
+]
