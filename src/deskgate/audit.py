@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.store.models import AuditEventRow
@@ -92,3 +92,14 @@ class AuditLog:
             )
             for r in rows
         ]
+
+    async def count_by_idp(self, *, event: str, outcome: str, since: datetime) -> dict[str, int]:
+        """How many events of one kind each IdP had since a moment (the console's "logins in 24 h")."""
+        statement = (
+            select(AuditEventRow.idp, func.count())
+            .where(AuditEventRow.event == event, AuditEventRow.outcome == outcome, AuditEventRow.at >= since)
+            .group_by(AuditEventRow.idp)
+        )
+        async with self._sessions() as db:
+            rows = (await db.execute(statement)).all()
+        return {idp: int(n) for idp, n in rows if idp is not None}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -21,6 +23,8 @@ async def index(request: Request) -> Response:
     ctx = web(request)
     providers = await ctx.services.providers.all()
     latest = {p.name: await ctx.services.connection_tests.latest(p.name) for p in providers}
+    since = datetime.now(UTC) - timedelta(hours=24)
+    logins = await ctx.services.audit.count_by_idp(event="login", outcome="success", since=since)
     settings = ctx.services.settings
     urls = {
         "callback": settings.url(CALLBACK_PATH),
@@ -31,7 +35,14 @@ async def index(request: Request) -> Response:
     response = ctx.render(
         request,
         "admin/index.html",
-        {"providers": providers, "latest": latest, "urls": urls, "admin": admin, "csrf_token": token},
+        {
+            "providers": providers,
+            "latest": latest,
+            "logins": logins,
+            "urls": urls,
+            "admin": admin,
+            "csrf_token": token,
+        },
         headers=NO_STORE,
     )
     ctx.csrf.attach(response, cookie)

@@ -16,7 +16,7 @@ from starlette.templating import Jinja2Templates
 from deskgate.services import Services, build_services, secret_key_for
 from deskgate.sessions.store import SessionStore
 from deskgate.settings import Settings
-from deskgate.web import admin, admin_auth, auth, errors, portal
+from deskgate.web import admin, admin_auth, admin_idps, auth, errors, portal
 from deskgate.web.context import TEMPLATES, WebContext
 from deskgate.web.fastpath import IdentityFastPath
 from deskgate.web.security import (
@@ -74,6 +74,7 @@ def create_app(
             *auth.routes,
             *admin_auth.routes,
             *admin.routes,
+            *admin_idps.routes,
             *portal.routes,
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         ],

@@ -1,0 +1,321 @@
+"""Admin console: add an IdP with the preset wizard, edit it, and the list's enable/delete/reorder buttons.
+
+Every change goes through `ProviderRegistry`, the service the CLI and config import use, and is audited
+as ``admin.idp.<action>`` with the admin's user name as subject. Client secrets never leave the server:
+a form that failed validation asks for the secret again, and on edit an empty secret keeps the stored one.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from deskgate.audit import AuditEvent
+from deskgate.errors import NotFound
+from deskgate.identity.presets import PRESETS, Preset, PresetInputError
+from deskgate.identity.presets.base import ENDPOINTS, alternatives
+from deskgate.identity.provider import ProviderConfig
+from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
+from deskgate.sessions.store import SessionRecord
+from deskgate.web.admin_auth import _csrf_refused, _form_page, require_admin
+from deskgate.web.context import web
+from deskgate.web.security import NO_STORE
+
+PROTOCOLS = {"oidc": "OpenID Connect", "oauth2": "OAuth 2.0"}
+# What the admin set outside the preset form (or with the CLI); an edit through the form keeps it.
+KEPT_ON_EDIT = ("enabled", "order", "mapping", "filters", "response_mode", "id_token_signing_algs")
+
+
+def _see_other(url: str) -> Response:
+    return RedirectResponse(url, status_code=303, headers=NO_STORE)
+
+
+def _preset(name: str) -> type[Preset]:
+    if name not in PRESETS:
+        raise NotFound(f"no preset named {name!r}", user_message="Unknown preset.")
+    return PRESETS[name]
+
+
+async def _audit(request: Request, admin: SessionRecord, action: str, idp: str, detail: str) -> None:
+    ctx = web(request)
+    await ctx.services.audit.record(
+        AuditEvent(
+            event=f"admin.idp.{action}",
+            outcome="success",
+            idp=idp,
+            subject=admin.subject,
+            client_ip=ctx.client_ip(request),
+            detail=f"{detail} by {admin.subject}",
+        )
+    )
+
+
+async def _checked_form(request: Request) -> Mapping[str, str] | Response:
+    """The POSTed form as strings, or the refusal page when its CSRF token is not valid."""
+    form = await request.form()
+    if not web(request).csrf.valid(request, form.get("csrf_token")):
+        return _csrf_refused(request)
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+# --- the wizard: protocol → preset → fields → summary --------------------------------------------
+
+
+async def choose_protocol(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    return _form_page(request, "admin/idp_protocol.html", {"protocols": PROTOCOLS})
+
+
+async def choose_preset(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    protocol = request.query_params.get("protocol", "oidc")
+    protocol = protocol if protocol in PROTOCOLS else "oidc"
+    q = request.query_params.get("q", "").strip()[:100]
+    words = q.lower().split()
+    presets = [
+        p
+        for p in PRESETS.values()
+        if p.protocol == protocol and all(w in f"{p.name} {p.title} {p.description}".lower() for w in words)
+    ]
+    context = {"protocol": protocol, "protocol_title": PROTOCOLS[protocol], "q": q, "presets": presets}
+    return _form_page(request, "admin/idp_presets.html", context)
+
+
+def _form(
+    request: Request,
+    preset: type[Preset],
+    *,
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    editing: ProviderConfig | None,
+    status_code: int = 200,
+) -> Response:
+    # Secrets are never put back into a page, whatever the admin typed.
+    secret_fields = {f.name for f in preset.form_fields() if f.secret}
+    shown = {key: value for key, value in values.items() if key not in secret_fields}
+    context = {
+        "preset": preset,
+        "fields": preset.form_fields(),
+        "values": shown,
+        "errors": errors,
+        "editing": editing,
+        "has_secret": editing is not None and editing.client_secret is not None,
+    }
+    return _form_page(request, "admin/idp_form.html", context, status_code=status_code)
+
+
+async def new_form(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    preset = _preset(request.path_params["preset"])
+    values = {f.name: f.default for f in preset.form_fields()} | {"title": preset.title}
+    return _form(request, preset, values=values, errors={}, editing=None)
+
+
+async def create(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    preset = _preset(request.path_params["preset"])
+    name = form.get("name", "").strip()
+    providers = web(request).services.providers
+    errors: dict[str, str] = {}
+    config: ProviderConfig | None = None
+    try:
+        config = preset.build(name=name, title=form.get("title"), values=form)
+    except PresetInputError as exc:
+        errors = exc.errors
+    if any(p.name == name for p in await providers.all()):
+        errors.setdefault("name", f"An identity provider named {name} exists already")
+    if errors or config is None:
+        return _form(request, preset, values=form, errors=errors, editing=None, status_code=400)
+    existing = await providers.all()
+    config = config.model_copy(update={"order": max((p.order for p in existing), default=0) + 10})
+    await providers.save(config)
+    await _audit(request, admin, "create", config.name, f"added with preset {preset.name}")
+    return _see_other(f"/admin/idps/{quote(config.name)}/setup")
+
+
+async def summary(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    ctx = web(request)
+    config = await ctx.services.providers.get(request.path_params["name"])
+    settings = ctx.services.settings
+    urls = {
+        "callback_url": settings.url(CALLBACK_PATH),
+        "frontchannel_logout_url": settings.url(FRONTCHANNEL_LOGOUT_PATH),
+        "post_logout_redirect_uri": settings.url(POST_LOGOUT_PATH),
+    }
+    preset = PRESETS.get(config.preset)
+    steps = _steps(preset.render_help(**urls)) if preset else []
+    context = {"idp": config, "urls": urls, "steps": steps}
+    return ctx.render(request, "admin/idp_summary.html", context, headers=NO_STORE)
+
+
+def _steps(text: str) -> list[str]:
+    """The help's "1. ..." paragraphs as list items (continuation lines joined to their step)."""
+    steps: list[str] = []
+    for line in text.splitlines():
+        numbered = re.match(r"\s*\d+\.\s+(.*)", line)
+        if numbered or not steps:
+            steps.append(numbered.group(1) if numbered else line.strip())
+        elif line.strip():
+            steps[-1] += " " + line.strip()
+    return [step for step in steps if step]
+
+
+# --- editing -------------------------------------------------------------------------------------
+
+
+def recover_values(preset: type[Preset], config: ProviderConfig) -> dict[str, str]:
+    """The form values that would build ``config``, read back out of the preset's templates."""
+    values = {"client_id": config.client_id, "scopes": " ".join(config.scopes)}
+    pairs = [(preset.issuer, config.issuer), (preset.subject_claim, config.subject_claim)]
+    pairs += [(getattr(preset, e), getattr(config, e)) for e in ENDPOINTS]
+    pairs += [(t, config.extra_authorize_params.get(k)) for k, t in preset.extra_authorize_params.items()]
+    for template, actual in pairs:
+        for candidate in alternatives(template):
+            pattern, seen = "", set()
+            for literal, field, _, _ in string.Formatter().parse(candidate):
+                pattern += re.escape(literal)
+                if field is not None:
+                    pattern += f"(?P={field})" if field in seen else f"(?P<{field}>.+?)"
+                    seen.add(field)
+            found = re.fullmatch(pattern, actual) if actual is not None else None
+            if found:
+                values.update({k: v for k, v in found.groupdict().items() if k not in values})
+                break
+    return values
+
+
+async def edit_form(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    config = await web(request).services.providers.get(request.path_params["name"])
+    preset = _preset(config.preset)
+    values = recover_values(preset, config) | {"name": config.name, "title": config.title}
+    return _form(request, preset, values=values, errors={}, editing=config)
+
+
+async def update(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    providers = web(request).services.providers
+    current = await providers.get(request.path_params["name"])
+    preset = _preset(current.preset)
+    values = dict(form)
+    if not values.get("client_secret", "").strip() and current.client_secret is not None:
+        values["client_secret"] = current.client_secret.get_secret_value()  # empty: keep the stored one
+    try:
+        config = preset.build(name=current.name, title=form.get("title"), values=values)
+    except PresetInputError as exc:
+        shown = {**form, "name": current.name}
+        return _form(request, preset, values=shown, errors=exc.errors, editing=current, status_code=400)
+    kept = {field: getattr(current, field) for field in KEPT_ON_EDIT}
+    await providers.save(config.model_copy(update=kept))
+    await _audit(request, admin, "update", current.name, "changed")
+    return _see_other(f"/admin/idps/{quote(current.name)}/setup")
+
+
+# --- the list's buttons --------------------------------------------------------------------------
+
+
+async def set_enabled(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    providers = web(request).services.providers
+    config = await providers.get(request.path_params["name"])
+    action = request.url.path.rsplit("/", 1)[1]  # enable or disable
+    await providers.save(config.model_copy(update={"enabled": action == "enable"}))
+    await _audit(request, admin, action, config.name, f"{action}d")
+    return _see_other("/admin/")
+
+
+async def delete_page(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    config = await web(request).services.providers.get(request.path_params["name"])
+    return _form_page(request, "admin/idp_delete.html", {"idp": config})
+
+
+async def delete(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    name = request.path_params["name"]
+    await web(request).services.providers.delete(name)
+    await _audit(request, admin, "delete", name, "deleted")
+    return _see_other("/admin/")
+
+
+async def move(request: Request) -> Response:
+    admin = await require_admin(request)
+    if isinstance(admin, Response):
+        return admin
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
+    providers = web(request).services.providers
+    ordered = await providers.all()
+    names = [p.name for p in ordered]
+    name = request.path_params["name"]
+    if name not in names:
+        raise NotFound(f"no identity provider named {name!r}", user_message="Unknown identity provider.")
+    direction = request.path_params["direction"]
+    if direction not in ("up", "down"):
+        raise NotFound(f"no direction {direction!r}", user_message="Unknown page.")
+    at = names.index(name)
+    other = at - 1 if direction == "up" else at + 1
+    if 0 <= other < len(ordered):
+        ordered[at], ordered[other] = ordered[other], ordered[at]
+        # Renumber all: equal `order` values (the default) could not be swapped otherwise.
+        for position, config in enumerate(ordered):
+            if config.order != (position + 1) * 10:
+                await providers.save(config.model_copy(update={"order": (position + 1) * 10}))
+        await _audit(request, admin, "reorder", name, f"moved {direction}")
+    return _see_other("/admin/")
+
+
+routes = [
+    Route("/admin/idps/new", choose_protocol, methods=["GET"]),
+    Route("/admin/idps/new/preset", choose_preset, methods=["GET"]),
+    Route("/admin/idps/new/{preset}", new_form, methods=["GET"]),
+    Route("/admin/idps/new/{preset}", create, methods=["POST"]),
+    Route("/admin/idps/{name}/setup", summary, methods=["GET"]),
+    Route("/admin/idps/{name}/edit", edit_form, methods=["GET"]),
+    Route("/admin/idps/{name}/edit", update, methods=["POST"]),
+    Route("/admin/idps/{name}/enable", set_enabled, methods=["POST"]),
+    Route("/admin/idps/{name}/disable", set_enabled, methods=["POST"]),
+    Route("/admin/idps/{name}/delete", delete_page, methods=["GET"]),
+    Route("/admin/idps/{name}/delete", delete, methods=["POST"]),
+    Route("/admin/idps/{name}/move/{direction}", move, methods=["POST"]),
+]
