@@ -42,7 +42,7 @@ async def require_admin(request: Request) -> SessionRecord | Response:
     return RedirectResponse(target, status_code=303, headers=NO_STORE)
 
 
-def _form_page(
+def form_page(
     request: Request, template: str, context: Mapping[str, object], *, status_code: int = 200
 ) -> Response:
     ctx = web(request)
@@ -54,7 +54,7 @@ def _form_page(
     return response
 
 
-def _csrf_refused(request: Request) -> Response:
+def csrf_refused(request: Request) -> Response:
     message = "The form had expired. Please go back, reload the page and try again."
     return web(request).render(
         request, "error.html", {"message": message, "error_id": "-"}, status_code=403, headers=NO_STORE
@@ -74,14 +74,14 @@ async def _signed_in(request: Request, ctx: WebContext, username: str, next_url:
 
 async def login_page(request: Request) -> Response:
     next_url = _safe_admin_next(request.query_params.get("next"))
-    return _form_page(request, "admin/login.html", {"next": next_url, "username": "", "message": None})
+    return form_page(request, "admin/login.html", {"next": next_url, "username": "", "message": None})
 
 
 async def login(request: Request) -> Response:
     ctx = web(request)
     form = await request.form()
     if not ctx.csrf.valid(request, form.get("csrf_token")):
-        return _csrf_refused(request)
+        return csrf_refused(request)
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))
     next_url = _safe_admin_next(form.get("next"))
@@ -105,14 +105,14 @@ async def login(request: Request) -> Response:
         )
     )
     context = {"next": next_url, "username": username, "message": message}
-    return _form_page(request, "admin/login.html", context, status_code=status)
+    return form_page(request, "admin/login.html", context, status_code=status)
 
 
 async def logout(request: Request) -> Response:
     ctx = web(request)
     form = await request.form()
     if not ctx.csrf.valid(request, form.get("csrf_token")):
-        return _csrf_refused(request)
+        return csrf_refused(request)
     record = await ctx.services.admin_sessions.end(request.cookies.get(ctx.cookies.admin))
     if record is not None:
         await ctx.services.audit.record(
@@ -142,24 +142,24 @@ def _dead_link(request: Request) -> Response:
 async def setup_page(request: Request) -> Response:
     if not await web(request).services.admin_setup.usable(request.path_params["token"]):
         return _dead_link(request)
-    return _form_page(request, "admin/setup.html", {"username": "", "message": None})
+    return form_page(request, "admin/setup.html", {"username": "", "message": None})
 
 
 async def setup(request: Request) -> Response:
     ctx = web(request)
     form = await request.form()
     if not ctx.csrf.valid(request, form.get("csrf_token")):
-        return _csrf_refused(request)
+        return csrf_refused(request)
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     if password != str(form.get("password_again", "")):
         context = {"username": username, "message": "The two passwords differ."}
-        return _form_page(request, "admin/setup.html", context, status_code=400)
+        return form_page(request, "admin/setup.html", context, status_code=400)
     try:
         account = await ctx.services.admin_setup.redeem(request.path_params["token"], username, password)
     except AdminAccountError as exc:
         context = {"username": username, "message": exc.user_message}
-        return _form_page(request, "admin/setup.html", context, status_code=400)
+        return form_page(request, "admin/setup.html", context, status_code=400)
     if account is None:
         return _dead_link(request)
     await ctx.services.audit.record(

@@ -23,7 +23,7 @@ from deskgate.identity.presets.base import ENDPOINTS, alternatives
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import _csrf_refused, _form_page, require_admin
+from deskgate.web.admin_auth import csrf_refused, form_page, require_admin
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 
@@ -60,7 +60,7 @@ async def _checked_form(request: Request) -> Mapping[str, str] | Response:
     """The POSTed form as strings, or the refusal page when its CSRF token is not valid."""
     form = await request.form()
     if not web(request).csrf.valid(request, form.get("csrf_token")):
-        return _csrf_refused(request)
+        return csrf_refused(request)
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
@@ -71,7 +71,7 @@ async def choose_protocol(request: Request) -> Response:
     admin = await require_admin(request)
     if isinstance(admin, Response):
         return admin
-    return _form_page(request, "admin/idp_protocol.html", {"protocols": PROTOCOLS})
+    return form_page(request, "admin/idp_protocol.html", {"protocols": PROTOCOLS})
 
 
 async def choose_preset(request: Request) -> Response:
@@ -88,7 +88,7 @@ async def choose_preset(request: Request) -> Response:
         if p.protocol == protocol and all(w in f"{p.name} {p.title} {p.description}".lower() for w in words)
     ]
     context = {"protocol": protocol, "protocol_title": PROTOCOLS[protocol], "q": q, "presets": presets}
-    return _form_page(request, "admin/idp_presets.html", context)
+    return form_page(request, "admin/idp_presets.html", context)
 
 
 def _form(
@@ -111,7 +111,7 @@ def _form(
         "editing": editing,
         "has_secret": editing is not None and editing.client_secret is not None,
     }
-    return _form_page(request, "admin/idp_form.html", context, status_code=status_code)
+    return form_page(request, "admin/idp_form.html", context, status_code=status_code)
 
 
 async def new_form(request: Request) -> Response:
@@ -261,7 +261,7 @@ async def delete_page(request: Request) -> Response:
     if isinstance(admin, Response):
         return admin
     config = await web(request).services.providers.get(request.path_params["name"])
-    return _form_page(request, "admin/idp_delete.html", {"idp": config})
+    return form_page(request, "admin/idp_delete.html", {"idp": config})
 
 
 async def delete(request: Request) -> Response:
