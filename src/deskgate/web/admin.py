@@ -10,16 +10,15 @@ from starlette.routing import Route
 
 from deskgate.identity.oidc.probe import probe
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
-from deskgate.web.admin_auth import require_admin
+from deskgate.sessions.store import SessionRecord
+from deskgate.web.admin_auth import admin_only
 from deskgate.web.auth import begin_login
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 
 
-async def index(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def index(request: Request, admin: SessionRecord) -> Response:
     ctx = web(request)
     providers = await ctx.services.providers.all()
     latest = {p.name: await ctx.services.connection_tests.latest(p.name) for p in providers}
@@ -49,10 +48,8 @@ async def index(request: Request) -> Response:
     return response
 
 
-async def test_page(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def test_page(request: Request, admin: SessionRecord) -> Response:
     ctx = web(request)
     config = await ctx.services.providers.get(request.path_params["name"])
     checks = await probe(await ctx.services.relying_party(config.name))
@@ -62,20 +59,16 @@ async def test_page(request: Request) -> Response:
     )
 
 
-async def test_start(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def test_start(request: Request, admin: SessionRecord) -> Response:
     name = request.path_params["name"]
     await web(request).services.providers.get(name)
     # prompt=login: the admin signs in afresh, so the test shows what a new customer would send.
     return await begin_login(request, name, purpose="test", next_url="/admin/", prompt="login")
 
 
-async def test_result(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def test_result(request: Request, admin: SessionRecord) -> Response:
     ctx = web(request)
     name = request.path_params["name"]
     config = await ctx.services.providers.get(name)

@@ -7,7 +7,8 @@ throttled per user name and per client address.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -40,6 +41,22 @@ async def require_admin(request: Request) -> SessionRecord | Response:
         return record
     target = f"{LOGIN_PATH}?next={quote(request.url.path, safe='/')}"
     return RedirectResponse(target, status_code=303, headers=NO_STORE)
+
+
+AdminHandler = Callable[[Request, SessionRecord], Awaitable[Response]]
+
+
+def admin_only(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
+    """An admin route: the handler gets the signed-in admin's session; anyone else goes to the sign-in page."""
+
+    @functools.wraps(handler)
+    async def guarded(request: Request) -> Response:
+        admin = await require_admin(request)
+        if isinstance(admin, Response):
+            return admin
+        return await handler(request, admin)
+
+    return guarded
 
 
 def form_page(

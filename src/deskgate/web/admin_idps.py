@@ -23,7 +23,7 @@ from deskgate.identity.presets.base import ENDPOINTS, alternatives
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import csrf_refused, form_page, require_admin
+from deskgate.web.admin_auth import admin_only, csrf_refused, form_page
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 
@@ -67,17 +67,13 @@ async def _checked_form(request: Request) -> Mapping[str, str] | Response:
 # --- the wizard: protocol → preset → fields → summary --------------------------------------------
 
 
-async def choose_protocol(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def choose_protocol(request: Request, admin: SessionRecord) -> Response:
     return form_page(request, "admin/idp_protocol.html", {"protocols": PROTOCOLS})
 
 
-async def choose_preset(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def choose_preset(request: Request, admin: SessionRecord) -> Response:
     protocol = request.query_params.get("protocol", "oidc")
     protocol = protocol if protocol in PROTOCOLS else "oidc"
     q = request.query_params.get("q", "").strip()[:100]
@@ -114,19 +110,15 @@ def _form(
     return form_page(request, "admin/idp_form.html", context, status_code=status_code)
 
 
-async def new_form(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def new_form(request: Request, admin: SessionRecord) -> Response:
     preset = _preset(request.path_params["preset"])
     values = {f.name: f.default for f in preset.form_fields()} | {"title": preset.title}
     return _form(request, preset, values=values, errors={}, editing=None)
 
 
-async def create(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def create(request: Request, admin: SessionRecord) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
@@ -150,10 +142,8 @@ async def create(request: Request) -> Response:
     return _see_other(f"/admin/idps/{quote(config.name)}/setup")
 
 
-async def summary(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def summary(request: Request, admin: SessionRecord) -> Response:
     ctx = web(request)
     config = await ctx.services.providers.get(request.path_params["name"])
     settings = ctx.services.settings
@@ -204,20 +194,16 @@ def recover_values(preset: type[Preset], config: ProviderConfig) -> dict[str, st
     return values
 
 
-async def edit_form(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def edit_form(request: Request, admin: SessionRecord) -> Response:
     config = await web(request).services.providers.get(request.path_params["name"])
     preset = _preset(config.preset)
     values = recover_values(preset, config) | {"name": config.name, "title": config.title}
     return _form(request, preset, values=values, errors={}, editing=config)
 
 
-async def update(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def update(request: Request, admin: SessionRecord) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
@@ -241,10 +227,8 @@ async def update(request: Request) -> Response:
 # --- the list's buttons --------------------------------------------------------------------------
 
 
-async def set_enabled(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def set_enabled(request: Request, admin: SessionRecord) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
@@ -256,18 +240,14 @@ async def set_enabled(request: Request) -> Response:
     return _see_other("/admin/")
 
 
-async def delete_page(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def delete_page(request: Request, admin: SessionRecord) -> Response:
     config = await web(request).services.providers.get(request.path_params["name"])
     return form_page(request, "admin/idp_delete.html", {"idp": config})
 
 
-async def delete(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def delete(request: Request, admin: SessionRecord) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
@@ -277,10 +257,8 @@ async def delete(request: Request) -> Response:
     return _see_other("/admin/")
 
 
-async def move(request: Request) -> Response:
-    admin = await require_admin(request)
-    if isinstance(admin, Response):
-        return admin
+@admin_only
+async def move(request: Request, admin: SessionRecord) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
