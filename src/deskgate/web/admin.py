@@ -11,10 +11,9 @@ from starlette.routing import Route
 from deskgate.identity.oidc.probe import probe
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_only
+from deskgate.web.admin_auth import admin_only, form_page
 from deskgate.web.auth import begin_login
 from deskgate.web.context import web
-from deskgate.web.security import NO_STORE
 
 
 @admin_only
@@ -30,22 +29,8 @@ async def index(request: Request, admin: SessionRecord) -> Response:
         "frontchannel": settings.url(FRONTCHANNEL_LOGOUT_PATH),
         "post_logout": settings.url(POST_LOGOUT_PATH),
     }
-    token, cookie = ctx.csrf.token(request)
-    response = ctx.render(
-        request,
-        "admin/index.html",
-        {
-            "providers": providers,
-            "latest": latest,
-            "logins": logins,
-            "urls": urls,
-            "admin": admin,
-            "csrf_token": token,
-        },
-        headers=NO_STORE,
-    )
-    ctx.csrf.attach(response, cookie)
-    return response
+    context = {"providers": providers, "latest": latest, "logins": logins, "urls": urls, "section": "idps"}
+    return form_page(request, "admin/index.html", context)
 
 
 @admin_only
@@ -54,9 +39,8 @@ async def test_page(request: Request, admin: SessionRecord) -> Response:
     config = await ctx.services.providers.get(request.path_params["name"])
     checks = await probe(await ctx.services.relying_party(config.name))
     latest = await ctx.services.connection_tests.latest(config.name)
-    return ctx.render(
-        request, "admin/test.html", {"idp": config, "checks": checks, "latest": latest}, headers=NO_STORE
-    )
+    context = {"idp": config, "checks": checks, "latest": latest, "section": "idps"}
+    return form_page(request, "admin/test.html", context)
 
 
 @admin_only
@@ -73,7 +57,7 @@ async def test_result(request: Request, admin: SessionRecord) -> Response:
     name = request.path_params["name"]
     config = await ctx.services.providers.get(name)
     result = await ctx.services.connection_tests.load(name, request.path_params["test_id"])
-    return ctx.render(request, "admin/test_result.html", {"idp": config, "result": result}, headers=NO_STORE)
+    return form_page(request, "admin/test_result.html", {"idp": config, "result": result, "section": "idps"})
 
 
 routes = [

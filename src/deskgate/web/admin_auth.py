@@ -54,6 +54,7 @@ def admin_only(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]
         admin = await require_admin(request)
         if isinstance(admin, Response):
             return admin
+        request.state.admin = admin  # the console layout shows who is signed in
         return await handler(request, admin)
 
     return guarded
@@ -62,10 +63,16 @@ def admin_only(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]
 def form_page(
     request: Request, template: str, context: Mapping[str, object], *, status_code: int = 200
 ) -> Response:
+    """A console page with a CSRF token for its forms (and the layout's sign-out button)."""
     ctx = web(request)
     token, cookie = ctx.csrf.token(request)
+    admin = getattr(request.state, "admin", None)
     response = ctx.render(
-        request, template, {**context, "csrf_token": token}, status_code=status_code, headers=NO_STORE
+        request,
+        template,
+        {"admin": admin, **context, "csrf_token": token},
+        status_code=status_code,
+        headers=NO_STORE,
     )
     ctx.csrf.attach(response, cookie)
     return response

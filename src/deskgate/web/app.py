@@ -16,7 +16,19 @@ from starlette.templating import Jinja2Templates
 from deskgate.services import Services, build_services, secret_key_for
 from deskgate.sessions.store import SessionStore
 from deskgate.settings import Settings
-from deskgate.web import admin, admin_auth, admin_idps, auth, errors, portal
+from deskgate.web import (
+    admin,
+    admin_activity,
+    admin_auth,
+    admin_backup,
+    admin_idps,
+    admin_jira,
+    admin_login_page,
+    admin_policy,
+    auth,
+    errors,
+    portal,
+)
 from deskgate.web.context import TEMPLATES, WebContext
 from deskgate.web.fastpath import IdentityFastPath
 from deskgate.web.security import (
@@ -75,6 +87,11 @@ def create_app(
             *admin_auth.routes,
             *admin.routes,
             *admin_idps.routes,
+            *admin_policy.routes,
+            *admin_login_page.routes,
+            *admin_jira.routes,
+            *admin_activity.routes,
+            *admin_backup.routes,
             *portal.routes,
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         ],
