@@ -78,6 +78,31 @@ def form_page(
     return response
 
 
+async def checked_form(request: Request) -> Mapping[str, str] | Response:
+    """The POSTed form's text fields, or the refusal page when its CSRF token is not valid."""
+    form = await request.form()
+    if not web(request).csrf.valid(request, form.get("csrf_token")):
+        return csrf_refused(request)
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+async def audit_change(
+    request: Request, admin: SessionRecord, event: str, *, detail: str, idp: str | None = None
+) -> None:
+    """Who changed what: every console change is audited as `event` with the admin as subject."""
+    ctx = web(request)
+    await ctx.services.audit.record(
+        AuditEvent(
+            event=event,
+            outcome="success",
+            idp=idp,
+            subject=admin.subject,
+            client_ip=ctx.client_ip(request),
+            detail=f"{detail} by {admin.subject}",
+        )
+    )
+
+
 def csrf_refused(request: Request) -> Response:
     message = "The form had expired. Please go back, reload the page and try again."
     return web(request).render(

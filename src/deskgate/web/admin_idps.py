@@ -16,14 +16,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from deskgate.audit import AuditEvent
 from deskgate.errors import NotFound
 from deskgate.identity.presets import PRESETS, Preset, PresetInputError
 from deskgate.identity.presets.base import ENDPOINTS, alternatives
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_only, csrf_refused, form_page
+from deskgate.web.admin_auth import admin_only, audit_change, checked_form, form_page
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 
@@ -40,28 +39,6 @@ def _preset(name: str) -> type[Preset]:
     if name not in PRESETS:
         raise NotFound(f"no preset named {name!r}", user_message="Unknown preset.")
     return PRESETS[name]
-
-
-async def _audit(request: Request, admin: SessionRecord, action: str, idp: str, detail: str) -> None:
-    ctx = web(request)
-    await ctx.services.audit.record(
-        AuditEvent(
-            event=f"admin.idp.{action}",
-            outcome="success",
-            idp=idp,
-            subject=admin.subject,
-            client_ip=ctx.client_ip(request),
-            detail=f"{detail} by {admin.subject}",
-        )
-    )
-
-
-async def _checked_form(request: Request) -> Mapping[str, str] | Response:
-    """The POSTed form as strings, or the refusal page when its CSRF token is not valid."""
-    form = await request.form()
-    if not web(request).csrf.valid(request, form.get("csrf_token")):
-        return csrf_refused(request)
-    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 # --- the wizard: protocol → preset → fields → summary --------------------------------------------
@@ -119,7 +96,7 @@ async def new_form(request: Request, admin: SessionRecord) -> Response:
 
 @admin_only
 async def create(request: Request, admin: SessionRecord) -> Response:
-    form = await _checked_form(request)
+    form = await checked_form(request)
     if isinstance(form, Response):
         return form
     preset = _preset(request.path_params["preset"])
@@ -138,7 +115,9 @@ async def create(request: Request, admin: SessionRecord) -> Response:
     existing = await providers.all()
     config = config.model_copy(update={"order": max((p.order for p in existing), default=0) + 10})
     await providers.save(config)
-    await _audit(request, admin, "create", config.name, f"added with preset {preset.name}")
+    await audit_change(
+        request, admin, "admin.idp.create", idp=config.name, detail=f"added with preset {preset.name}"
+    )
     return _see_other(f"/admin/idps/{quote(config.name)}/setup")
 
 
@@ -204,7 +183,7 @@ async def edit_form(request: Request, admin: SessionRecord) -> Response:
 
 @admin_only
 async def update(request: Request, admin: SessionRecord) -> Response:
-    form = await _checked_form(request)
+    form = await checked_form(request)
     if isinstance(form, Response):
         return form
     providers = web(request).services.providers
@@ -220,7 +199,7 @@ async def update(request: Request, admin: SessionRecord) -> Response:
         return _form(request, preset, values=shown, errors=exc.errors, editing=current, status_code=400)
     kept = {field: getattr(current, field) for field in KEPT_ON_EDIT}
     await providers.save(config.model_copy(update=kept))
-    await _audit(request, admin, "update", current.name, "changed")
+    await audit_change(request, admin, "admin.idp.update", idp=current.name, detail="changed")
     return _see_other(f"/admin/idps/{quote(current.name)}/setup")
 
 
@@ -229,14 +208,14 @@ async def update(request: Request, admin: SessionRecord) -> Response:
 
 @admin_only
 async def set_enabled(request: Request, admin: SessionRecord) -> Response:
-    form = await _checked_form(request)
+    form = await checked_form(request)
     if isinstance(form, Response):
         return form
     providers = web(request).services.providers
     config = await providers.get(request.path_params["name"])
     action = request.url.path.rsplit("/", 1)[1]  # enable or disable
     await providers.save(config.model_copy(update={"enabled": action == "enable"}))
-    await _audit(request, admin, action, config.name, f"{action}d")
+    await audit_change(request, admin, f"admin.idp.{action}", idp=config.name, detail=f"{action}d")
     return _see_other("/admin/")
 
 
@@ -248,18 +227,18 @@ async def delete_page(request: Request, admin: SessionRecord) -> Response:
 
 @admin_only
 async def delete(request: Request, admin: SessionRecord) -> Response:
-    form = await _checked_form(request)
+    form = await checked_form(request)
     if isinstance(form, Response):
         return form
     name = request.path_params["name"]
     await web(request).services.providers.delete(name)
-    await _audit(request, admin, "delete", name, "deleted")
+    await audit_change(request, admin, "admin.idp.delete", idp=name, detail="deleted")
     return _see_other("/admin/")
 
 
 @admin_only
 async def move(request: Request, admin: SessionRecord) -> Response:
-    form = await _checked_form(request)
+    form = await checked_form(request)
     if isinstance(form, Response):
         return form
     providers = web(request).services.providers
@@ -279,7 +258,7 @@ async def move(request: Request, admin: SessionRecord) -> Response:
         for position, config in enumerate(ordered):
             if config.order != (position + 1) * 10:
                 await providers.save(config.model_copy(update={"order": (position + 1) * 10}))
-        await _audit(request, admin, "reorder", name, f"moved {direction}")
+        await audit_change(request, admin, "admin.idp.reorder", idp=name, detail=f"moved {direction}")
     return _see_other("/admin/")
 
 
