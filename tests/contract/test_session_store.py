@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from deskgate.admin.sessions import ADMIN_REALM, SqlAdminSessionStore
 from deskgate.crypto import SecretBox, digest
 from deskgate.sessions.store import (
     DuplicateSession,
@@ -127,3 +128,108 @@ async def test_an_id_is_never_saved_twice(store: SessionStore) -> None:
     with pytest.raises(DuplicateSession):
         await store.save(dataclasses.replace(original, subject="someone-else"))
     assert await store.load(original.id_hash) == original
+
+
+# --- listing the live sessions (the admin console's session page) -----------------------------------
+
+IDLE_LIMIT = NOW - timedelta(hours=1)
+
+
+def person(
+    name: str, *, idp: str, subject: str, email: str | None, display: str, minute: int
+) -> SessionRecord:
+    started = NOW - timedelta(minutes=minute)
+    return dataclasses.replace(
+        record(name, idp=idp, subject=subject),
+        email=email,
+        display_name=display,
+        created_at=started,
+        last_seen_at=started,
+    )
+
+
+async def _people(store: SessionStore) -> list[SessionRecord]:
+    people = [
+        person("ada", idp="gluu", subject="s-ada", email="ada@corp.test", display="Ada Lovelace", minute=1),
+        person("alan", idp="okta", subject="s-alan", email=None, display="Alan Turing", minute=2),
+        person("grace", idp="gluu", subject="s-grace", email="Grace@Navy.test", display="Grace H", minute=3),
+    ]
+    for r in people:
+        await store.save(r)
+    return people
+
+
+async def test_active_lists_live_sessions_newest_first(store: SessionStore) -> None:
+    ada, alan, grace = await _people(store)
+    ended = dataclasses.replace(record("ended"), expires_at=NOW)
+    idle = dataclasses.replace(record("idle"), last_seen_at=IDLE_LIMIT)
+    await store.save(ended)
+    await store.save(idle)
+    page = await store.active(now=NOW, seen_after=IDLE_LIMIT)
+    assert page.records == [ada, alan, grace]  # whole records, the ID token decrypted
+    assert page.total == 3
+
+
+async def test_active_search_matches_email_subject_name_or_idp_in_any_case(store: SessionStore) -> None:
+    ada, alan, grace = await _people(store)
+
+    async def found(text: str) -> list[str]:
+        page = await store.active(now=NOW, seen_after=IDLE_LIMIT, text=text)
+        assert page.total == len(page.records)
+        return [r.subject for r in page.records]
+
+    assert await found("navy.TEST") == [grace.subject]  # email
+    assert await found("s-alan") == [alan.subject]  # subject
+    assert await found("lovelace") == [ada.subject]  # display name
+    assert await found("OKTA") == [alan.subject]  # IdP
+    assert await found("gluu") == [ada.subject, grace.subject]
+    assert await found("%") == []  # a wildcard character is a character
+    assert await found("_") == []
+    assert await found("nobody") == []
+
+
+async def test_active_pages_with_a_total(store: SessionStore) -> None:
+    saved = [
+        person(f"p{i}", idp="gluu", subject=f"s{i}", email=None, display=f"P {i}", minute=i) for i in range(7)
+    ]
+    for r in saved:
+        await store.save(r)
+    first = await store.active(now=NOW, seen_after=IDLE_LIMIT, offset=0, limit=3)
+    third = await store.active(now=NOW, seen_after=IDLE_LIMIT, offset=6, limit=3)
+    assert [r.subject for r in first.records] == ["s0", "s1", "s2"]
+    assert [r.subject for r in third.records] == ["s6"]
+    assert first.total == third.total == 7
+    beyond = await store.active(now=NOW, seen_after=IDLE_LIMIT, offset=7, limit=3)
+    assert beyond.records == [] and beyond.total == 7
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_the_admin_store_lists_admins_only_from_its_own_table(
+    kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Admin sessions share the protocol; the customer store never sees them, nor they the customers."""
+    async with async_database_url(kind, tmp_path_factory.mktemp("db")) as url:
+        engine = db.create_engine(Settings(database_url=url, demo=True).sqlalchemy_url)
+        await db.migrate(engine)
+        try:
+            admins = SqlAdminSessionStore(db.sessionmaker(engine))
+            customers = SqlSessionStore(db.sessionmaker(engine), SecretBox("k" * 40))
+            root = person("root", idp=ADMIN_REALM, subject="root", email=None, display="root", minute=1)
+            alice = person("alice", idp=ADMIN_REALM, subject="alice", email=None, display="alice", minute=2)
+            old = dataclasses.replace(
+                person("old", idp=ADMIN_REALM, subject="old", email=None, display="old", minute=3),
+                expires_at=NOW,
+            )
+            for r in (root, alice, old):
+                await admins.save(r)
+            await customers.save(record("customer"))
+            page = await admins.active(now=NOW, seen_after=IDLE_LIMIT)
+            assert [r.subject for r in page.records] == ["root", "alice"] and page.total == 2
+            assert [
+                r.subject for r in (await admins.active(now=NOW, seen_after=IDLE_LIMIT, text="ALI")).records
+            ] == ["alice"]
+            assert (await admins.active(now=NOW, seen_after=IDLE_LIMIT, text="admin")).total == 2  # the realm
+            listed = await customers.active(now=NOW, seen_after=IDLE_LIMIT)
+            assert [r.subject for r in listed.records] == ["sub-1"]
+        finally:
+            await engine.dispose()

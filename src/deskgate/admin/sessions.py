@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.sessions.service import Sessions
-from deskgate.sessions.store import DuplicateSession, SessionRecord
+from deskgate.sessions.store import DuplicateSession, SessionPage, SessionRecord
 from deskgate.store.models import AdminSessionRow
 
 ADMIN_REALM = "deskgate-admin"  # the record's `idp`: admins sign in to Deskgate itself
@@ -96,6 +96,27 @@ class SqlAdminSessionStore:
         async with self._db.begin() as db:
             result = await db.execute(delete(AdminSessionRow).where(AdminSessionRow.expires_at <= now))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def active(
+        self, *, now: datetime, seen_after: datetime, text: str = "", offset: int = 0, limit: int = 50
+    ) -> SessionPage:
+        conditions: list[ColumnElement[bool]] = [
+            AdminSessionRow.expires_at > now,
+            AdminSessionRow.last_seen_at > seen_after,
+        ]
+        if text and text.lower() not in ADMIN_REALM:  # the realm is every record's IdP: it matches all
+            conditions.append(func.lower(AdminSessionRow.username).contains(text.lower(), autoescape=True))
+        listing = (
+            select(AdminSessionRow)
+            .where(*conditions)
+            .order_by(AdminSessionRow.created_at.desc(), AdminSessionRow.id_hash.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        async with self._db() as db:
+            total = await db.scalar(select(func.count()).select_from(AdminSessionRow).where(*conditions))
+            rows = (await db.scalars(listing)).all()
+            return SessionPage([_record(row) for row in rows], int(total or 0))
 
 
 def admin_sessions(

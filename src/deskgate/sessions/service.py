@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from deskgate.crypto import digest
-from deskgate.sessions.store import SessionRecord, SessionStore
+from deskgate.sessions.store import SessionPage, SessionRecord, SessionStore
 
 # Writing last-seen on every request would cost a write per hit; idle timeouts do not need that precision.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -133,6 +133,10 @@ class Sessions:
             return None
         return await self._end(digest(session_id))
 
+    async def revoke(self, id_hash: str) -> SessionRecord | None:
+        """End a session the console picked from `active` (by its stored hash: the console has no cookie)."""
+        return await self._end(id_hash)
+
     async def _end(self, id_hash: str) -> SessionRecord | None:
         self._forget(id_hash)
         return await self.store.delete(id_hash)
@@ -151,6 +155,13 @@ class Sessions:
         for record in ended:
             self._forget(record.id_hash)
         return ended
+
+    async def active(self, text: str = "", *, offset: int = 0, limit: int = 50) -> SessionPage:
+        """The live sessions, newest first, as `resolve` would judge them (not past their end, not idle)."""
+        now = self._clock()
+        return await self.store.active(
+            now=now, seen_after=now - self._idle, text=text.strip(), offset=offset, limit=limit
+        )
 
     def _forget(self, id_hash: str) -> None:
         """Ended here: no later request in this worker may see it, not even through a lookup under way."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,6 +33,14 @@ class SessionRecord:
     idp_session_id: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     id_token: str | None = None  # kept for logout's id_token_hint
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    """One page of a listing, and how many sessions match in all (for the pager)."""
+
+    records: list[SessionRecord]
+    total: int
 
 
 class SessionStore(Protocol):
@@ -61,6 +69,30 @@ class SessionStore(Protocol):
         ...
 
     async def purge_expired(self, now: datetime) -> int: ...
+
+    async def active(
+        self, *, now: datetime, seen_after: datetime, text: str = "", offset: int = 0, limit: int = 50
+    ) -> SessionPage:
+        """The sessions still alive (ending after `now`, seen after `seen_after`), newest first.
+
+        `text`, when given, keeps those whose email, subject, display name or IdP contains it, in any
+        case (SQLite folds only ASCII letters; PostgreSQL and the memory store fold all).
+        """
+        ...
+
+
+def _alive(record: SessionRecord, now: datetime, seen_after: datetime) -> bool:
+    return record.expires_at > now and record.last_seen_at > seen_after
+
+
+def _contains(record: SessionRecord, text: str) -> bool:
+    needle = text.lower()
+    fields = (record.email or "", record.subject, record.display_name, record.idp)
+    return not needle or any(needle in value.lower() for value in fields)
+
+
+def _newest_first(record: SessionRecord) -> tuple[datetime, str]:
+    return record.created_at, record.id_hash
 
 
 def _matches(
@@ -120,6 +152,13 @@ class MemorySessionStore:
         for key in expired:
             del self._records[key]
         return len(expired)
+
+    async def active(
+        self, *, now: datetime, seen_after: datetime, text: str = "", offset: int = 0, limit: int = 50
+    ) -> SessionPage:
+        found = [r for r in self._records.values() if _alive(r, now, seen_after) and _contains(r, text)]
+        found.sort(key=_newest_first, reverse=True)
+        return SessionPage(found[offset : offset + limit], len(found))
 
 
 class SqlSessionStore:
@@ -212,3 +251,27 @@ class SqlSessionStore:
         async with self._sessions.begin() as db:
             result = await db.execute(delete(SessionRow).where(SessionRow.expires_at <= now))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def active(
+        self, *, now: datetime, seen_after: datetime, text: str = "", offset: int = 0, limit: int = 50
+    ) -> SessionPage:
+        conditions: list[ColumnElement[bool]] = [
+            SessionRow.expires_at > now,
+            SessionRow.last_seen_at > seen_after,
+        ]
+        if text:
+            columns = (SessionRow.email, SessionRow.subject, SessionRow.display_name, SessionRow.idp)
+            needle = text.lower()
+            # autoescape: a % or _ typed by the admin is a character, not a wildcard.
+            conditions.append(or_(*(func.lower(c).contains(needle, autoescape=True) for c in columns)))
+        listing = (
+            select(SessionRow)
+            .where(*conditions)
+            .order_by(SessionRow.created_at.desc(), SessionRow.id_hash.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        async with self._sessions() as db:
+            total = await db.scalar(select(func.count()).select_from(SessionRow).where(*conditions))
+            rows = (await db.scalars(listing)).all()
+            return SessionPage([self._to_record(row) for row in rows], int(total or 0))
