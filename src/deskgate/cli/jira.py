@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import dataclass
 from typing import Annotated
 
 import typer
-from pydantic import SecretStr, ValidationError
 
 from deskgate.cli._shared import (
     EXIT_BAD_CONFIG,
@@ -29,9 +27,18 @@ from deskgate.cli._shared import (
     settings_or_exit,
     with_services,
 )
-from deskgate.jsm import JsmAuthError, JsmClient, JsmConnection, JsmError, JsmUnavailable, RetryPolicy
+from deskgate.jsm import JsmError
 from deskgate.portal.connection import JsmNotConnected
 from deskgate.portal.desks import DeskSetting
+from deskgate.portal.jira_setup import (
+    Check,
+    ConnectionInvalid,
+    build_connection,
+    change_desk,
+    check_connection,
+    connect,
+    forget_caches,
+)
 from deskgate.services import Services
 
 app = typer.Typer(help="The Jira Service Management connection.", no_args_is_help=True)
@@ -49,83 +56,8 @@ class Deployment(enum.StrEnum):
     datacenter = "datacenter"
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    ok: bool | None  # None: cannot be told without side effects
-    detail: str
-
-
 async def check_jira(services: Services) -> list[Check]:
-    """Every check that can be made, stopping where the next would only repeat the same failure."""
-    connection = await services.jira.get()
-    if connection is None:
-        return [Check("connection", False, "JSM is not connected: run `deskgate jira connect`")]
-    # Few retries: an admin waiting at the terminal wants the answer, not a long backoff.
-    client = JsmClient(services.http, connection, retry=RetryPolicy(max_attempts=2, base_delay=0.2))
-    checks: list[Check] = []
-    try:
-        info = await client.server_info()
-        checks.append(Check("reachable", True, f"{connection.site_url} ({info.title or info.version})"))
-    except JsmUnavailable as exc:
-        return [Check("reachable", False, f"cannot reach {connection.site_url}: {exc}")]
-    except JsmError as exc:  # it answered, if not happily (some sites hide serverInfo from anonymous calls)
-        checks.append(Check("reachable", True, f"{connection.site_url} answered ({exc.status})"))
-    try:
-        me = await client.myself()
-    except JsmAuthError as exc:
-        who = connection.email or "the personal access token"
-        checks.append(
-            Check("credentials", False, f"JSM refused {who} (HTTP {exc.status}): {_secret_hint(connection)}")
-        )
-        return checks
-    except JsmError as exc:
-        checks.append(Check("credentials", False, str(exc)))
-        return checks
-    checks.append(Check("credentials", True, f"signed in as {me.display_name} <{me.email or me.user_id}>"))
-    desks = await client.service_desks()
-    if not desks:
-        checks.append(
-            Check(
-                "service desks",
-                False,
-                "the service account sees no service desk: make it an agent of each desk's project",
-            )
-        )
-        return checks
-    checks.append(Check("service desks", True, ", ".join(f"{d.project_key} ({d.id})" for d in desks)))
-    for desk in desks:
-        types = await client.request_types(desk.id)
-        if not types:
-            checks.append(
-                Check(f"raise on behalf: {desk.project_key}", False, "the desk has no request types")
-            )
-            continue
-        form = await client.request_form(desk.id, types[0].id)
-        checks.append(
-            Check(
-                f"raise on behalf: {desk.project_key}",
-                form.can_raise_on_behalf_of,
-                "may raise requests for customers"
-                if form.can_raise_on_behalf_of
-                else "may NOT raise requests for customers: make the service account an agent of this project",
-            )
-        )
-    checks.append(
-        Check(
-            "create customers",
-            None,
-            "JSM cannot be asked without creating one; the service account needs the 'Administer Jira' or "
-            "the desk's 'Service project agent' permission with customer creation open to agents",
-        )
-    )
-    return checks
-
-
-def _secret_hint(connection: JsmConnection) -> str:
-    if connection.deployment == "cloud":
-        return "check the e-mail address and the API token (id.atlassian.com → Security → API tokens)"
-    return "check the personal access token (profile → Personal Access Tokens) and that it has not expired"
+    return await check_connection(services.http, await services.jira.get())
 
 
 @app.command("check")
@@ -192,15 +124,12 @@ def desk_command(
         raise typer.Exit(EXIT_BAD_CONFIG) from None
 
     async def run(services: Services) -> DeskSetting:
-        setting = await services.desks.get(desk_id)
-        if sso is not None or request_types is not None:
-            setting = DeskSetting(
-                desk_id,
-                setting.sso_enabled if sso is None else sso is Switch.on,
-                setting.visible_request_types if request_types is None else visible,
-            )
-            await services.desks.save(setting)
-        return setting
+        return await change_desk(
+            services.desks,
+            desk_id,
+            sso=None if sso is None else sso is Switch.on,
+            request_types="unchanged" if request_types is None else visible,
+        )
 
     setting = with_services(settings_or_exit(config), run)
     shown = ", ".join(setting.visible_request_types) if setting.visible_request_types is not None else "all"
@@ -216,8 +145,7 @@ def refresh_command(config: ConfigOption = None) -> None:
     settings = settings_or_exit(config)
 
     async def run(services: Services) -> None:
-        services.catalogue.refresh()
-        services.customers.links.forget()
+        forget_caches(services)
 
     with_services(settings, run)
     typer.echo(
@@ -247,16 +175,11 @@ def connect_command(
             raise typer.Exit(EXIT_BAD_CONFIG)
     else:
         secret = typer.prompt(label, hide_input=True)
-    values: dict[str, object] = {"site_url": site, "deployment": deployment.value}
-    if deployment is Deployment.cloud:
-        values |= {"email": email, "api_token": SecretStr(secret)}
-    else:
-        values["personal_access_token"] = SecretStr(secret)
     try:
-        connection = JsmConnection.model_validate(values)
-    except ValidationError as exc:
+        connection = build_connection(site_url=site, deployment=deployment.value, email=email, secret=secret)
+    except ConnectionInvalid as exc:
         typer.echo("The connection is invalid:", err=True)
-        echo_problems(f"  {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        echo_problems(f"  {field}: {text}" for field, text in exc.problems.items())
         raise typer.Exit(EXIT_BAD_CONFIG) from None
-    with_services(settings, lambda s: s.jira.save(connection))
+    with_services(settings, lambda s: connect(s, connection))
     typer.echo(f"Saved the connection to {connection.site_url}. Run `deskgate jira check` to verify it.")
