@@ -1,22 +1,34 @@
-"""The audit log: who signed in or out, through which IdP, and why a sign-in was refused or failed."""
+"""The audit log: who signed in or out, through which IdP, and why a sign-in was refused or failed.
+
+The console and `deskgate audit` read it through the same `AuditFilter`; the CSV export escapes every cell
+a spreadsheet would take for a formula, since subjects, emails and details come from outside.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.store.models import AuditEventRow
 
 log = logging.getLogger("deskgate.audit")
 
+CSV_COLUMNS = ("at", "event", "outcome", "idp", "email", "subject", "client_ip", "error_id", "detail")
+# A spreadsheet evaluates a cell starting with one of these (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+OUTCOMES = ("success", "refused", "failure")
+
 
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
-    event: str  # login, login.test, logout.rp, logout.frontchannel, logout.backchannel
+    event: str  # login, login.test, logout.rp, logout.frontchannel, logout.backchannel, admin.…
     outcome: str  # success, refused, failure
     idp: str | None = None
     subject: str | None = None
@@ -25,6 +37,55 @@ class AuditEvent:
     error_id: str | None = None
     detail: str | None = None
     at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which events to show; every criterion left empty matches all."""
+
+    event: str | None = None
+    outcome: str | None = None
+    idp: str | None = None
+    since: datetime | None = None  # at or after
+    until: datetime | None = None  # strictly before
+    user: str | None = None  # part of the subject or of the email, any case
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        row = AuditEventRow
+        found: list[ColumnElement[bool]] = []
+        if self.event:
+            found.append(row.event == self.event)
+        if self.outcome:
+            found.append(row.outcome == self.outcome)
+        if self.idp:
+            found.append(row.idp == self.idp)
+        if self.since:
+            found.append(row.at >= self.since)
+        if self.until:
+            found.append(row.at < self.until)
+        if self.user:
+            needle = self.user.lower()
+            found.append(
+                or_(
+                    func.lower(row.subject).contains(needle, autoescape=True),
+                    func.lower(row.email).contains(needle, autoescape=True),
+                )
+            )
+        return found
+
+
+def _event(r: AuditEventRow) -> AuditEvent:
+    return AuditEvent(
+        event=r.event,
+        outcome=r.outcome,
+        idp=r.idp,
+        subject=r.subject,
+        email=r.email,
+        client_ip=r.client_ip,
+        error_id=r.error_id,
+        detail=r.detail,
+        at=r.at,
+    )
 
 
 class AuditLog:
@@ -65,33 +126,59 @@ class AuditLog:
         outcome: str | None = None,
         idp: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
+        user: str | None = None,
+        offset: int = 0,
         limit: int = 100,
     ) -> list[AuditEvent]:
-        statement = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
-        if event:
-            statement = statement.where(AuditEventRow.event == event)
-        if outcome:
-            statement = statement.where(AuditEventRow.outcome == outcome)
-        if idp:
-            statement = statement.where(AuditEventRow.idp == idp)
-        if since:
-            statement = statement.where(AuditEventRow.at >= since)
+        """The matching events, newest first."""
+        where = AuditFilter(event=event, outcome=outcome, idp=idp, since=since, until=until, user=user)
+        return await self.search(where, offset=offset, limit=limit)
+
+    async def search(self, where: AuditFilter, *, offset: int = 0, limit: int = 100) -> list[AuditEvent]:
+        statement = self._newest_first(where.conditions()).offset(offset).limit(limit)
         async with self._sessions() as db:
-            rows = (await db.scalars(statement)).all()
-        return [
-            AuditEvent(
-                event=r.event,
-                outcome=r.outcome,
-                idp=r.idp,
-                subject=r.subject,
-                email=r.email,
-                client_ip=r.client_ip,
-                error_id=r.error_id,
-                detail=r.detail,
-                at=r.at,
-            )
-            for r in rows
+            return [_event(r) for r in (await db.scalars(statement)).all()]
+
+    async def count(self, where: AuditFilter) -> int:
+        statement = select(func.count()).select_from(AuditEventRow).where(*where.conditions())
+        async with self._sessions() as db:
+            return int(await db.scalar(statement) or 0)
+
+    async def export(self, where: AuditFilter, *, batch: int = 500) -> AsyncIterator[AuditEvent]:
+        """Every matching event, newest first, read in batches (a large export never sits in memory).
+
+        Batches continue below the last id seen rather than at an offset, so events recorded meanwhile
+        neither repeat nor shift a row out of the export.
+        """
+        below: int | None = None
+        while True:
+            conditions = where.conditions()
+            if below is not None:
+                conditions.append(AuditEventRow.id < below)
+            async with self._sessions() as db:
+                rows = (await db.scalars(self._newest_first(conditions).limit(batch))).all()
+            for row in rows:
+                yield _event(row)
+            if len(rows) < batch:
+                return
+            below = rows[-1].id
+
+    async def recent_errors(self, limit: int = 20) -> list[AuditEvent]:
+        """The latest refused or failed customer sign-ins and sign-outs (admin sign-ins are not SSO)."""
+        conditions = [
+            AuditEventRow.outcome.in_(("refused", "failure")),
+            AuditEventRow.event.not_like("admin.%"),
         ]
+        async with self._sessions() as db:
+            rows = (await db.scalars(self._newest_first(conditions).limit(limit))).all()
+        return [_event(r) for r in rows]
+
+    async def events(self) -> list[str]:
+        """The event names the log holds (the console's filter offers them)."""
+        async with self._sessions() as db:
+            names = await db.scalars(select(AuditEventRow.event).distinct().order_by(AuditEventRow.event))
+            return list(names)
 
     async def count_by_idp(self, *, event: str, outcome: str, since: datetime) -> dict[str, int]:
         """How many events of one kind each IdP had since a moment (the console's "logins in 24 h")."""
@@ -103,3 +190,31 @@ class AuditLog:
         async with self._sessions() as db:
             rows = (await db.execute(statement)).all()
         return {idp: int(n) for idp, n in rows if idp is not None}
+
+    @staticmethod
+    def _newest_first(conditions: Sequence[ColumnElement[bool]]) -> Select[AuditEventRow]:
+        return select(AuditEventRow).where(*conditions).order_by(AuditEventRow.id.desc())
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+
+def csv_cell(value: object) -> str:
+    """A cell's text, with a leading ' when a spreadsheet would otherwise run it as a formula."""
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_line(values: Sequence[object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([csv_cell(v) for v in values])
+    return buffer.getvalue()
+
+
+async def csv_lines(events: AsyncIterable[AuditEvent]) -> AsyncIterator[str]:
+    """The header, then one line per event: what /admin/audit.csv and `deskgate audit --csv` send."""
+    yield csv_line(CSV_COLUMNS)
+    async for event in events:
+        yield csv_line([getattr(event, column) for column in CSV_COLUMNS])
