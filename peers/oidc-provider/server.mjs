@@ -12,13 +12,15 @@
 //   claims}}), claims_in_id_token (scope claims in the ID token too), pairwise (opaque
 //   per-client subs, Gluu-like), scope_claims ({scope: [claim, ...]}), ttl ({AccessToken: s, ...}),
 //   test_admin (enables /__test__/health and POST /__test__/rotate-keys), exit_with_stdin (exit when
-//   stdin closes, so a launcher that dies cannot leave the provider running).
+//   stdin closes, so a launcher that dies cannot leave the provider running), tls ({cert, key}: PEM
+//   file paths; the provider then speaks https, as a production IdP does).
 // Once listening it prints one line `deskgate-oidc-peer ready issuer=<issuer>`, then one line
 // per request (method, path, status): never a query string, a body or a token.
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 
 import Provider from 'oidc-provider';
 
@@ -409,7 +411,13 @@ async function handle(req, res) {
   await current.callback(req, res);
 }
 
-const server = http.createServer((req, res) => {
+function serve(listener) {
+  if (!cfg.tls) return http.createServer(listener);
+  const options = { cert: fs.readFileSync(cfg.tls.cert), key: fs.readFileSync(cfg.tls.key) };
+  return https.createServer(options, listener);
+}
+
+const server = serve((req, res) => {
   const { method } = req;
   const path = new URL(req.url, 'http://peer').pathname;
   res.on('finish', () => console.log(`${method} ${path} ${res.statusCode}`));
@@ -432,7 +440,7 @@ function shutDown(code) {
 server.listen(cfg.port ?? 0, host, async () => {
   const { port } = server.address();
   const hostPart = host.includes(':') ? `[${host}]` : host;
-  const issuer = `http://${hostPart}:${port}${issuerPath}`;
+  const issuer = `${cfg.tls ? 'https' : 'http'}://${hostPart}:${port}${issuerPath}`;
   const built = buildProvider(issuer);
   try {
     // oidc-provider validates static clients lazily, on first use; fail at start instead.

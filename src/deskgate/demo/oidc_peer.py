@@ -15,6 +15,7 @@ import collections
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -179,6 +180,7 @@ class OidcPeer:
         scope_claims: Mapping[str, Sequence[str]] | None = None,
         ttl: Mapping[str, int] | None = None,
         startup_timeout: float = 15.0,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.peer_dir = peer_dir or default_peer_dir()
         self.node = node
@@ -199,6 +201,11 @@ class OidcPeer:
             self.config["scope_claims"] = {scope: list(claims) for scope, claims in scope_claims.items()}
         if ttl is not None:
             self.config["ttl"] = dict(ttl)
+        # (certificate, key) PEM files: the provider speaks https, and this launcher trusts that certificate.
+        self._verify: ssl.SSLContext | bool = True
+        if tls is not None:
+            self.config["tls"] = {"cert": str(tls[0]), "key": str(tls[1])}
+            self._verify = ssl.create_default_context(cafile=str(tls[0]))
         self.issuer = ""
         self.origin = ""
         self.discovery: dict[str, Any] = {}
@@ -298,7 +305,7 @@ class OidcPeer:
         discovery_url = f"{self.issuer}/.well-known/openid-configuration"
         while True:
             try:
-                response = httpx.get(discovery_url, timeout=2)
+                response = httpx.get(discovery_url, timeout=2, verify=self._verify)
                 if response.status_code == httpx.codes.OK:
                     self.discovery = response.json()
                     return
@@ -323,7 +330,7 @@ class OidcPeer:
 
     def rotate_keys(self) -> str:
         """Make a new RS256 key sign from now on, keeping the old ones in JWKS; returns the new kid."""
-        response = httpx.post(f"{self.origin}/__test__/rotate-keys", timeout=10)
+        response = httpx.post(f"{self.origin}/__test__/rotate-keys", timeout=10, verify=self._verify)
         response.raise_for_status()
         kid: str = response.json()["kid"]
         return kid
