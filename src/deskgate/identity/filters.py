@@ -1,6 +1,7 @@
 """User filters: who may get in through one IdP (data the admin edits).
 
-:func:`evaluate` decides on one login and returns a :class:`Verdict` naming the rule that decided.
+:func:`evaluate` decides on one login and returns a :class:`Verdict` naming the rule that decided;
+:func:`explain` is the same decision with every rule checked on the way (the console's "try it").
 Rules run in this order and the first refusal wins, so a deny always beats an allow:
 
 1. ``deny_domains``: the email's domain is listed → refused (without a valid email this cannot match:
@@ -21,7 +22,9 @@ internationalised names) so look-alike characters cannot pass for a listed domai
 Claim rules read ``claim``: ``"groups"`` means the mapped groups, anything else is a dotted path in the
 raw claims. When the value is a list, the rule matches if any element does. ``exact`` compares strings
 (case-sensitive; booleans as "true"/"false", numbers by ``str()``); ``regex`` uses ``re.fullmatch``.
-Missing claims and objects never match.
+Missing claims and objects never match. Regexes that could backtrack catastrophically (nested
+quantifiers, overlapping repeated alternatives, over 200 characters) are refused when the rules are
+loaded: see :mod:`deskgate.identity.regex_safety`.
 
 ``Verdict.rule`` is one of ``"deny_domains"``, ``"require_email_verified"``, ``"allow_domains"``,
 ``"claim_rules[i]"`` (the deciding rule, indexed in ``claim_rules`` as written), ``"claim_rules"`` (no
@@ -38,7 +41,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from deskgate.identity.claims import Claims
-from deskgate.identity.mapping import MappedUser, is_email_domain
+from deskgate.identity.mapping import MappedUser, check_claim_path, is_email_domain
+from deskgate.identity.regex_safety import unsafe_reason
 
 
 def _normalise_domain(value: str) -> str:
@@ -71,17 +75,13 @@ class ClaimRule(BaseModel):
     @field_validator("claim")
     @classmethod
     def _claim_is_path(cls, value: str) -> str:
-        if not value or any(not part.strip() or part != part.strip() for part in value.split(".")):
-            raise ValueError(f"{value!r} is not a claim path: use 'groups' or a dotted path like 'org.dept'")
-        return value
+        return check_claim_path(value)
 
     @model_validator(mode="after")
-    def _regex_compiles(self) -> ClaimRule:
-        if self.match == "regex":
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {self.value!r}: {exc}") from None
+    def _regex_is_safe(self) -> ClaimRule:
+        # Admin regexes run on what users' IdPs send: refuse the shapes that backtrack for ever.
+        if self.match == "regex" and (problem := unsafe_reason(self.value)) is not None:
+            raise ValueError(f"invalid regular expression {self.value!r}: {problem}")
         return self
 
 
@@ -118,36 +118,97 @@ class Verdict:
     reason: str
 
 
+CheckResult = Literal["refused", "passed", "matched", "no match", "not set", "not reached"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One rule as :func:`explain` saw it: ``rule`` uses the names of ``Verdict.rule``."""
+
+    rule: str
+    result: CheckResult
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The verdict and every rule in the order checked; rules after a refusal are "not reached"."""
+
+    verdict: Verdict
+    checks: tuple[Check, ...]
+
+
 def evaluate(user: MappedUser, claims: Claims, rules: FilterRules) -> Verdict:
     """Decide whether ``user`` may sign in; the order of checks is described in the module docstring."""
+    return explain(user, claims, rules).verdict
+
+
+def explain(user: MappedUser, claims: Claims, rules: FilterRules) -> Explanation:
+    """:func:`evaluate` with its working shown, for the admin's "try it" box.
+
+    This *is* the decision logins use (``evaluate`` returns its verdict), so what the admin is shown
+    cannot drift from what happens. It stops where ``evaluate`` stops: nothing after the deciding
+    refusal runs, and only the first matching allow claim rule is tried.
+    """
+    checks: list[Check] = []
     domain = _email_domain(user.email)
     indexed = list(enumerate(rules.claim_rules))
-    deny_rules = [(i, rule) for i, rule in indexed if rule.effect == "deny"]
-    allow_rules = [(i, rule) for i, rule in indexed if rule.effect == "allow"]
+    deny_rules = [(f"claim_rules[{i}]", rule) for i, rule in indexed if rule.effect == "deny"]
+    allow_rules = [(f"claim_rules[{i}]", rule) for i, rule in indexed if rule.effect == "allow"]
+    pending = ["deny_domains", *(n for n, _ in deny_rules), "require_email_verified", "allow_domains"]
+    pending += [n for n, _ in allow_rules]
 
-    if domain is not None and (listed := _listed(domain, rules.deny_domains)):
-        return Verdict(False, "deny_domains", f"email domain {domain} is denied by {listed!r}")
-    for i, rule in deny_rules:
+    def refuse(rule: str, reason: str, *, check: str | None = None) -> Explanation:
+        checks.append(Check(check or rule, "refused", reason))
+        done = {c.rule for c in checks}
+        checks.extend(Check(name, "not reached", "") for name in pending if name not in done)
+        return Explanation(Verdict(False, rule, reason), tuple(checks))
+
+    if not rules.deny_domains:
+        checks.append(Check("deny_domains", "not set", "no denied domains"))
+    elif domain is None:
+        checks.append(Check("deny_domains", "passed", "no valid email address, so no domain to deny"))
+    elif listed := _listed(domain, rules.deny_domains):
+        return refuse("deny_domains", f"email domain {domain} is denied by {listed!r}")
+    else:
+        checks.append(Check("deny_domains", "passed", f"email domain {domain} is not denied"))
+    for name, rule in deny_rules:
         if _rule_matches(rule, user, claims):
-            return Verdict(False, f"claim_rules[{i}]", f"{_describe(rule)} matched a deny rule")
-    if rules.require_email_verified and user.email_verified is not True:
+            return refuse(name, f"{_describe(rule)} matched a deny rule")
+        checks.append(Check(name, "no match", f"deny rule: {_describe(rule)} did not match"))
+    if not rules.require_email_verified:
+        checks.append(Check("require_email_verified", "not set", "a verified email is not required"))
+    elif user.email_verified is not True:
         state = "missing" if user.email_verified is None else "false"
-        return Verdict(False, "require_email_verified", f"the IdP's email_verified is {state}")
+        return refuse("require_email_verified", f"the IdP's email_verified is {state}")
+    else:
+        checks.append(Check("require_email_verified", "passed", "the IdP's email_verified is true"))
 
     decided_by = "default"
-    if rules.allow_domains:
-        if domain is None:
-            return Verdict(False, "allow_domains", "no valid email address to check against allowed domains")
-        if not _listed(domain, rules.allow_domains):
-            return Verdict(False, "allow_domains", f"email domain {domain} is not in the allowed domains")
+    if not rules.allow_domains:
+        checks.append(Check("allow_domains", "not set", "no allowed domains: any domain may sign in"))
+    elif domain is None:
+        return refuse("allow_domains", "no valid email address to check against allowed domains")
+    elif listed := _listed(domain, rules.allow_domains):
+        checks.append(Check("allow_domains", "passed", f"email domain {domain} is allowed by {listed!r}"))
         decided_by = "allow_domains"
+    else:
+        return refuse("allow_domains", f"email domain {domain} is not in the allowed domains")
     if allow_rules:
-        matched = next((i for i, rule in allow_rules if _rule_matches(rule, user, claims)), None)
+        matched = None
+        for name, rule in allow_rules:
+            if matched is not None:
+                checks.append(Check(name, "not reached", ""))
+            elif _rule_matches(rule, user, claims):
+                checks.append(Check(name, "matched", f"allow rule: {_describe(rule)} matched"))
+                matched = name
+            else:
+                checks.append(Check(name, "no match", f"allow rule: {_describe(rule)} did not match"))
         if matched is None:
-            return Verdict(False, "claim_rules", "none of the allow claim rules matched")
-        decided_by = f"claim_rules[{matched}]"
+            return refuse("claim_rules", "none of the allow claim rules matched", check="claim_rules")
+        decided_by = matched
     reason = "no rule refused the user" if decided_by == "default" else f"allowed by {decided_by}"
-    return Verdict(True, decided_by, reason)
+    return Explanation(Verdict(True, decided_by, reason), tuple(checks))
 
 
 def _email_domain(email: str | None) -> str | None:

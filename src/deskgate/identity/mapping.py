@@ -26,11 +26,58 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from deskgate.identity.claims import Claims
 
 ClaimPaths = tuple[str, ...]
+# The attributes an admin maps, in the order the console shows them (``extra`` is free-form).
+ATTRIBUTES: tuple[str, ...] = (
+    "email",
+    "email_verified",
+    "first_name",
+    "last_name",
+    "display_name",
+    "groups",
+    "organization",
+)
+_EXTRA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+
+
+def check_claim_path(path: str) -> str:
+    """``path`` itself when it is a claim name or a dotted path (``org.dept``); else ValueError saying why.
+
+    Commas are refused because the console and the CLI write fallback lists as ``a, b``; parts may not
+    be empty or carry surrounding spaces (``a..b``, ``a. b``), which would silently never match.
+    """
+    parts = path.split(".")
+    if not path or "," in path or any(not part.strip() or part != part.strip() for part in parts):
+        raise ValueError(f"{path!r} is not a claim path: use a claim name or a dotted path like 'org.dept'")
+    if any(not ch.isprintable() for ch in path):
+        raise ValueError(f"{path!r} is not a claim path: it contains control characters")
+    return path
+
+
+def parse_paths(text: str) -> ClaimPaths:
+    """A fallback list as an admin types it (``email, upn``): the paths in order; ValueError listing
+    every bad one. Empty text is an empty list: the attribute is not mapped."""
+    paths = [part.strip() for part in text.split(",")]
+    if paths == [""]:
+        return ()
+    problems: list[str] = []
+    for path in paths:
+        try:
+            check_claim_path(path)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return tuple(dict.fromkeys(paths))
+
+
+def format_paths(paths: ClaimPaths) -> str:
+    """The inverse of :func:`parse_paths`, for pre-filling a form."""
+    return ", ".join(paths)
 
 
 class AttributeMapping(BaseModel):
@@ -46,6 +93,23 @@ class AttributeMapping(BaseModel):
     groups: ClaimPaths = ("groups",)
     organization: ClaimPaths = ()
     extra: dict[str, ClaimPaths] = Field(default_factory=dict)
+
+    @field_validator(*ATTRIBUTES)
+    @classmethod
+    def _valid_paths(cls, value: ClaimPaths) -> ClaimPaths:
+        for path in value:
+            check_claim_path(path)
+        return value
+
+    @field_validator("extra")
+    @classmethod
+    def _valid_extra(cls, value: dict[str, ClaimPaths]) -> dict[str, ClaimPaths]:
+        for name, paths in value.items():
+            if not _EXTRA_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an attribute name: use letters, digits, '_' and '-'")
+            for path in paths:
+                check_claim_path(path)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
