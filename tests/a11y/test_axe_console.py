@@ -1,0 +1,211 @@
+"""Accessibility of the admin console: axe-core on every console page, and the IdP wizard by keyboard alone.
+
+The pages are found by walking the app's routes (a page added later is checked without a new test); each
+GET route is opened as a signed-in admin with realistic data behind it (an IdP with a stored connection
+test, the JSM emulator connected, customer sessions and audit events). A GET route that is not a page
+(a download, a redirect to the IdP) must be named in ``NOT_PAGES``, so nothing drops out unnoticed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from pydantic import SecretStr
+from starlette.routing import Route
+
+from deskgate.audit import AuditEvent
+from deskgate.identity.provider import ProviderConfig
+from deskgate.jsm.emulator import create_emulator
+from deskgate.services import Services
+from deskgate.settings import load_settings
+from deskgate.web.app import create_app
+from tests.a11y.test_axe import FOCUSED, TIMEOUT_MS, assert_accessible
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.support.live import LiveServer, free_port
+
+pytestmark = [pytest.mark.browser]
+
+SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
+# GET console routes that answer with something other than a page, and why.
+NOT_PAGES = {
+    "/admin/idps/{name}/test/start": "sends the browser to the IdP",
+    "/admin/audit.csv": "a CSV download",
+    "/admin/backup/export": "a YAML download",
+}
+
+
+def _console_pages() -> list[str]:
+    settings = load_settings(
+        base_url="http://127.0.0.1:8080", secret_key=SECRET_KEY, database_url="sqlite:///:memory:"
+    )
+    paths = {
+        route.path
+        for route in create_app(settings).routes
+        if isinstance(route, Route) and route.path.startswith("/admin") and "GET" in (route.methods or ())
+    }
+    return sorted(paths - NOT_PAGES.keys())
+
+
+PAGES = _console_pages()
+
+
+@dataclass
+class Console:
+    base: str
+    admin_session: str
+    params: dict[str, str]
+
+
+def _corp() -> ProviderConfig:
+    return ProviderConfig(
+        name="corp",
+        title="Corporate sign-in",
+        issuer="https://corp.idp.test",
+        client_id="deskgate",
+        client_secret=SecretStr("client-secret-0123456789"),
+    )
+
+
+TEST_RESULT: dict[str, Any] = {
+    "ok": True,
+    "subject": "u-1",
+    "id_token_claims": {"sub": "u-1", "email": "ann@corp.test", "given_name": "Ann", "family_name": "Lee"},
+    "userinfo_claims": {"sub": "u-1", "groups": ["staff"]},
+    "mapped": {"email": "ann@corp.test", "display_name": "Ann Lee"},
+    "verdict": {"allowed": True, "rule": "default", "reason": "no rule refused"},
+}
+
+
+async def _customers_signed_in(services: Services) -> None:
+    for n in range(3):
+        await services.sessions.start(
+            idp="corp", subject=f"c{n}", email=f"c{n}@corp.test", display_name=f"C {n}", attributes={}
+        )
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    jsm_app = create_emulator("cloud")
+    jsm = LiveServer(jsm_app, free_port())
+    jsm.start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = load_settings(
+        base_url=base,
+        secret_key=SECRET_KEY,
+        database_url=f"sqlite:///{tmp_path_factory.mktemp('console') / 'deskgate.db'}",
+        idps=[_corp()],
+        jsm=jsm_app.connection(jsm.url),
+    )
+    deskgate = LiveServer(create_app(settings), port)
+    deskgate.start()
+    try:
+        deskgate.call(lambda s: s.admins.create("admin", "admin-password-for-tests", replace=True))
+        admin_session, _ = deskgate.call(
+            lambda s: s.admin_sessions.start(
+                idp="deskgate-admin", subject="admin", email=None, display_name="admin", attributes={}
+            )
+        )
+        test_id = deskgate.call(lambda s: s.connection_tests.save("corp", TEST_RESULT))
+        deskgate.call(_customers_signed_in)
+        deskgate.call(
+            lambda s: s.audit.record(
+                AuditEvent(
+                    event="login", outcome="failure", idp="corp", error_id="e-123", detail="check=nonce"
+                )
+            )
+        )
+        params = {"name": "corp", "preset": "gluu", "test_id": test_id, "token": "spent-link", "desk_id": "1"}
+        yield Console(base, admin_session, params)
+    finally:
+        deskgate.stop()
+        jsm.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def admin_page(browser: Browser, console: Console) -> Iterator[Page]:
+    context: BrowserContext = browser.new_context(bypass_csp=True)  # lets axe's script in
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_cookies([{"name": "deskgate_admin", "value": console.admin_session, "url": console.base}])
+    yield context.new_page()
+    context.close()
+
+
+def _concrete(path: str, params: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: params.get(m.group(1), "x"), path)
+
+
+def test_the_walk_finds_the_console_pages() -> None:
+    assert {"/admin/", "/admin/idps/new", "/admin/idps/{name}/edit", "/admin/login"} <= set(PAGES)
+    assert len(PAGES) >= 15
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_console_page_has_no_serious_violations(admin_page: Page, console: Console, path: str) -> None:
+    response = admin_page.goto(console.base + _concrete(path, console.params))
+    assert response is not None
+    # The setup link is spent once an admin exists: its page is the (checked) error page.
+    expected = 404 if path == "/admin/setup/{token}" else 200
+    assert response.status == expected, (path, response.status)
+    assert "text/html" in (response.headers.get("content-type") or "")
+    assert_accessible(admin_page)
+
+
+def test_the_wizard_can_be_done_with_the_keyboard_alone(admin_page: Page, console: Console) -> None:
+    page = admin_page
+    page.goto(console.base + "/admin/")
+
+    def tab_to(name: str, limit: int = 40) -> None:
+        """Press Tab until the control named `name` has the focus, which must show a focus ring."""
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            focused: dict[str, Any] = page.evaluate(FOCUSED)
+            label = page.evaluate("() => document.activeElement.textContent.trim() || ''")
+            if name in (focused["name"], label):
+                assert focused["visible"], f"{name} has no visible focus: {focused}"
+                return
+        raise AssertionError(f"Tab never reached {name!r} on {page.url}")
+
+    tab_to("Add an identity provider")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/idps/new$"))
+    tab_to("radio:protocol")
+    expect(page.locator("#protocol-oidc")).to_be_checked()
+    tab_to("protocol-next")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/idps/new/preset\?protocol=oidc"))
+    tab_to("q")
+    page.keyboard.type("gluu")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"q=gluu"))
+    tab_to("Gluu Server 4")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/idps/new/gluu$"))
+    typed = {
+        "field-name": "gluu-kb",
+        "field-domain": "idp.corp.test",
+        "field-client_id": "inum-1",
+        "field-client_secret": "kb-secret-0123456789",
+    }
+    for field, value in typed.items():
+        tab_to(field)
+        page.keyboard.press("Control+A")
+        page.keyboard.type(value)
+    page.keyboard.press("Enter")  # submits the form from its last field
+    expect(page).to_have_url(re.compile(r"/admin/idps/gluu-kb/setup$"))
+    expect(page.locator("#callback-url")).to_contain_text("/plugins/servlet/oauth/callback")
