@@ -26,6 +26,7 @@ Deployment = Literal["cloud", "datacenter"]
 SECRET_FIELDS: Mapping[str, str] = {"cloud": "api_token", "datacenter": "personal_access_token"}
 # The fields an admin edits; the others (request_type_field, timeout_seconds) are kept from the stored one.
 _FORM_FIELDS = ("site_url", "deployment", "email", *SECRET_FIELDS.values())
+_PLACEHOLDER_SITE = "https://jsm.invalid"  # only to find the other problems; never stored
 
 
 class ConnectionInvalid(ValueError):
@@ -62,7 +63,15 @@ def build_connection(
     try:
         return JsmConnection.model_validate(values)
     except ValidationError as exc:
-        raise ConnectionInvalid(_by_field(exc)) from None
+        problems = _by_field(exc)
+    if "site_url" in problems:
+        # pydantic skips the credential checks once a field failed: ask again with a stand-in site,
+        # so that every problem is reported at once.
+        try:
+            JsmConnection.model_validate(values | {"site_url": _PLACEHOLDER_SITE})
+        except ValidationError as exc:
+            problems |= {k: v for k, v in _by_field(exc).items() if k not in problems}
+    raise ConnectionInvalid(problems)
 
 
 def _by_field(error: ValidationError) -> dict[str, str]:
