@@ -1,7 +1,252 @@
-"""Attribute mapping and user filter editors (per IdP), each with a preview on the last test's claims."""
+"""Attribute mapping and user filter editors (per IdP), each with a preview on the last test's claims.
+
+Both pages read the claims of the IdP's last successful connection test, so the admin edits against
+what the IdP really sends. Preview and "try it" work on the edited, unsaved form and change nothing;
+saving goes through `ProviderRegistry.save` (as the CLI and config import do) and is audited as
+``admin.idp.mapping`` or ``admin.idp.filters``. The decisions shown come from the same functions
+logins run: `mapping.preview` and `filters.explain`.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
 
-routes: list[BaseRoute] = []
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from deskgate.identity import mapping as attribute_mapping
+from deskgate.identity.claims import Claims
+from deskgate.identity.filters import FilterRules, explain
+from deskgate.identity.mapping import ATTRIBUTES, AttributeMapping, MappedUser, map_claims, normalise_email
+from deskgate.identity.provider import ProviderConfig
+from deskgate.sessions.store import SessionRecord
+from deskgate.web.admin_auth import admin_only, audit_change, checked_form, form_page
+from deskgate.web.context import web
+from deskgate.web.policy_forms import (
+    claims_of_test,
+    filter_values,
+    flat_claims,
+    mapping_values,
+    read_filters,
+    read_mapping,
+)
+from deskgate.web.security import NO_STORE
+
+NO_TEST = "There is no successful connection test of this identity provider yet: run one first."
+LABELS = {
+    "email": "Email",
+    "email_verified": "Email verified",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "display_name": "Display name",
+    "groups": "Groups",
+    "organization": "Organization",
+}
+
+
+def _base(config: ProviderConfig) -> str:
+    return f"/admin/idps/{quote(config.name, safe='')}"
+
+
+async def _load(request: Request) -> tuple[ProviderConfig, dict[str, Any] | None, Claims | None]:
+    """The IdP (404 if unknown), its last connection test and that test's claims (None if it failed)."""
+    services = web(request).services
+    config = await services.providers.get(request.path_params["name"])
+    test = await services.connection_tests.latest(config.name)
+    return config, test, claims_of_test(config.name, test)
+
+
+def _page(
+    request: Request,
+    template: str,
+    config: ProviderConfig,
+    test: dict[str, Any] | None,
+    claims: Claims | None,
+    context: Mapping[str, object],
+    *,
+    status_code: int = 200,
+) -> Response:
+    flat = flat_claims(claims.raw) if claims is not None else []
+    common = {
+        "section": "idps",
+        "idp": config,
+        "base": _base(config),
+        "test": test,
+        "claims": claims,
+        "id_token_claims": flat_claims(claims.id_token) if claims else [],
+        "userinfo_claims": flat_claims(claims.userinfo) if claims else [],
+        "paths": [path for path, _ in flat] + ["groups"] * ("groups" not in dict(flat)),
+        "saved": request.query_params.get("saved") == "1",
+    }
+    return form_page(request, template, {**common, **context}, status_code=status_code)
+
+
+def _saved(config: ProviderConfig, page: str) -> Response:
+    return RedirectResponse(f"{_base(config)}/{page}?saved=1", status_code=303, headers=NO_STORE)
+
+
+# --- attribute mapping -----------------------------------------------------------------------------
+
+
+def _mapping_page(
+    request: Request,
+    config: ProviderConfig,
+    test: dict[str, Any] | None,
+    claims: Claims | None,
+    *,
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    preview: Mapping[str, object] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "attributes": ATTRIBUTES,
+        "labels": LABELS,
+        "values": values,
+        "errors": errors,
+        "preview": preview,
+    }
+    return _page(request, "admin/mapping.html", config, test, claims, context, status_code=status_code)
+
+
+@admin_only
+async def mapping_form(request: Request, admin: SessionRecord) -> Response:
+    config, test, claims = await _load(request)
+    values = mapping_values(config.mapping)
+    return _mapping_page(request, config, test, claims, values=values, errors={})
+
+
+@admin_only
+async def mapping_submit(request: Request, admin: SessionRecord) -> Response:
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
+    config, test, claims = await _load(request)
+    mapping, errors = read_mapping(form)
+    if mapping is not None and form.get("action") == "save":
+        await web(request).services.providers.save(config.model_copy(update={"mapping": mapping}))
+        await audit_change(request, admin, "admin.idp.mapping", idp=config.name, detail="mapping changed")
+        return _saved(config, "mapping")
+    preview = None
+    if mapping is not None and claims is None:
+        errors = {"preview": NO_TEST}
+    elif mapping is not None and claims is not None:
+        preview = attribute_mapping.preview(claims, mapping)
+    status = 400 if errors else 200
+    return _mapping_page(
+        request, config, test, claims, values=form, errors=errors, preview=preview, status_code=status
+    )
+
+
+# --- user filters ----------------------------------------------------------------------------------
+
+
+def _try_user(
+    form: Mapping[str, str], config: ProviderConfig, claims: Claims | None
+) -> tuple[MappedUser, Claims] | str:
+    """Who "try it" evaluates: the typed person, or the last test's claims mapped with the saved
+    mapping (as a real login would map them); else the message explaining what is missing."""
+    if form.get("try_source") == "test":
+        if claims is None:
+            return NO_TEST
+        return map_claims(claims, config.mapping), claims
+    email = form.get("try_email", "").strip()
+    if normalise_email(email) is None:
+        return "Enter the email address to try, such as ann@corp.com."
+    groups = [group.strip() for group in form.get("try_groups", "").split(",") if group.strip()]
+    raw = {"sub": "try-it", "email": email, "email_verified": form.get("try_verified") == "on"}
+    typed = Claims(idp=config.name, issuer="", subject="try-it", raw={**raw, "groups": groups})
+    return map_claims(typed, AttributeMapping()), typed  # typed values are already the attributes
+
+
+def _rule_labels(rules: FilterRules) -> dict[str, str]:
+    """What each ``Verdict.rule`` name stands for, in the words of the form."""
+    labels = {
+        "deny_domains": "Denied domains: " + (", ".join(rules.deny_domains) or "none"),
+        "require_email_verified": "Verified email required",
+        "allow_domains": "Allowed domains: " + (", ".join(rules.allow_domains) or "any"),
+        "claim_rules": "At least one allow claim rule must match",
+        "default": "No rule refused the user",
+    }
+    for n, rule in enumerate(rules.claim_rules):
+        operator = "matches" if rule.match == "regex" else "is"
+        labels[f"claim_rules[{n}]"] = (
+            f"Claim rule {n + 1} ({rule.effect}): {rule.claim} {operator} {rule.value}"
+        )
+    return labels
+
+
+def _filters_page(
+    request: Request,
+    config: ProviderConfig,
+    test: dict[str, Any] | None,
+    claims: Claims | None,
+    *,
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    tried: Mapping[str, str],
+    result: Mapping[str, object] | None = None,
+    status_code: int = 200,
+) -> Response:
+    rules = [(n, row) for n, row in enumerate(values["rows"])]
+    context = {"values": values, "rules": rules, "errors": errors, "tried": tried, "result": result}
+    return _page(request, "admin/filters.html", config, test, claims, context, status_code=status_code)
+
+
+@admin_only
+async def filters_form(request: Request, admin: SessionRecord) -> Response:
+    config, test, claims = await _load(request)
+    tried = {"try_source": "test" if claims else "email", "try_rules": "edited", "try_verified": "on"}
+    values = filter_values(config.filters)
+    return _filters_page(request, config, test, claims, values=values, errors={}, tried=tried)
+
+
+@admin_only
+async def filters_submit(request: Request, admin: SessionRecord) -> Response:
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
+    config, test, claims = await _load(request)
+    rules, errors, values = read_filters(form)
+    tried = {key: form.get(key, "") for key in ("try_source", "try_email", "try_verified", "try_groups")}
+    tried["try_rules"] = "saved" if form.get("try_rules") == "saved" else "edited"
+    if form.get("action") == "save":
+        if rules is not None:
+            await web(request).services.providers.save(config.model_copy(update={"filters": rules}))
+            await audit_change(request, admin, "admin.idp.filters", idp=config.name, detail="filters changed")
+            return _saved(config, "filters")
+        return _filters_page(
+            request, config, test, claims, values=values, errors=errors, tried=tried, status_code=400
+        )
+    chosen: FilterRules | None = config.filters if tried["try_rules"] == "saved" else rules
+    who = _try_user(form, config, claims)
+    result = None
+    if isinstance(who, str):
+        errors = {**errors, "try": who}
+    elif chosen is not None:
+        user, user_claims = who
+        explanation = explain(user, user_claims, chosen)
+        result = {"explanation": explanation, "user": user, "labels": _rule_labels(chosen)}
+    status = 400 if errors and result is None else 200
+    return _filters_page(
+        request,
+        config,
+        test,
+        claims,
+        values=values,
+        errors=errors,
+        tried=tried,
+        result=result,
+        status_code=status,
+    )
+
+
+routes = [
+    Route("/admin/idps/{name}/mapping", mapping_form, methods=["GET"]),
+    Route("/admin/idps/{name}/mapping", mapping_submit, methods=["POST"]),
+    Route("/admin/idps/{name}/filters", filters_form, methods=["GET"]),
+    Route("/admin/idps/{name}/filters", filters_submit, methods=["POST"]),
+]
