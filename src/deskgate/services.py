@@ -28,6 +28,7 @@ from deskgate.identity.registry import ProviderRegistry
 from deskgate.jsm import JsmClient
 from deskgate.login.connection_test import ConnectionTests
 from deskgate.login.logout import LogoutReplayGuard
+from deskgate.login.page import LoginPageStore
 from deskgate.login.pipeline import LoginPipeline
 from deskgate.login.states import LoginStates
 from deskgate.portal.catalogue import Catalogue
@@ -86,6 +87,7 @@ class Services:
     admin_setup: AdminSetup
     admin_sessions: Sessions
     admin_throttle: SignInThrottle
+    login_page: LoginPageStore
     owns_http: bool = True
     _parties: dict[str, tuple[str, RelyingParty]] = field(default_factory=dict)
 
@@ -147,6 +149,7 @@ class Services:
                 await asyncio.sleep(interval)
 
     async def aclose(self) -> None:
+        await self.login_page.aclose()
         if self.owns_http:
             await self.http.aclose()
         await self.engine.dispose()
@@ -181,6 +184,10 @@ async def build_services(
     desks = DeskSettings(sessionmaker, settings)
     customers = CustomerProvisioning(CustomerLinks(sessionmaker), jsm_clients.get, catalogue, desks)
     admins = AdminAccounts(sessionmaker)
+    login_page = LoginPageStore(sessionmaker)
+    if settings.login_page is not None:
+        await login_page.save(settings.login_page)
+    await login_page.get()  # loaded before the first page is drawn, which cannot wait for the database
     return Services(
         settings=settings,
         engine=engine,
@@ -207,5 +214,6 @@ async def build_services(
             absolute=timedelta(hours=settings.admin_absolute_hours),
         ),
         admin_throttle=SignInThrottle(),
+        login_page=login_page,
         owns_http=owns_http,
     )

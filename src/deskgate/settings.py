@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from deskgate.errors import ConfigError
 from deskgate.identity.provider import ProviderConfig
 from deskgate.jsm.connection import JsmConnection
+from deskgate.login.page import LoginPageSettings
 
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -60,6 +61,11 @@ class Settings(BaseSettings):
     )
     jsm: JsmConnection | None = Field(
         None, description="The JSM site and service account, saved to the database at start (optional)."
+    )
+    login_page: LoginPageSettings | None = Field(
+        None,
+        description="The sign-in page and portal branding, saved to the database at start (optional; "
+        "otherwise the console's settings stay).",
     )
     jsm_cache_seconds: float = Field(
         300.0, ge=0, le=86400, description="How long service desks, request types and forms are cached."

@@ -242,3 +242,13 @@ class AdminSessionRow(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginPageRow(Base):
+    """The customer sign-in page and portal branding (id 1): `LoginPageSettings` as JSON."""
+
+    __tablename__ = "login_page"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]

@@ -49,7 +49,9 @@ def create_app(
     session_store: SessionStore | None = None,
 ) -> Starlette:
     """The Deskgate web app. `http` and `session_store` are seams for tests (real peers or in-process)."""
-    templates = Jinja2Templates(directory=str(TEMPLATES))
+    templates = Jinja2Templates(
+        directory=str(TEMPLATES), context_processors=[admin_login_page.branding_context]
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -19,6 +19,8 @@ from deskgate.errors import (
     LoginStateError,
     NotFound,
 )
+from deskgate.identity.provider import ProviderConfig
+from deskgate.login.page import LoginPageSettings, email_domain
 from deskgate.login.pipeline import LoginContext
 from deskgate.login.states import PendingLogin
 from deskgate.security.redirects import safe_next
@@ -32,15 +34,29 @@ from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
 
 
 async def login(request: Request) -> Response:
-    """The IdP chooser, or straight to the IdP when there is one or the link names one."""
+    """The IdP chooser, or straight to an IdP: the one the link names, the one the email's domain is
+    mapped to, or (automatic mode) the only enabled one or the default.
+
+    The email form is a GET like the ``?idp=`` links: it only starts a sign-in, and the access log
+    leaves query strings out.
+    """
     ctx = web(request)
     next_url = safe_next(request.query_params.get("next"))
     providers = await ctx.services.providers.enabled()
+    page = await ctx.services.login_page.get()
     wanted = request.query_params.get("idp")
-    if wanted is None and len(providers) == 1:
-        wanted = providers[0].name
+    email = request.query_params.get("email")
+    if wanted is None and email is not None:
+        email = email.strip()[:320]
+        wanted = page.idp_for_email(email, providers)
+        if wanted is None:
+            problem = "unknown" if email_domain(email) else "invalid"
+            return _chooser(request, page, providers, next_url, email=email, problem=problem)
+        return await begin_login(request, wanted, purpose="login", next_url=next_url, login_hint=email)
     if wanted is None:
-        return ctx.render(request, "chooser.html", {"providers": providers, "next": next_url})
+        wanted = page.automatic_choice(providers)
+    if wanted is None:
+        return _chooser(request, page, providers, next_url)
     if wanted not in {p.name for p in providers}:
         raise NotFound(
             f"login requested for unknown or disabled IdP {wanted!r}", user_message="Unknown sign-in method."
@@ -48,12 +64,41 @@ async def login(request: Request) -> Response:
     return await begin_login(request, wanted, purpose="login", next_url=next_url)
 
 
+def _chooser(
+    request: Request,
+    page: LoginPageSettings,
+    providers: list[ProviderConfig],
+    next_url: str,
+    *,
+    email: str = "",
+    problem: str | None = None,
+) -> Response:
+    """The buttons (with the admin's labels), and the email box when some domain leads to an IdP."""
+    buttons = [(p.name, page.label(p)) for p in providers]
+    context = {
+        "buttons": buttons,
+        "next": next_url,
+        "email_box": page.routes_by_email(providers),
+        "email": email,
+        "problem": problem,
+    }
+    return web(request).render(
+        request, "chooser.html", context, status_code=400 if problem == "invalid" else 200, headers=NO_STORE
+    )
+
+
 async def begin_login(
-    request: Request, idp: str, *, purpose: str, next_url: str, prompt: str | None = None
+    request: Request,
+    idp: str,
+    *,
+    purpose: str,
+    next_url: str,
+    prompt: str | None = None,
+    login_hint: str | None = None,
 ) -> Response:
     ctx = web(request)
     party = await ctx.services.relying_party(idp)
-    auth = await party.authorization_request(prompt=prompt)
+    auth = await party.authorization_request(prompt=prompt, login_hint=login_hint)
     binding = request.cookies.get(ctx.cookies.login)
     if not binding or not 20 <= len(binding) <= 128:
         binding = secrets.token_urlsafe(32)

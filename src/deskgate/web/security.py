@@ -23,7 +23,7 @@ BASE_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self' {forms}; base-uri 'none'"
+CSP = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; form-action 'self' {forms}; base-uri 'none'"
 # Pages an IdP must be able to frame (front-channel logout) opt out of the frame ban themselves.
 FRAMEABLE_PATHS = frozenset({"/plugins/servlet/oauth/logout"})
 NO_STORE = {

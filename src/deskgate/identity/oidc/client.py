@@ -58,7 +58,9 @@ class RelyingParty:
     async def metadata(self) -> ProviderMetadata:
         return await self.keys.metadata()
 
-    async def authorization_request(self, *, prompt: str | None = None) -> AuthorizationRequest:
+    async def authorization_request(
+        self, *, prompt: str | None = None, login_hint: str | None = None
+    ) -> AuthorizationRequest:
         metadata = await self.metadata()
         state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         params: dict[str, Any] = dict(self.config.extra_authorize_params)
@@ -72,6 +74,8 @@ class RelyingParty:
             params["nonce"] = nonce
         if prompt:
             params["prompt"] = prompt
+        if login_hint and self.config.protocol == "oidc":  # OIDC Core 3.1.2.1; plain OAuth 2.0 has none
+            params["login_hint"] = login_hint
         if self.config.response_mode == "form_post":
             params["response_mode"] = "form_post"
         url = prepare_grant_uri(
