@@ -8,7 +8,8 @@
     │   ├── ProviderUnavailable   discovery, JWKS, token or userinfo endpoint unreachable or malformed
     │   └── TokenRejected         an ID token, token response or userinfo failed validation
     ├── LoginDenied               the user signed in at the IdP but a filter refused them (`rule`)
-    │   └── NoEmailAddress        (portal.provisioning) the IdP sent no email to find the JSM customer by
+    │   ├── NoEmailAddress        (portal.provisioning) the IdP sent no email to find the JSM customer by
+    │   └── AdminAccessDenied     (login.admin_access) the IdP's admin rule does not admit this user
     ├── LogoutTokenRejected       a back-channel logout token failed validation (`check`)
     ├── NotFound                  unknown IdP, record or page — also any request this customer may not see
     ├── JsmError                  (jsm.errors) JSM refused or failed; its own tree is in that module

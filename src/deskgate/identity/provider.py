@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from deskgate.identity.filters import FilterRules
+from deskgate.identity.filters import ClaimRule, FilterRules
 from deskgate.identity.mapping import AttributeMapping
 
 Protocol = Literal["oidc", "oauth2"]
@@ -45,6 +45,30 @@ RESERVED_AUTHORIZE_PARAMS = frozenset(
         "request_uri",
     }
 )
+
+
+class AdminAccess(BaseModel):
+    """Who may sign in to the admin console through this IdP (absent: nobody may).
+
+    The rules alone decide: the IdP's customer `filters` play no part in an admin sign-in, so a rule
+    written here is the whole admission test. The rules are evaluated like ``filters.claim_rules`` (a
+    matching deny rule refuses, then at least one allow rule must match), and at least one allow rule is
+    required, so turning admin access on never admits everyone the IdP vouches for.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claim_rules: tuple[ClaimRule, ...] = Field(
+        min_length=1, description="Evaluated like filters.claim_rules; at least one allow rule."
+    )
+
+    @model_validator(mode="after")
+    def _one_allow_rule(self) -> AdminAccess:
+        if not any(rule.effect == "allow" for rule in self.claim_rules):
+            raise ValueError(
+                "admin access needs at least one allow rule (deny rules alone would admit everyone)"
+            )
+        return self
 
 
 class ProviderConfig(BaseModel):
@@ -85,6 +109,9 @@ class ProviderConfig(BaseModel):
 
     mapping: AttributeMapping = Field(default_factory=AttributeMapping)
     filters: FilterRules = Field(default_factory=FilterRules)
+    admin_access: AdminAccess | None = Field(
+        default=None, description="Who may sign in to the admin console through this IdP; None: nobody."
+    )
 
     @field_validator("name")
     @classmethod

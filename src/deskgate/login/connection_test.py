@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,12 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from deskgate.errors import DeskgateError, LoginDenied, NotFound
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.provider import ProviderConfig
+from deskgate.login.diagnosis import explain
 from deskgate.login.pipeline import preview, session_attributes
 from deskgate.store.models import ConnectionTestRow
 
 
 def success_result(config: ProviderConfig, result: LoginResult) -> dict[str, Any]:
+    """What the result page shows; `warnings` holds diagnoses of problems a working sign-in still has."""
     user, verdict = preview(config, result.claims)
+    warnings: list[dict[str, str]] = []
+    if not user.email:
+        # The sign-in worked, but the portal finds customers by email: it would refuse every one of them.
+        warning = explain("missing_email")
+        if "email" not in config.scopes:
+            missing = f"{warning.explanation} This IdP does not request the `email` scope."
+            warning = replace(warning, explanation=missing)
+        warnings.append(warning.as_dict())
+    if not verdict.allowed:
+        warnings.append(explain(verdict.rule, verdict.reason).as_dict())
     return {
         "ok": True,
         "subject": result.claims.subject,
@@ -25,10 +38,12 @@ def success_result(config: ProviderConfig, result: LoginResult) -> dict[str, Any
         "userinfo_claims": dict(result.claims.userinfo),
         "mapped": session_attributes(user),
         "verdict": {"allowed": verdict.allowed, "rule": verdict.rule, "reason": verdict.reason},
+        "warnings": warnings,
     }
 
 
 def failure_result(exc: DeskgateError, error_id: str) -> dict[str, Any]:
+    """Kept with the test, `diagnosis` lets any later page say "failed: <title>" without re-deriving it."""
     check = getattr(exc, "check", None) or (exc.rule if isinstance(exc, LoginDenied) else type(exc).__name__)
     return {
         "ok": False,
@@ -36,6 +51,7 @@ def failure_result(exc: DeskgateError, error_id: str) -> dict[str, Any]:
         "detail": exc.detail,
         "message": exc.user_message,
         "error_id": error_id,
+        "diagnosis": explain(check, exc.detail, error_id=error_id).as_dict(),
     }
 
 

@@ -21,7 +21,7 @@ from deskgate.store.models import LoginStateRow
 @dataclass(frozen=True, slots=True)
 class PendingLogin:
     idp: str
-    purpose: str  # "login" for customers, "test" for an admin's test connection
+    purpose: str  # "login" for customers, "test" for an admin's test connection, "admin" for console sign-in
     nonce: str
     code_verifier: str | None
     next_url: str

@@ -1,19 +1,37 @@
-"""Admin console routes: each one opens only with an admin session (see `admin_auth`)."""
+"""Admin console routes: each one opens only with an admin session (see `admin_auth`).
+
+The one exception is the start of an admin sign-in through an IdP, which is where a signed-out admin
+begins (it lives here because it starts the same sign-in as a customer's, through `begin_login`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
+from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from deskgate.errors import NotFound
+from deskgate.identity.filters import ClaimRule
 from deskgate.identity.oidc.probe import probe
+from deskgate.identity.provider import AdminAccess, ProviderConfig
+from deskgate.login.admin_access import describe
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_only, form_page
+from deskgate.web.admin_auth import (
+    admin_only,
+    audit_change,
+    checked_form,
+    form_page,
+    safe_admin_next,
+)
 from deskgate.web.auth import begin_login
 from deskgate.web.context import web
+from deskgate.web.security import NO_STORE
 
 
 @admin_only
@@ -39,7 +57,13 @@ async def test_page(request: Request, admin: SessionRecord) -> Response:
     config = await ctx.services.providers.get(request.path_params["name"])
     checks = await probe(await ctx.services.relying_party(config.name))
     latest = await ctx.services.connection_tests.latest(config.name)
-    context = {"idp": config, "checks": checks, "latest": latest, "section": "idps"}
+    context = {
+        "idp": config,
+        "checks": checks,
+        "latest": latest,
+        "callback_url": ctx.services.settings.url(CALLBACK_PATH),
+        "section": "idps",
+    }
     return form_page(request, "admin/test.html", context)
 
 
@@ -60,9 +84,101 @@ async def test_result(request: Request, admin: SessionRecord) -> Response:
     return form_page(request, "admin/test_result.html", {"idp": config, "result": result, "section": "idps"})
 
 
+async def idp_sign_in(request: Request) -> Response:
+    """Start an admin sign-in through an IdP: only one whose configuration allows admin sign-in."""
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
+    name = request.path_params["name"]
+    config = await web(request).services.providers.get(name)
+    if not config.enabled or config.admin_access is None:
+        raise NotFound(
+            f"admin sign-in through {name!r} is not allowed", user_message="Unknown sign-in method."
+        )
+    next_url = safe_admin_next(form.get("next"))
+    return await begin_login(request, name, purpose="admin", next_url=next_url)
+
+
+def _access_form(config: ProviderConfig) -> dict[str, str]:
+    """The form's values from the stored rule: its first allow rule (the form edits one rule)."""
+    access = config.admin_access
+    rule = next((r for r in access.claim_rules if r.effect == "allow"), None) if access else None
+    if rule is None:
+        return {"enabled": "", "claim": "groups", "match": "exact", "value": ""}
+    return {"enabled": "on", "claim": rule.claim, "match": rule.match, "value": rule.value}
+
+
+def _access_page(
+    request: Request,
+    config: ProviderConfig,
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    *,
+    status_code: int = 200,
+) -> Response:
+    rules = [describe(r) for r in config.admin_access.claim_rules] if config.admin_access else []
+    context = {"idp": config, "values": values, "errors": errors, "rules": rules, "section": "idps"}
+    return form_page(request, "admin/idp_admin_access.html", context, status_code=status_code)
+
+
+def _parse_access(form: Mapping[str, str]) -> tuple[AdminAccess | None, dict[str, str]]:
+    """The admin access the form asks for (None: turned off), or the problems, by field."""
+    if form.get("enabled") != "on":
+        return None, {}
+    claim, value = form.get("claim", "").strip(), form.get("value", "").strip()
+    match = form.get("match", "exact")
+    errors: dict[str, str] = {}
+    if not claim:
+        errors["claim"] = "Enter the claim to check, for example groups."
+    if not value:
+        errors["value"] = "Enter the value the claim must have, for example deskgate-admins."
+    if match not in ("exact", "regex"):
+        errors["match"] = "Choose exact or regular expression."
+    if errors:
+        return None, errors
+    try:
+        rule = ClaimRule(effect="allow", claim=claim, match=match, value=value)
+    except ValidationError as exc:
+        for problem in exc.errors():
+            field = "claim" if problem["loc"] and problem["loc"][0] == "claim" else "value"
+            errors[field] = str(problem["msg"]).removeprefix("Value error, ")
+        return None, errors
+    return AdminAccess(claim_rules=(rule,)), {}
+
+
+@admin_only
+async def admin_access_page(request: Request, admin: SessionRecord) -> Response:
+    config = await web(request).services.providers.get(request.path_params["name"])
+    return _access_page(request, config, _access_form(config), {})
+
+
+@admin_only
+async def admin_access_save(request: Request, admin: SessionRecord) -> Response:
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
+    providers = web(request).services.providers
+    config = await providers.get(request.path_params["name"])
+    access, errors = _parse_access(form)
+    if errors:
+        values = {key: form.get(key, "") for key in ("enabled", "claim", "match", "value")}
+        return _access_page(request, config, values, errors, status_code=400)
+    await providers.save(config.model_copy(update={"admin_access": access}))
+    if access is None:
+        detail = "admin sign-in turned off"
+    else:
+        detail = "admin sign-in allowed when " + "; ".join(describe(r) for r in access.claim_rules)
+    await audit_change(request, admin, "admin.idp.admin_access", idp=config.name, detail=detail)
+    target = f"/admin/idps/{quote(config.name, safe='')}/admin-access?saved=1"
+    return RedirectResponse(target, status_code=303, headers=NO_STORE)
+
+
 routes = [
     Route("/admin/", index),
     Route("/admin/idps/{name}/test", test_page),
     Route("/admin/idps/{name}/test/start", test_start),
     Route("/admin/idps/{name}/test/result/{test_id}", test_result),
+    Route("/admin/idps/{name}/admin-access", admin_access_page, methods=["GET"]),
+    Route("/admin/idps/{name}/admin-access", admin_access_save, methods=["POST"]),
+    Route("/admin/login/idp/{name}", idp_sign_in, methods=["POST"]),
 ]

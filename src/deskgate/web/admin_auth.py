@@ -3,6 +3,9 @@
 Admin sessions live in their own table behind their own cookie, so a customer session never opens a
 console page. Every form carries a CSRF token; failed sign-ins are audited (never the password) and
 throttled per user name and per client address.
+
+An admin may also sign in through an IdP whose configuration carries `admin_access` (`admin_idp_signin`);
+it ends in the same `start_admin_session`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ WRONG = "Wrong user name or password."
 THROTTLED = "Too many failed sign-ins. Please wait a few minutes and try again."
 
 
-def _safe_admin_next(value: object) -> str:
+def safe_admin_next(value: object) -> str:
     """Only a console path: never another site, never a customer page."""
     if isinstance(value, str) and value.startswith("/admin/") and not value.startswith("/admin//"):
         return value if "\\" not in value else "/admin/"
@@ -110,20 +113,40 @@ def csrf_refused(request: Request) -> Response:
     )
 
 
-async def _signed_in(request: Request, ctx: WebContext, username: str, next_url: str) -> Response:
+async def start_admin_session(
+    request: Request, ctx: WebContext, username: str, response: Response
+) -> Response:
+    """`response`, carrying a new admin session for `username` (SameSite=Strict cookie)."""
     # A brand-new session id at every sign-in, and the one the browser brought (if any) ended: rotation.
     await ctx.services.admin_sessions.end(request.cookies.get(ctx.cookies.admin))
     session_id, _ = await ctx.services.admin_sessions.start(
         idp="deskgate-admin", subject=username, email=None, display_name=username, attributes={}
     )
-    response = RedirectResponse(next_url, status_code=303, headers=NO_STORE)
     set_cookie(response, ctx.cookies.admin, session_id, https=ctx.https, samesite="strict")
     return response
 
 
+async def _signed_in(request: Request, ctx: WebContext, username: str, next_url: str) -> Response:
+    response = RedirectResponse(next_url, status_code=303, headers=NO_STORE)
+    return await start_admin_session(request, ctx, username, response)
+
+
+async def _login_form(
+    request: Request, next_url: str, username: str, message: str | None, *, status_code: int = 200
+) -> Response:
+    """The sign-in page: the password form, and a button for each IdP allowed for admin sign-in."""
+    providers = await web(request).services.providers.enabled()
+    context = {
+        "next": next_url,
+        "username": username,
+        "message": message,
+        "idps": [p for p in providers if p.admin_access is not None],
+    }
+    return form_page(request, "admin/login.html", context, status_code=status_code)
+
+
 async def login_page(request: Request) -> Response:
-    next_url = _safe_admin_next(request.query_params.get("next"))
-    return form_page(request, "admin/login.html", {"next": next_url, "username": "", "message": None})
+    return await _login_form(request, safe_admin_next(request.query_params.get("next")), "", None)
 
 
 async def login(request: Request) -> Response:
@@ -133,7 +156,7 @@ async def login(request: Request) -> Response:
         return csrf_refused(request)
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))
-    next_url = _safe_admin_next(form.get("next"))
+    next_url = safe_admin_next(form.get("next"))
     ip = ctx.client_ip(request) or "-"
     keys = (f"user:{username.lower()}", f"ip:{ip}")
     services = ctx.services
@@ -153,8 +176,7 @@ async def login(request: Request) -> Response:
             event="admin.login", outcome=outcome, subject=username or None, client_ip=ip, detail=message
         )
     )
-    context = {"next": next_url, "username": username, "message": message}
-    return form_page(request, "admin/login.html", context, status_code=status)
+    return await _login_form(request, next_url, username, message, status_code=status)
 
 
 async def logout(request: Request) -> Response:

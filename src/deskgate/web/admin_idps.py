@@ -28,7 +28,15 @@ from deskgate.web.security import NO_STORE
 
 PROTOCOLS = {"oidc": "OpenID Connect", "oauth2": "OAuth 2.0"}
 # What the admin set outside the preset form (or with the CLI); an edit through the form keeps it.
-KEPT_ON_EDIT = ("enabled", "order", "mapping", "filters", "response_mode", "id_token_signing_algs")
+KEPT_ON_EDIT = (
+    "enabled",
+    "order",
+    "mapping",
+    "filters",
+    "admin_access",
+    "response_mode",
+    "id_token_signing_algs",
+)
 
 
 def _see_other(url: str) -> Response:

@@ -27,7 +27,7 @@ from deskgate.security.redirects import safe_next
 from deskgate.services import (
     CALLBACK_PATH,
 )
-from deskgate.web import connection_test, logout
+from deskgate.web import admin_idp_signin, connection_test, logout
 from deskgate.web.context import current_user, web
 from deskgate.web.errors import error_id_of
 from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
@@ -148,6 +148,8 @@ async def callback(request: Request) -> Response:
         )
         if pending.purpose == "test":
             return await connection_test.finish(request, party.config, result)
+        if pending.purpose == "admin":  # an admin session, never a customer one
+            return await admin_idp_signin.finish(request, party.config, result, pending.next_url)
         login_ctx = await ctx.services.pipeline.run(
             LoginContext(party.config, result.claims, result.id_token, next_url=pending.next_url)
         )
@@ -155,6 +157,8 @@ async def callback(request: Request) -> Response:
         await _audit_failed_login(request, pending, exc)
         if pending is not None and pending.purpose == "test":
             return await connection_test.failed(request, pending.idp, exc)
+        if pending is not None and pending.purpose == "admin":
+            return admin_idp_signin.failed(request, exc)
         raise
     assert login_ctx.session_id and login_ctx.session
     await ctx.services.audit.record(
@@ -194,7 +198,8 @@ def _resubmit_same_site(request: Request, params: dict[str, Any]) -> Response:
 async def _audit_failed_login(request: Request, pending: PendingLogin | None, exc: DeskgateError) -> None:
     ctx = web(request)
     refused = isinstance(exc, LoginDenied)
-    event = "login.test" if pending is not None and pending.purpose == "test" else "login"
+    purpose = pending.purpose if pending is not None else "login"
+    event = {"test": "login.test", "admin": "admin.login"}.get(purpose, "login")
     if isinstance(exc, LoginDenied):
         detail = f"rule={exc.rule}: {exc.reason}"
     else:
