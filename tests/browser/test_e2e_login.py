@@ -152,7 +152,9 @@ def test_admin_test_connection_shows_claims_and_creates_no_session(
     page.get_by_role("row", name=re.compile(r"\(gluu\)")).get_by_role("link", name="Test connection").click()
     page.wait_for_url(deskgate_base + "/admin/idps/gluu/test")
     browsing.shot(page, "test-page")
-    page.get_by_role("link", name="Sign in at Gluu to test").click()
+    with context.expect_page() as opened:  # the test sign-in opens in a new window
+        page.get_by_role("link", name="Sign in at Gluu to test (opens in a new window)").click()
+    page = opened.value
 
     _sign_in_at_provider(page, gluu_peer, "alice", "alice")
     page.wait_for_url(re.compile("^" + re.escape(deskgate_base + "/admin/idps/gluu/test/result/")))
