@@ -245,3 +245,15 @@ async def test_an_unknown_idp_has_no_admin_access_page(db_url: str) -> None:
         assert (
             await client.post("/admin/idps/nope/admin-access", data={**RULE, "csrf_token": token})
         ).status_code == 404
+
+
+def test_admin_access_needs_an_allow_rule_and_travels_in_the_stored_json() -> None:
+    with pytest.raises(ValueError, match="at least one allow rule"):
+        AdminAccess(claim_rules=(ClaimRule(effect="deny", claim="groups", value="contractors"),))
+    with pytest.raises(ValueError, match="at least 1 item"):
+        AdminAccess(claim_rules=())
+    stored = _idp(admin_access=AGENTS_ONLY).model_dump(mode="json", exclude={"client_secret"})
+    assert stored["admin_access"] == {
+        "claim_rules": [{"effect": "allow", "claim": "groups", "match": "exact", "value": "agents"}]
+    }
+    assert ProviderConfig.model_validate({**stored, "client_secret": "s"}).admin_access == AGENTS_ONLY
