@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,6 +73,19 @@ class AuditFilter:
                 )
             )
         return found
+
+
+def parse_time(text: str, *, end: bool = False) -> datetime:
+    """A moment typed by an admin: an ISO 8601 date or date and time, UTC unless an offset is given.
+
+    With `end`, a date alone means the end of that day, so that "to 2026-01-31" includes the 31st.
+    Raises ValueError for anything else.
+    """
+    text = text.strip()
+    moment = datetime.fromisoformat(text)
+    if end and re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", text):
+        moment += timedelta(days=1)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # the log is kept in UTC
 
 
 def _event(r: AuditEventRow) -> AuditEvent:
