@@ -1,35 +1,40 @@
-"""`deskgate audit`: read the audit log (sign-ins, refusals, sign-outs)."""
+"""`deskgate audit`: read the audit log (sign-ins, refusals, sign-outs), with the console's filters."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from deskgate.audit import AuditEvent
+from deskgate.audit import CSV_COLUMNS, AuditEvent, AuditFilter, csv_lines, parse_time
 from deskgate.cli._shared import ConfigOption, print_table, settings_or_exit, with_services
+from deskgate.services import Services
 
-COLUMNS = ("at", "event", "outcome", "idp", "email", "subject", "client_ip", "error_id", "detail")
+COLUMNS = CSV_COLUMNS
 
 
-def _since(value: str | None) -> datetime | None:
+def _moment(value: str | None, option: str, *, end: bool = False) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_time(value, end=end)
     except ValueError:
         raise typer.BadParameter(
-            "use an ISO 8601 date or time, e.g. 2025-01-31 or 2025-01-31T08:00Z", param_hint="--since"
+            "use an ISO 8601 date or time, e.g. 2025-01-31 or 2025-01-31T08:00Z", param_hint=option
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # the log is kept in UTC
 
 
 def _as_dict(event: AuditEvent) -> dict[str, str | None]:
     values = {column: getattr(event, column) for column in COLUMNS}
     values["at"] = event.at.isoformat() if event.at else None
     return values
+
+
+async def _csv(services: Services, where: AuditFilter) -> None:
+    async for line in csv_lines(services.audit.export(where)):
+        typer.echo(line, nl=False)
 
 
 def audit(
@@ -43,14 +48,35 @@ def audit(
     since: Annotated[
         str | None, typer.Option(help="Only events at or after this ISO 8601 time (UTC unless given).")
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Only events before this ISO 8601 time; a date alone includes that whole day."),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Only events whose subject or email contains this (any case).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_csv: Annotated[
+        bool,
+        typer.Option(
+            "--csv", help="Every matching event as CSV (--limit does not apply), as the console exports it."
+        ),
+    ] = False,
 ) -> None:
     """Show the audit log, newest first."""
-    after = _since(since)
-    events = with_services(
-        settings_or_exit(config),
-        lambda s: s.audit.query(event=event, outcome=outcome, idp=idp, since=after, limit=limit),
+    where = AuditFilter(
+        event=event,
+        outcome=outcome,
+        idp=idp,
+        since=_moment(since, "--since"),
+        until=_moment(until, "--until", end=True),
+        user=user,
     )
+    settings = settings_or_exit(config)
+    if as_csv:
+        with_services(settings, lambda s: _csv(s, where))
+        return
+    events = with_services(settings, lambda s: s.audit.search(where, limit=limit))
     if as_json:
         for item in events:
             typer.echo(json.dumps(_as_dict(item)))
