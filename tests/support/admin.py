@@ -30,3 +30,14 @@ def sign_in(client: httpx.Client, base: str, password: str = ADMIN_PASSWORD) -> 
         base + "/admin/login",
         data={"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": password},
     )
+
+
+CONTINUE_FORM = re.compile(r'<form method="get" action="([^"]+)" id="resubmit">')
+
+
+def continue_target(response: httpx.Response) -> str:
+    """Where the console's continue page (served after an IdP round trip instead of a redirect) leads."""
+    assert response.status_code == 200, response.status_code
+    found = CONTINUE_FORM.search(response.text)
+    assert found, "not the continue page"
+    return found.group(1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -104,6 +104,18 @@ async def audit_change(
             detail=f"{detail} by {admin.subject}",
         )
     )
+
+
+def continue_page(request: Request, target: str, message: str) -> Response:
+    """A page of ours that moves on to a console page (by script, or with a button without it).
+
+    Browsers count a redirect chain that began at the IdP's site as cross-site, so a 303 straight to a
+    console page would arrive without the SameSite=Strict admin cookie. A navigation this page starts is
+    same-site and carries it.
+    """
+    parts = urlsplit(safe_admin_next(target))
+    context = {"action": parts.path, "fields": parse_qsl(parts.query), "message": message}
+    return web(request).render(request, "admin/continue.html", context, headers=NO_STORE)
 
 
 def csrf_refused(request: Request) -> Response:

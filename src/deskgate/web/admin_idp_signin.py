@@ -9,7 +9,6 @@ admin session exactly as a password sign-in gets — never a customer session.
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,7 +18,7 @@ from deskgate.errors import DeskgateError
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.admin_access import admin_subject, admit
-from deskgate.web.admin_auth import LOGIN_PATH, safe_admin_next, start_admin_session
+from deskgate.web.admin_auth import LOGIN_PATH, continue_page, start_admin_session
 from deskgate.web.context import web
 from deskgate.web.errors import error_id_of
 from deskgate.web.security import NO_STORE, delete_cookie
@@ -47,21 +46,11 @@ async def finish(request: Request, config: ProviderConfig, result: LoginResult, 
             detail=f"through {config.name}",
         )
     )
-    response = await start_admin_session(request, ctx, subject, _continue_page(request, next_url))
+    response = await start_admin_session(
+        request, ctx, subject, continue_page(request, next_url, "You are signed in. Opening the console…")
+    )
     delete_cookie(response, ctx.cookies.login, https=ctx.https)
     return response
-
-
-def _continue_page(request: Request, next_url: str) -> Response:
-    """A page of ours that moves on to the console (by script, or with a button without it).
-
-    Browsers count a redirect chain that began at the IdP's site as cross-site, so a 303 straight to the
-    console would arrive without the SameSite=Strict admin cookie. A navigation this page starts is
-    same-site and carries it.
-    """
-    parts = urlsplit(safe_admin_next(next_url))
-    context = {"action": parts.path, "fields": parse_qsl(parts.query)}
-    return web(request).render(request, "admin/continue.html", context, headers=NO_STORE)
 
 
 def failed(request: Request, exc: DeskgateError) -> Response:

@@ -5,16 +5,20 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from deskgate.audit import AuditEvent
 from deskgate.errors import DeskgateError
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.connection_test import failure_result, success_result
+from deskgate.web.admin_auth import continue_page
 from deskgate.web.context import web
 from deskgate.web.errors import error_id_of
-from deskgate.web.security import NO_STORE, delete_cookie
+from deskgate.web.security import delete_cookie
+
+# Not a redirect: the IdP's site began this navigation, and the admin cookie is SameSite=Strict.
+SHOWING = "The test sign-in is over. Opening its result…"
 
 
 def _result_url(idp: str, test_id: str) -> str:
@@ -35,7 +39,7 @@ async def finish(request: Request, config: ProviderConfig, result: LoginResult) 
             client_ip=ctx.client_ip(request),
         )
     )
-    response = RedirectResponse(_result_url(config.name, test_id), status_code=303, headers=NO_STORE)
+    response = continue_page(request, _result_url(config.name, test_id), SHOWING)
     delete_cookie(response, ctx.cookies.login, https=ctx.https)
     return response
 
@@ -43,4 +47,4 @@ async def finish(request: Request, config: ProviderConfig, result: LoginResult) 
 async def failed(request: Request, idp: str, exc: DeskgateError) -> Response:
     ctx = web(request)
     test_id = await ctx.services.connection_tests.save(idp, failure_result(exc, error_id_of(exc)))
-    return RedirectResponse(_result_url(idp, test_id), status_code=303, headers=NO_STORE)
+    return continue_page(request, _result_url(idp, test_id), SHOWING)
