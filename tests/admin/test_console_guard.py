@@ -38,7 +38,7 @@ from tests.support.inprocess import SECRET_KEY, running_app
 
 pytestmark = pytest.mark.anyio
 
-OPEN_WITHOUT_ADMIN = {"/admin/login", "/admin/logout", "/admin/setup/{token}"}
+OPEN_WITHOUT_ADMIN = {"/admin/login", "/admin/login/idp/{name}", "/admin/logout", "/admin/setup/{token}"}
 # Values for the routes' path parameters: an IdP that exists, so a refusal is never a mere 404.
 PARAMS = {"name": "corp", "preset": "gluu", "token": "not-a-setup-token", "test_id": "t", "direction": "up"}
 
