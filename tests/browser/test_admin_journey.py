@@ -159,4 +159,59 @@ def test_from_an_empty_database_to_a_customer_in_the_portal(
     expect(window.locator("#userinfo-claims")).to_contain_text("given_name")
     browsing.shot(window, "test connection, claims")
     window.close()
-    assert server.call(lambda s: s.connection_tests.latest("gluu")) is not None
+
+    # 4. Mapping: first and last name picked from the claims of that test, previewed, then saved.
+    admin.goto(deskgate_base + "/admin/idps/gluu/mapping")
+    expect(admin.locator("#claims-heading")).to_be_visible()
+    admin.locator("#field-first_name").fill("given_name")
+    admin.locator("#field-last_name").fill("family_name")
+    admin.locator("#mapping-preview").click()
+    preview = admin.locator("#preview-table")
+    expect(preview).to_contain_text("Demo")
+    expect(preview).to_contain_text("Customer")
+    browsing.shot(admin, "mapping, preview")
+    admin.locator("#mapping-save").click()
+    expect(admin.locator("#saved")).to_be_visible()
+    mapping = server.call(lambda s: s.providers.get("gluu")).mapping
+    assert (mapping.first_name, mapping.last_name) == (("given_name",), ("family_name",))
+
+    # 5. Filters: only example.com may sign in; "try it" refuses another domain and says which rule did.
+    admin.goto(deskgate_base + "/admin/idps/gluu/filters")
+    admin.get_by_label("Allowed domains").fill("example.com")
+    admin.locator("#filters-save").click()
+    expect(admin.locator("#saved")).to_be_visible()
+    admin.locator("#try-source-email").check()
+    admin.locator("#try-email").fill("eve@other.example")
+    admin.locator("#filters-try").click()
+    expect(admin.locator("#verdict")).to_contain_text("Refused")
+    expect(admin.locator("#try-result")).to_contain_text("allow")
+    browsing.shot(admin, "filters, try it refuses another domain")
+    assert server.call(lambda s: s.providers.get("gluu")).filters.allow_domains == ("example.com",)
+
+    # 6. Jira: the service account, the connection check, and a desk's substitute link copied.
+    emulator, site_url = jsm_site
+    admin.get_by_role("link", name="Jira").click()
+    admin.locator("#deployment-cloud").check()
+    admin.locator("#field-site_url").fill(site_url)
+    admin.locator("#field-email").fill(emulator.credentials.email)
+    admin.locator("#field-api_token").fill(emulator.credentials.api_token)
+    admin.locator("#jira-save").click()
+    admin.locator("#jira-check").click()
+    expect(admin.locator("#check-results")).to_be_visible()
+    browsing.shot(admin, "jira, connection checked")
+    expect(admin.locator("#link-1")).to_have_text(deskgate_base + "/portal/1")
+    admin.locator("button[data-copy='link-1']").click()
+    link = admin.evaluate("() => navigator.clipboard.readText()")
+    assert link == deskgate_base + "/portal/1"
+    browsing.shot(admin, "jira, substitute links")
+
+    # 7. A customer opens the substitute link in a fresh browser, signs in at the IdP and is in the portal.
+    customer = browsing.context(ignore_https_errors=True).new_page()
+    customer.goto(link)
+    _sign_in_at_gluu(customer, peer, "demo")
+    expect(customer).to_have_url(link)
+    expect(customer.get_by_role("main")).to_contain_text("IT Help")
+    browsing.shot(customer, "customer in the portal")
+    # Their session opens no console page.
+    customer.goto(deskgate_base + "/admin/")
+    expect(customer).to_have_url(re.compile(re.escape(deskgate_base + "/admin/login")))
