@@ -1,9 +1,12 @@
-"""Export the configured identity providers to a document, and import such a document back.
+"""Export the whole configuration to a document, and import such a document back: the one code path of
+`deskgate config export|import` and the console's backup page.
 
-The document is ``{"version": 1, "idps": [ProviderConfig, ...], "jsm": JsmConnection}`` (IdPs in display
-order; `jsm` only when connected). Client secrets are
-(and the JSM service account's token) are left out unless asked for, so an export can be shared or kept in version control; importing an IdP
-without a secret keeps the secret already stored under the same name, so such an export round-trips.
+The document is ``{"version": 1, "idps": [ProviderConfig, ...], "jsm": JsmConnection, "desks": [...]}``:
+IdPs in display order, `jsm` only when connected, `desks` the per-desk portal settings that differ from
+the default (SSO on, every request type shown). Secrets (IdP client secrets, the JSM service account's
+token) are left out unless asked for, so an export can be shared or kept in version control; importing an
+entry without its secret keeps the one already stored (same IdP name; same JSM deployment type), so such
+an export round-trips.
 
 An import is checked as a whole before anything is written: every problem in every entry is reported
 at once (as `ConfigError.problems`), and nothing changes unless there are none.
@@ -13,14 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from deskgate.errors import ConfigError
 from deskgate.identity.provider import ProviderConfig
 from deskgate.jsm import JsmConnection
+from deskgate.portal.desks import DeskSetting
+from deskgate.portal.jira_setup import connect
 from deskgate.services import Services
 
 FORMAT_VERSION = 1
@@ -37,6 +42,20 @@ class ImportReport:
     deleted: list[str] = field(default_factory=list)
     kept_secrets: list[str] = field(default_factory=list)  # imported without a secret; the stored one stays
     jsm: str | None = None  # "created" or "updated" when the document carried a JSM connection
+    desks: list[str] = field(default_factory=list)  # ids of the desks whose settings were saved
+
+
+class DeskEntry(BaseModel):
+    """One desk's portal settings in a document (what `deskgate jira desk` and the Jira page change)."""
+
+    # A hand-written `desk_id: 1` is the desk "1", not an error.
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    desk_id: str = Field(pattern=r"^\d{1,18}$", description="The service desk's id.")
+    sso_enabled: bool = Field(True, description="Whether the portal serves this desk.")
+    visible_request_types: list[Annotated[str, Field(pattern=r"^\d{1,18}$")]] | None = Field(
+        None, description="The request type ids the portal shows; absent or null: all of them."
+    )
 
 
 async def export_config(services: Services, *, include_secrets: bool = False) -> dict[str, Any]:
@@ -50,7 +69,48 @@ async def export_config(services: Services, *, include_secrets: bool = False) ->
     connection = await services.jira.get()
     if connection is not None:
         document["jsm"] = _export_jsm(connection, include_secrets)
+    desks = sorted((await services.desks.all()).values(), key=lambda d: int(d.desk_id))
+    if desks:
+        document["desks"] = [_export_desk(desk) for desk in desks]
     return document
+
+
+async def export_yaml(services: Services, *, include_secrets: bool = False) -> str:
+    """The export as the YAML text a file holds."""
+    document = await export_config(services, include_secrets=include_secrets)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+def _export_desk(setting: DeskSetting) -> dict[str, Any]:
+    visible = list(setting.visible_request_types) if setting.visible_request_types is not None else None
+    entry = DeskEntry(desk_id=setting.desk_id, sso_enabled=setting.sso_enabled, visible_request_types=visible)
+    return entry.model_dump(mode="json")
+
+
+def _validate_desks(entries: object) -> tuple[list[DeskSetting], list[str]]:
+    if entries is None:
+        return [], []
+    if not isinstance(entries, list):
+        return [], ["desks: expected a list of desk settings"]
+    settings: list[DeskSetting] = []
+    problems: list[str] = []
+    for index, entry in enumerate(entries):
+        try:
+            desk = DeskEntry.model_validate(entry)
+        except ValidationError as exc:
+            problems += [f"desks[{index}]: {problem}" for problem in _describe(exc)]
+            continue
+        visible = tuple(dict.fromkeys(desk.visible_request_types)) if desk.visible_request_types else None
+        if desk.visible_request_types == []:
+            problems.append(
+                f"desks[{index}] ({desk.desk_id}): visible_request_types: empty (use null for all)"
+            )
+        settings.append(DeskSetting(desk.desk_id, desk.sso_enabled, visible))
+    ids = [setting.desk_id for setting in settings]
+    problems += [
+        f"desks: the desk {i!r} is listed twice" for i in sorted({i for i in ids if ids.count(i) > 1})
+    ]
+    return settings, problems
 
 
 _JSM_SECRETS = ("api_token", "personal_access_token")
@@ -85,13 +145,20 @@ def _validate_jsm(entry: object, stored: JsmConnection | None) -> tuple[JsmConne
 def read_export_file(path: Path) -> dict[str, Any]:
     """The document in a YAML (or JSON) file, or ConfigError saying why it cannot be read."""
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except FileNotFoundError as exc:
         raise ConfigError([f"{path}: no such file"]) from exc
+    return parse_export_text(text, source=str(path))
+
+
+def parse_export_text(text: str, *, source: str) -> dict[str, Any]:
+    """The document in YAML (or JSON) text, or ConfigError saying why it cannot be read."""
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML ({exc})"]) from exc
+        raise ConfigError([f"{source}: not valid YAML ({exc})"]) from exc
     if not isinstance(data, dict):
-        raise ConfigError([f"{path}: expected a mapping with 'version' and 'idps'"])
+        raise ConfigError([f"{source}: expected a mapping with 'version' and 'idps'"])
     return data
 
 
@@ -100,21 +167,25 @@ async def import_config(services: Services, data: dict[str, Any], *, replace: bo
     stored = {config.name: config for config in await services.providers.all()}
     stored_jsm = await services.jira.get()
     jsm, jsm_problems = _validate_jsm(data.get("jsm"), stored_jsm)
+    desks, desk_problems = _validate_desks(data.get("desks"))
     try:
         configs, kept_secrets = _validate(data, stored)
     except ConfigError as exc:
-        raise ConfigError([*exc.problems, *jsm_problems]) from None
-    if jsm_problems:
-        raise ConfigError(jsm_problems)
+        raise ConfigError([*exc.problems, *jsm_problems, *desk_problems]) from None
+    if jsm_problems or desk_problems:
+        raise ConfigError([*jsm_problems, *desk_problems])
     report = ImportReport(
         created=[c.name for c in configs if c.name not in stored],
         updated=[c.name for c in configs if c.name in stored],
         deleted=sorted(set(stored) - {c.name for c in configs}) if replace else [],
         kept_secrets=kept_secrets,
         jsm=None if jsm is None else ("updated" if stored_jsm is not None else "created"),
+        desks=[desk.desk_id for desk in desks],
     )
     if jsm is not None:
-        await services.jira.save(jsm)
+        await connect(services, jsm)
+    for desk in desks:
+        await services.desks.save(desk)
     for config in configs:
         await services.providers.save(config)
     for name in report.deleted:
@@ -128,7 +199,9 @@ def _validate(
     problems: list[str] = []
     if data.get("version") != FORMAT_VERSION:
         problems.append(f"version: expected {FORMAT_VERSION}, found {data.get('version')!r}")
-    problems += [f"{key}: unknown key" for key in sorted(set(data) - {"version", "idps", "jsm"}, key=str)]
+    problems += [
+        f"{key}: unknown key" for key in sorted(set(data) - {"version", "idps", "jsm", "desks"}, key=str)
+    ]
     entries = data.get("idps")
     if not isinstance(entries, list):
         raise ConfigError([*problems, "idps: expected a list of identity providers"])

@@ -1,4 +1,4 @@
-"""`deskgate config`: check a settings file; export and import the identity providers."""
+"""`deskgate config`: check a settings file; export and import the configuration (IdPs, JSM, desks)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
 from deskgate.cli._shared import EXIT_PROBLEM, ConfigOption, echo_problems, settings_or_exit, with_services
-from deskgate.config_io import export_config, import_config, read_export_file
+from deskgate.config_io import export_yaml, import_config, read_export_file
 from deskgate.errors import ConfigError
 from deskgate.settings import load_settings
 
-app = typer.Typer(help="Check the settings; export and import identity providers.", no_args_is_help=True)
+app = typer.Typer(help="Check the settings; export and import the configuration.", no_args_is_help=True)
 
 
 @app.command()
@@ -34,18 +33,21 @@ def check(
 def export_command(
     config: ConfigOption = None,
     include_secrets: Annotated[
-        bool, typer.Option("--include-secrets", help="Include client secrets, in plain text.")
+        bool,
+        typer.Option("--include-secrets", help="Include client secrets and the JSM token, in plain text."),
     ] = False,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")
     ] = None,
 ) -> None:
-    """Export the identity providers as YAML (client secrets left out unless asked for)."""
+    """Export the configuration as YAML (secrets left out unless asked for)."""
     settings = settings_or_exit(config)
-    document = with_services(settings, lambda s: export_config(s, include_secrets=include_secrets))
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    text = with_services(settings, lambda s: export_yaml(s, include_secrets=include_secrets))
     if include_secrets:
-        typer.echo("warning: the export contains client secrets in plain text; keep it private.", err=True)
+        typer.echo(
+            "warning: the export contains client secrets (and the JSM token) in plain text; keep it private.",
+            err=True,
+        )
     if output is None:
         typer.echo(text, nl=False)
         return
@@ -53,7 +55,7 @@ def export_command(
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if include_secrets else 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as stream:
         stream.write(text)
-    typer.echo(f"Wrote {len(document['idps'])} identity provider(s) to {output}", err=True)
+    typer.echo(f"Wrote the configuration to {output}", err=True)
 
 
 @app.command("import")
@@ -64,7 +66,7 @@ def import_command(
         bool, typer.Option("--replace", help="Delete the identity providers the file does not list.")
     ] = False,
 ) -> None:
-    """Import identity providers; every problem is reported and nothing is written unless there are none."""
+    """Import a configuration; every problem is reported and nothing is written unless there are none."""
     settings = settings_or_exit(config)
     try:
         data = read_export_file(file)
@@ -78,7 +80,10 @@ def import_command(
         ("updated", report.updated),
         ("deleted", report.deleted),
         ("kept the stored client secret of", report.kept_secrets),
+        ("saved the settings of desk", report.desks),
     ):
         if names:
             typer.echo(f"{label}: {', '.join(names)}")
+    if report.jsm:
+        typer.echo(f"JSM connection: {report.jsm}")
     typer.echo("Running Deskgate servers pick the changes up within a few seconds.")

@@ -1,7 +1,109 @@
-"""Backup: export and import of the whole configuration as YAML, secrets excluded by default."""
+"""Backup: export and import of the whole configuration as YAML, secrets excluded by default.
+
+The same code path as `deskgate config export|import` (`deskgate.config_io`): the download is the file
+the CLI writes, and an upload is checked as a whole — every problem listed, nothing changed — before
+anything is written. Audited as ``admin.backup.export`` and ``admin.backup.import``.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
-routes: list[BaseRoute] = []
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from deskgate.config_io import ImportReport, export_yaml, import_config, parse_export_text
+from deskgate.errors import ConfigError
+from deskgate.sessions.store import SessionRecord
+from deskgate.web.admin_auth import admin_only, audit_change, checked_form, csrf_refused, form_page
+from deskgate.web.context import web
+from deskgate.web.security import NO_STORE
+
+PAGE = "/admin/backup"
+MAX_UPLOAD_BYTES = 1024 * 1024  # a configuration is a few kilobytes; anything near this is not one
+
+
+def _page(
+    request: Request,
+    *,
+    problems: Sequence[str] = (),
+    report: ImportReport | None = None,
+    replace: bool = False,
+    status_code: int = 200,
+) -> Response:
+    context = {"section": "backup", "problems": problems, "report": report, "replace": replace}
+    return form_page(request, "admin/backup.html", context, status_code=status_code)
+
+
+@admin_only
+async def page(request: Request, admin: SessionRecord) -> Response:
+    return _page(request)
+
+
+@admin_only
+async def export(request: Request, admin: SessionRecord) -> Response:
+    form = await checked_form(request)
+    if isinstance(form, Response):
+        return form
+    include_secrets = form.get("include_secrets") == "on"
+    text = await export_yaml(web(request).services, include_secrets=include_secrets)
+    detail = "configuration exported" + (" with its secrets" if include_secrets else " without secrets")
+    await audit_change(request, admin, "admin.backup.export", detail=detail)
+    name = f"deskgate-config-{datetime.now(UTC):%Y%m%d-%H%M%S}.yaml"
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(text, media_type="application/yaml", headers=headers)
+
+
+@admin_only
+async def import_(request: Request, admin: SessionRecord) -> Response:
+    # The context manager closes the uploaded file's spool however the handler ends.
+    async with request.form(max_files=1, max_fields=5) as form:
+        if not web(request).csrf.valid(request, form.get("csrf_token")):
+            return csrf_refused(request)
+        replace = form.get("mode") == "replace"
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            problems = ["Choose the exported file to import."]
+            return _page(request, problems=problems, replace=replace, status_code=400)
+        content = await upload.read(MAX_UPLOAD_BYTES + 1)
+        source = upload.filename
+    try:
+        if len(content) > MAX_UPLOAD_BYTES:
+            raise ConfigError([f"{source}: larger than {MAX_UPLOAD_BYTES // 1024} KB, not an export"])
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError([f"{source}: not a text file (UTF-8 expected)"]) from None
+        data = parse_export_text(text, source=source)
+        report = await import_config(web(request).services, data, replace=replace)
+    except ConfigError as exc:
+        return _page(request, problems=exc.problems, replace=replace, status_code=400)
+    await audit_change(request, admin, "admin.backup.import", detail=_summary(report, replace))
+    return _page(request, report=report, replace=replace)
+
+
+def _summary(report: ImportReport, replace: bool) -> str:
+    parts = [
+        f"{label} {', '.join(names)}"
+        for label, names in (
+            ("created", report.created),
+            ("updated", report.updated),
+            ("deleted", report.deleted),
+            ("desks", report.desks),
+        )
+        if names
+    ]
+    if report.jsm:
+        parts.append(f"JSM connection {report.jsm}")
+    mode = "replace" if replace else "merge"
+    return f"configuration imported ({mode}): {'; '.join(parts) or 'nothing to change'}"
+
+
+routes = [
+    Route(PAGE, page, methods=["GET"]),
+    Route(f"{PAGE}/export", export, methods=["POST"]),
+    Route(f"{PAGE}/import", import_, methods=["POST"]),
+]

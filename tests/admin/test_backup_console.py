@@ -1,0 +1,222 @@
+"""The backup page: the export download (secrets only when asked), the import of an uploaded file (a round
+trip, merge or replace, every problem listed and nothing changed), CSRF refusals, and the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from pydantic import SecretStr
+
+from deskgate.identity.provider import ProviderConfig
+from deskgate.jsm import JsmConnection
+from deskgate.portal.desks import DeskSetting
+from deskgate.services import Services
+from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.inprocess import running_app
+
+pytestmark = pytest.mark.anyio
+
+CLIENT_SECRET = "backup-client-secret-never-shown-77"
+JSM_TOKEN = "backup-jsm-token-never-shown-88"
+GLUU = ProviderConfig(
+    name="gluu",
+    title="Corp Gluu",
+    issuer="https://idp.corp.test",
+    client_id="deskgate",
+    client_secret=SecretStr(CLIENT_SECRET),
+    order=10,
+)
+JSM = JsmConnection(
+    site_url="https://example.atlassian.net",
+    deployment="cloud",
+    email="deskgate-bot@example.com",
+    api_token=SecretStr(JSM_TOKEN),
+)
+DESK = DeskSetting("1", sso_enabled=False, visible_request_types=("2", "1"))
+
+
+@dataclass
+class Console:
+    client: httpx.AsyncClient
+    services: Services
+    token: str
+
+    async def export(self, **data: str) -> httpx.Response:
+        return await self.client.post("/admin/backup/export", data={"csrf_token": self.token, **data})
+
+    async def upload(
+        self, text: str | bytes, mode: str = "merge", name: str = "deskgate.yaml"
+    ) -> httpx.Response:
+        content = text.encode() if isinstance(text, str) else text
+        return await self.client.post(
+            "/admin/backup/import",
+            data={"csrf_token": self.token, "mode": mode},
+            files={"file": (name, content, "application/yaml")},
+        )
+
+    async def details(self, event: str) -> list[str | None]:
+        return [e.detail for e in await self.services.audit.query(event=event)]
+
+    async def state(self) -> tuple[list[ProviderConfig], JsmConnection | None, dict[str, DeskSetting]]:
+        services = self.services
+        return await services.providers.all(), await services.jira.get(), await services.desks.all()
+
+
+@pytest.fixture
+async def console(db_url: str) -> AsyncIterator[Console]:
+    async with running_app(db_url) as (client, services):
+        await services.providers.save(GLUU)
+        await services.jira.save(JSM)
+        await services.desks.save(DESK)
+        await create_admin(services)
+        form = await client.get("/admin/login")
+        data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
+        assert (await client.post("/admin/login", data=data)).status_code == 303
+        page = await client.get("/admin/backup")
+        assert page.status_code == 200
+        yield Console(client, services, csrf_token(page.text))
+
+
+def _yaml(document: dict[str, Any]) -> str:
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+async def test_the_page_warns_before_secrets_are_included(console: Console) -> None:
+    page = await console.client.get("/admin/backup")
+    assert 'for="include-secrets"' in page.text and 'name="include_secrets"' in page.text
+    assert "Warning:" in page.text and 'aria-describedby="include-secrets-warning"' in page.text
+    assert 'enctype="multipart/form-data"' in page.text and 'for="import-file"' in page.text
+    assert 'id="mode-merge" name="mode" value="merge" checked' in page.text
+    assert CLIENT_SECRET not in page.text and JSM_TOKEN not in page.text
+
+
+async def test_export_is_a_download_without_secrets_unless_asked(console: Console) -> None:
+    plain = await console.export()
+    assert plain.status_code == 200
+    assert plain.headers["content-disposition"].startswith('attachment; filename="deskgate-config-')
+    assert "no-store" in plain.headers["cache-control"]
+    assert plain.headers["content-type"].startswith("application/yaml")
+    document = yaml.safe_load(plain.text)
+    assert [idp["name"] for idp in document["idps"]] == ["gluu"]
+    assert "client_secret" not in document["idps"][0]
+    assert document["jsm"]["site_url"] == JSM.site_url and "api_token" not in document["jsm"]
+    assert document["desks"] == [{"desk_id": "1", "sso_enabled": False, "visible_request_types": ["2", "1"]}]
+    assert CLIENT_SECRET not in plain.text and JSM_TOKEN not in plain.text
+
+    with_secrets = await console.export(include_secrets="on")
+    document = yaml.safe_load(with_secrets.text)
+    assert document["idps"][0]["client_secret"] == CLIENT_SECRET
+    assert document["jsm"]["api_token"] == JSM_TOKEN
+    assert await console.details("admin.backup.export") == [
+        f"configuration exported with its secrets by {ADMIN_USER}",
+        f"configuration exported without secrets by {ADMIN_USER}",
+    ]
+
+
+async def test_an_exported_file_round_trips_and_the_report_says_what_changed(console: Console) -> None:
+    original = await console.state()
+    exported = (await console.export()).text
+    # Changed after the export: the import puts it back, the secrets kept from what is stored.
+    await console.services.providers.save(GLUU.model_copy(update={"title": "Renamed"}))
+    await console.services.desks.save(DeskSetting("1"))
+    await console.services.jira.save(JSM.model_copy(update={"email": "someone-else@example.com"}))
+
+    report = await console.upload(exported)
+    assert report.status_code == 200, report.text
+    assert "The configuration is imported" in report.text
+    assert "<dt>Identity providers updated</dt><dd>gluu</dd>" in report.text
+    assert "<dt>Client secrets kept from the stored IdPs</dt><dd>gluu</dd>" in report.text
+    assert "<dt>Desk settings saved</dt><dd>1</dd>" in report.text
+    assert "<dt>JSM connection</dt><dd>updated</dd>" in report.text
+    assert CLIENT_SECRET not in report.text and JSM_TOKEN not in report.text
+    assert await console.state() == original
+    assert await console.details("admin.backup.import") == [
+        f"configuration imported (merge): updated gluu; desks 1; JSM connection updated by {ADMIN_USER}"
+    ]
+
+
+async def test_merge_keeps_and_replace_deletes_the_idps_the_file_does_not_list(console: Console) -> None:
+    exported = (await console.export()).text
+    extra = GLUU.model_copy(update={"name": "extra", "title": "Extra", "order": 20})
+    await console.services.providers.save(extra)
+    assert (await console.upload(exported)).status_code == 200
+    assert [p.name for p in await console.services.providers.all()] == ["gluu", "extra"]
+    replaced = await console.upload(exported, mode="replace")
+    assert (
+        replaced.status_code == 200 and "<dt>Identity providers deleted</dt><dd>extra</dd>" in replaced.text
+    )
+    assert 'id="mode-replace" name="mode" value="replace" checked' in replaced.text
+    assert [p.name for p in await console.services.providers.all()] == ["gluu"]
+
+
+async def test_invalid_files_list_every_problem_and_change_nothing(console: Console) -> None:
+    before = await console.state()
+    broken = await console.upload("idps: [unclosed", name="broken.yaml")
+    assert broken.status_code == 400 and 'role="alert"' in broken.text
+    assert "Nothing was imported" in broken.text and "broken.yaml: not valid YAML" in broken.text
+
+    good = {"name": "fine", "title": "Fine", "issuer": "https://fine.example", "client_id": "c"}
+    document = {
+        "version": 1,
+        "idps": [
+            good | {"client_secret": "s"},
+            good | {"name": "Nope!", "client_secret": "s"},
+            good | {"name": "nosecret"},
+        ],
+        "jsm": {"site_url": "http://jira.example.com", "deployment": "cloud"},
+        "desks": [{"desk_id": "ITH", "sso_enabled": "maybe"}, {"desk_id": 2, "visible_request_types": []}],
+    }
+    invalid = await console.upload(_yaml(document), mode="replace")
+    assert invalid.status_code == 400
+    for problem in (
+        "idps[1] (Nope!): name:",
+        "idps[2] (nosecret): client_secret: missing",
+        "jsm: site_url: must use https",
+        "desks[0]: desk_id:",
+        "desks[0]: sso_enabled:",
+        "desks[1] (2): visible_request_types: empty",
+    ):
+        assert problem in invalid.text, problem
+    assert 'id="mode-replace" name="mode" value="replace" checked' in invalid.text
+    nothing = await console.client.post(
+        "/admin/backup/import", data={"csrf_token": console.token, "mode": "merge"}
+    )
+    assert nothing.status_code == 400 and "Choose the exported file" in nothing.text
+    binary = await console.upload(b"\xff\xfe\x00 not text", name="x.bin")
+    assert binary.status_code == 400 and "x.bin: not a text file" in binary.text
+    assert await console.state() == before
+    assert await console.details("admin.backup.import") == []
+
+
+async def test_both_posts_refuse_a_missing_or_wrong_csrf_token(console: Console) -> None:
+    before = await console.state()
+    exported = (await console.export()).text
+    await console.services.providers.save(GLUU.model_copy(update={"title": "Changed"}))
+    changed = await console.state()
+    assert changed != before
+    for token in ({}, {"csrf_token": "forged"}):
+        refused = await console.client.post("/admin/backup/export", data=token)
+        assert refused.status_code == 403 and CLIENT_SECRET not in refused.text
+        upload = await console.client.post(
+            "/admin/backup/import",
+            data={**token, "mode": "replace"},
+            files={"file": ("deskgate.yaml", exported.encode(), "application/yaml")},
+        )
+        assert upload.status_code == 403
+    assert await console.state() == changed
+    assert len(await console.details("admin.backup.export")) == 1
+    assert await console.details("admin.backup.import") == []
+
+
+async def test_the_page_needs_an_admin(db_url: str) -> None:
+    async with running_app(db_url) as (client, _):
+        for answer in (
+            await client.get("/admin/backup"),
+            await client.post("/admin/backup/export", data={"include_secrets": "on"}),
+        ):
+            assert answer.status_code == 303 and answer.headers["location"].startswith("/admin/login")
