@@ -7,6 +7,7 @@ implementation of anything.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import secrets
@@ -40,6 +41,7 @@ from deskgate.sessions.service import Sessions
 from deskgate.sessions.store import SessionStore, SqlSessionStore
 from deskgate.settings import Settings
 from deskgate.store import db
+from deskgate.store.seeds import SettingsFileSeeds
 
 CALLBACK_PATH = "/plugins/servlet/oauth/callback"
 FRONTCHANNEL_LOGOUT_PATH = "/plugins/servlet/oauth/logout"
@@ -173,12 +175,15 @@ async def build_services(
         absolute=timedelta(hours=settings.session_absolute_hours),
         cache_seconds=settings.session_cache_seconds,
     )
+    # The settings file seeds the database: an entry is applied when the file changed it, so the console's
+    # edits in between survive restarts (see deskgate.store.seeds).
+    seeds = SettingsFileSeeds(sessionmaker, secret_key_for(settings))
     providers = ProviderRegistry(sessionmaker, box)
     for config in settings.idps:
-        await providers.save(config)
+        await seeds.apply(f"idp:{config.name}", config, functools.partial(providers.save, config))
     jira = JiraSettings(sessionmaker, box)
     if settings.jsm is not None:
-        await jira.save(settings.jsm)
+        await seeds.apply("jsm", settings.jsm, functools.partial(jira.save, settings.jsm))
     jsm_clients = JsmClients(http, jira)
     catalogue = Catalogue(jsm_clients.get, ttl=settings.jsm_cache_seconds)
     desks = DeskSettings(sessionmaker, settings)
@@ -186,7 +191,9 @@ async def build_services(
     admins = AdminAccounts(sessionmaker)
     login_page = LoginPageStore(sessionmaker)
     if settings.login_page is not None:
-        await login_page.save(settings.login_page)
+        await seeds.apply(
+            "login_page", settings.login_page, functools.partial(login_page.save, settings.login_page)
+        )
     await login_page.get()  # loaded before the first page is drawn, which cannot wait for the database
     return Services(
         settings=settings,

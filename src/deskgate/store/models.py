@@ -252,3 +252,17 @@ class LoginPageRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     config: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class SettingsFileSeedRow(Base):
+    """One entry of the settings file (an IdP, the JSM connection, the login page) as last applied.
+
+    The fingerprint is an HMAC of the entry, secrets included: the entry is applied again only when the
+    file changes it, so edits made in the console or with the CLI in between survive a restart.
+    """
+
+    __tablename__ = "settings_file_seeds"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[datetime]
