@@ -1,9 +1,10 @@
 """Export the whole configuration to a document, and import such a document back: the one code path of
 `deskgate config export|import` and the console's backup page.
 
-The document is ``{"version": 1, "idps": [ProviderConfig, ...], "jsm": JsmConnection, "desks": [...]}``:
-IdPs in display order, `jsm` only when connected, `desks` the per-desk portal settings that differ from
-the default (SSO on, every request type shown). Secrets (IdP client secrets, the JSM service account's
+The document is ``{"version": 1, "idps": [ProviderConfig, ...], "jsm": JsmConnection, "desks": [...],
+"login_page": LoginPageSettings}``: IdPs in display order, `jsm` only when connected, `desks` the per-desk
+portal settings that differ from the default (SSO on, every request type shown), `login_page` the customer
+sign-in page and branding. Secrets (IdP client secrets, the JSM service account's
 token) are left out unless asked for, so an export can be shared or kept in version control; importing an
 entry without its secret keeps the one already stored (same IdP name; same JSM deployment type), so such
 an export round-trips.
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from deskgate.errors import ConfigError
 from deskgate.identity.provider import ProviderConfig
 from deskgate.jsm import JsmConnection
+from deskgate.login.page import LoginPageSettings
 from deskgate.portal.desks import DeskSetting
 from deskgate.portal.jira_setup import connect
 from deskgate.services import Services
@@ -42,6 +44,7 @@ class ImportReport:
     deleted: list[str] = field(default_factory=list)
     kept_secrets: list[str] = field(default_factory=list)  # imported without a secret; the stored one stays
     jsm: str | None = None  # "created" or "updated" when the document carried a JSM connection
+    login_page: bool = False  # whether the document carried login-page settings (then saved)
     desks: list[str] = field(default_factory=list)  # ids of the desks whose settings were saved
 
 
@@ -72,6 +75,7 @@ async def export_config(services: Services, *, include_secrets: bool = False) ->
     desks = sorted((await services.desks.all()).values(), key=lambda d: int(d.desk_id))
     if desks:
         document["desks"] = [_export_desk(desk) for desk in desks]
+    document["login_page"] = await services.login_page.export()
     return document
 
 
@@ -142,6 +146,17 @@ def _validate_jsm(entry: object, stored: JsmConnection | None) -> tuple[JsmConne
         return None, [f"jsm: {problem}" for problem in _describe(exc)]
 
 
+def _validate_login_page(entry: object) -> tuple[LoginPageSettings | None, list[str]]:
+    if entry is None:
+        return None, []
+    if not isinstance(entry, dict):
+        return None, [f"login_page: expected a mapping, found {type(entry).__name__}"]
+    try:
+        return LoginPageSettings.model_validate(entry), []
+    except ValidationError as exc:
+        return None, [f"login_page: {problem}" for problem in _describe(exc)]
+
+
 def read_export_file(path: Path) -> dict[str, Any]:
     """The document in a YAML (or JSON) file, or ConfigError saying why it cannot be read."""
     try:
@@ -168,12 +183,14 @@ async def import_config(services: Services, data: dict[str, Any], *, replace: bo
     stored_jsm = await services.jira.get()
     jsm, jsm_problems = _validate_jsm(data.get("jsm"), stored_jsm)
     desks, desk_problems = _validate_desks(data.get("desks"))
+    login_page, page_problems = _validate_login_page(data.get("login_page"))
+    others = [*jsm_problems, *desk_problems, *page_problems]
     try:
         configs, kept_secrets = _validate(data, stored)
     except ConfigError as exc:
-        raise ConfigError([*exc.problems, *jsm_problems, *desk_problems]) from None
-    if jsm_problems or desk_problems:
-        raise ConfigError([*jsm_problems, *desk_problems])
+        raise ConfigError([*exc.problems, *others]) from None
+    if others:
+        raise ConfigError(others)
     report = ImportReport(
         created=[c.name for c in configs if c.name not in stored],
         updated=[c.name for c in configs if c.name in stored],
@@ -181,11 +198,14 @@ async def import_config(services: Services, data: dict[str, Any], *, replace: bo
         kept_secrets=kept_secrets,
         jsm=None if jsm is None else ("updated" if stored_jsm is not None else "created"),
         desks=[desk.desk_id for desk in desks],
+        login_page=login_page is not None,
     )
     if jsm is not None:
         await connect(services, jsm)
     for desk in desks:
         await services.desks.save(desk)
+    if login_page is not None:
+        await services.login_page.save(login_page)
     for config in configs:
         await services.providers.save(config)
     for name in report.deleted:
@@ -200,7 +220,8 @@ def _validate(
     if data.get("version") != FORMAT_VERSION:
         problems.append(f"version: expected {FORMAT_VERSION}, found {data.get('version')!r}")
     problems += [
-        f"{key}: unknown key" for key in sorted(set(data) - {"version", "idps", "jsm", "desks"}, key=str)
+        f"{key}: unknown key"
+        for key in sorted(set(data) - {"version", "idps", "jsm", "desks", "login_page"}, key=str)
     ]
     entries = data.get("idps")
     if not isinstance(entries, list):

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from deskgate.identity.provider import ProviderConfig
 from deskgate.jsm import JsmConnection
+from deskgate.login.page import LoginPageSettings
 from deskgate.portal.desks import DeskSetting
 from deskgate.services import Services
 from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
@@ -38,6 +39,9 @@ JSM = JsmConnection(
     api_token=SecretStr(JSM_TOKEN),
 )
 DESK = DeskSetting("1", sso_enabled=False, visible_request_types=("2", "1"))
+LOGIN_PAGE = LoginPageSettings(
+    mode="chooser", domains={"corp.test": "gluu"}, labels={"gluu": "Staff sign-in"}
+)
 
 
 @dataclass
@@ -62,9 +66,16 @@ class Console:
     async def details(self, event: str) -> list[str | None]:
         return [e.detail for e in await self.services.audit.query(event=event)]
 
-    async def state(self) -> tuple[list[ProviderConfig], JsmConnection | None, dict[str, DeskSetting]]:
+    async def state(
+        self,
+    ) -> tuple[list[ProviderConfig], JsmConnection | None, dict[str, DeskSetting], dict[str, Any]]:
         services = self.services
-        return await services.providers.all(), await services.jira.get(), await services.desks.all()
+        return (
+            await services.providers.all(),
+            await services.jira.get(),
+            await services.desks.all(),
+            await services.login_page.export(),
+        )
 
 
 @pytest.fixture
@@ -73,6 +84,7 @@ async def console(db_url: str) -> AsyncIterator[Console]:
         await services.providers.save(GLUU)
         await services.jira.save(JSM)
         await services.desks.save(DESK)
+        await services.login_page.save(LOGIN_PAGE)
         await create_admin(services)
         form = await client.get("/admin/login")
         data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
@@ -133,10 +145,12 @@ async def test_an_exported_file_round_trips_and_the_report_says_what_changed(con
     assert "<dt>Client secrets kept from the stored IdPs</dt><dd>gluu</dd>" in report.text
     assert "<dt>Desk settings saved</dt><dd>1</dd>" in report.text
     assert "<dt>JSM connection</dt><dd>updated</dd>" in report.text
+    assert "<dt>Login page and branding</dt><dd>saved</dd>" in report.text
     assert CLIENT_SECRET not in report.text and JSM_TOKEN not in report.text
     assert await console.state() == original
     assert await console.details("admin.backup.import") == [
-        f"configuration imported (merge): updated gluu; desks 1; JSM connection updated by {ADMIN_USER}"
+        "configuration imported (merge): updated gluu; desks 1; JSM connection updated; "
+        f"login page settings saved by {ADMIN_USER}"
     ]
 
 
@@ -170,6 +184,7 @@ async def test_invalid_files_list_every_problem_and_change_nothing(console: Cons
         ],
         "jsm": {"site_url": "http://jira.example.com", "deployment": "cloud"},
         "desks": [{"desk_id": "ITH", "sso_enabled": "maybe"}, {"desk_id": 2, "visible_request_types": []}],
+        "login_page": {"mode": "sometimes"},
     }
     invalid = await console.upload(_yaml(document), mode="replace")
     assert invalid.status_code == 400
@@ -180,6 +195,7 @@ async def test_invalid_files_list_every_problem_and_change_nothing(console: Cons
         "desks[0]: desk_id:",
         "desks[0]: sso_enabled:",
         "desks[1] (2): visible_request_types: empty",
+        "login_page: mode:",
     ):
         assert problem in invalid.text, problem
     assert 'id="mode-replace" name="mode" value="replace" checked' in invalid.text

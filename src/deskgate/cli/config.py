@@ -86,4 +86,6 @@ def import_command(
             typer.echo(f"{label}: {', '.join(names)}")
     if report.jsm:
         typer.echo(f"JSM connection: {report.jsm}")
+    if report.login_page:
+        typer.echo("Login page settings: saved")
     typer.echo("Running Deskgate servers pick the changes up within a few seconds.")

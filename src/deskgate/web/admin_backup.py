@@ -98,6 +98,8 @@ def _summary(report: ImportReport, replace: bool) -> str:
     ]
     if report.jsm:
         parts.append(f"JSM connection {report.jsm}")
+    if report.login_page:
+        parts.append("login page settings saved")
     mode = "replace" if replace else "merge"
     return f"configuration imported ({mode}): {'; '.join(parts) or 'nothing to change'}"
 
