@@ -220,7 +220,7 @@ async def build_services(
             idle=timedelta(minutes=settings.admin_idle_minutes),
             absolute=timedelta(hours=settings.admin_absolute_hours),
         ),
-        admin_throttle=SignInThrottle(),
+        admin_throttle=SignInThrottle(sessionmaker),
         login_page=login_page,
         owns_http=owns_http,
     )

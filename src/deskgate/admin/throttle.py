@@ -1,42 +1,54 @@
-"""Failed admin sign-ins, counted per user name and per client address, in memory per worker.
+"""Failed admin sign-ins, counted per user name and per client address from the audit log.
 
-After `limit` failures within `window` the key is refused until the oldest failure ages out. Counting
-per worker is enough to make guessing slow; argon2 makes each guess expensive as well.
+Every password sign-in is audited (``admin.login``, without an IdP), so the log already holds what a
+throttle needs — and holds it for every worker and process at once: `limit` refusals within `window`, for
+one user name since its last successful sign-in or from one client address, refuse further attempts until
+the oldest ages out. Refused attempts count too, so hammering a locked name keeps it locked; argon2 makes
+each guess expensive as well.
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from deskgate.store.models import AuditEventRow
+
+EVENT = "admin.login"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class SignInThrottle:
     def __init__(
-        self, *, limit: int = 5, window_seconds: float = 900.0, clock: Callable[[], float] = time.monotonic
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        limit: int = 5,
+        window: timedelta = timedelta(minutes=15),
+        clock: Callable[[], datetime] = _now,
     ) -> None:
+        self._sessions = sessions
         self._limit = limit
-        self._window = window_seconds
+        self._window = window
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
 
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        cutoff = self._clock() - self._window
-        while failures and failures[0] <= cutoff:
-            failures.popleft()
-        if not failures:
-            self._failures.pop(key, None)
-        return failures
-
-    def blocked(self, *keys: str) -> bool:
-        return any(len(self._recent(key)) >= self._limit for key in keys)
-
-    def failed(self, *keys: str) -> None:
-        now = self._clock()
-        for key in keys:
-            self._recent(key)
-            self._failures.setdefault(key, deque()).append(now)
-
-    def succeeded(self, username_key: str) -> None:
-        self._failures.pop(username_key, None)
+    async def blocked(self, username: str, client_ip: str) -> bool:
+        row = AuditEventRow
+        password = (row.event == EVENT, row.idp.is_(None))  # an IdP's admin sign-ins are its own business
+        since = self._clock() - self._window
+        name = func.lower(row.subject) == username.lower()
+        last_success = (
+            select(func.max(row.at)).where(*password, name, row.outcome == "success").scalar_subquery()
+        )
+        refused = (*password, row.outcome == "refused", row.at >= since)
+        by_name = select(func.count()).where(*refused, name, row.at > func.coalesce(last_success, since))
+        by_address = select(func.count()).where(*refused, row.client_ip == client_ip)
+        async with self._sessions() as db:
+            counts = [int(await db.scalar(q) or 0) for q in (by_name, by_address)]
+        return any(count >= self._limit for count in counts)

@@ -170,18 +170,16 @@ async def login(request: Request) -> Response:
     password = str(form.get("password", ""))
     next_url = safe_admin_next(form.get("next"))
     ip = ctx.client_ip(request) or "-"
-    keys = (f"user:{username.lower()}", f"ip:{ip}")
     services = ctx.services
-    if services.admin_throttle.blocked(*keys):
+    # The audit records below are the throttle's memory: every worker sees the same failures.
+    if await services.admin_throttle.blocked(username, ip):
         outcome, message, status = "refused", THROTTLED, 429
     elif await services.admins.verify(username, password):
-        services.admin_throttle.succeeded(keys[0])
         await services.audit.record(
             AuditEvent(event="admin.login", outcome="success", subject=username, client_ip=ip)
         )
         return await _signed_in(request, ctx, username, next_url)
     else:
-        services.admin_throttle.failed(*keys)
         outcome, message, status = "refused", WRONG, 401
     await services.audit.record(
         AuditEvent(
