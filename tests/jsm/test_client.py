@@ -299,6 +299,7 @@ async def test_comments_never_include_internal_ones(rig: Rig) -> None:
 async def test_an_internal_comment_sent_anyway_is_dropped() -> None:
     def jsm(request: httpx.Request) -> httpx.Response:
         assert request.url.params["internal"] == "false"
+        assert request.url.params["expand"] == "attachment"  # the files come with the same call
         values = [
             {"id": "1", "body": "secret", "public": False},
             {"id": "2", "body": "hello", "public": True},
@@ -327,16 +328,51 @@ async def test_attachments_round_trip_with_their_content_type(rig: Rig) -> None:
         ('quote".pdf', "application/pdf", 17),
     ]
     listed = await rig.client.attachments("ITH-1")
-    assert [a.filename for a in listed] == ["beeping.png", "screen shot ü.png", 'quote".pdf']
-    async with await rig.client.download_attachment(listed[1]) as download:
+    assert [a.filename for a in listed[-2:]] == ["screen shot ü.png", 'quote".pdf']
+    async with await rig.client.download_attachment(listed[-2]) as download:
         assert download.content_type == "image/png" and download.size == len(png)
         assert b"".join([chunk async for chunk in download.iter_bytes(1000)]) == png
-    download = await rig.client.download_attachment(listed[2].id)  # by id: the flavour's content path
+    download = await rig.client.download_attachment(listed[-1].id)  # by id: the flavour's content path
     assert (download.content_type, await download.read()) == ("application/pdf", b"%PDF-1.4 streamed")
     with pytest.raises(JsmBadRequest):  # a temporary id is used once
         await rig.client.attach_to_request("ITH-1", [first])
     with pytest.raises(ValueError, match="outside the JSM site"):
         await rig.client.download_attachment("https://elsewhere.example/secure/attachment/1/x.png")
+
+
+async def test_the_attachment_list_holds_internal_files_and_only_comments_tell_them_apart(rig: Rig) -> None:
+    store = rig.app.store
+    alice, agent = store.user_by_email("alice@example.com"), store.user_by_email("sam.agent@example.com")
+    assert alice is not None and agent is not None
+    listed = await rig.client.attachments("ITH-1")
+    # To an agent, JSM lists every file of the request, without a visibility flag.
+    assert [(a.filename, a.author_id) for a in listed] == [
+        ("beeping.png", store.user_id(alice)),
+        ("power-guide.txt", store.user_id(agent)),
+        ("warranty-quote.pdf", store.user_id(agent)),
+        ("agent-diagnostics.log", store.user_id(agent)),
+    ]
+    comments = await rig.client.comments("ITH-1")
+    assert [[a.filename for a in c.attachments] for c in comments] == [["power-guide.txt"], []]
+    assert comments[0].attachments[0].id == listed[1].id  # the same file, told by the same id
+    assert all(c.public for c in comments)
+
+
+async def test_files_are_filed_under_a_comment_public_or_internal_as_asked(rig: Rig) -> None:
+    files = [await rig.client.attach_temporary_file("1", f"f{n}.txt", b"x", "text/plain") for n in range(3)]
+    await rig.client.attach_to_request("ITH-1", files, comment="Three files")
+    hidden = await rig.client.attach_temporary_file("1", "secret.txt", b"s", "text/plain")
+    await rig.client.attach_to_request("ITH-1", [hidden], public=False)
+    last = (await rig.client.comments("ITH-1"))[-1]
+    # Three files under one comment, more than the emulator's page of two: the rest is read page by page.
+    assert (last.body, [a.filename for a in last.attachments]) == (
+        "Three files",
+        ["f0.txt", "f1.txt", "f2.txt"],
+    )
+    assert rig.calls_to(f"/comment/{last.id}/attachment") == 2
+    issue = rig.app.store.issue("ITH-1")
+    assert issue is not None and not issue.comments[-1].public
+    assert [a.filename for a in issue.comments[-1].attachments] == ["secret.txt"]
 
 
 # --- JQL escaping ---------------------------------------------------------------------------------------

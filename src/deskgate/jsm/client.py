@@ -9,6 +9,7 @@ portal does (`search_customer_requests(start, limit)`), in one JQL search withou
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -226,15 +227,27 @@ class JsmClient:
     # --- comments ---------------------------------------------------------------------------------------
 
     async def comments(self, issue_key_or_id: str) -> tuple[Comment, ...]:
-        """The request's public comments. Internal comments are never asked for (`internal=false`) and,
-        should JSM send one anyway, dropped here: a customer must never read one."""
+        """The request's public comments, each with the files it carries (`expand=attachment`), so that
+        the same call tells which attachments a customer may see. Internal comments are never asked for
+        (`internal=false`) and, should JSM send one anyway, dropped here: a customer must never read one."""
+        key = segment_key(issue_key_or_id)
         found = await self._pages.read_all(
-            f"{SD}/request/{segment_key(issue_key_or_id)}/comment",
+            f"{SD}/request/{key}/comment",
             "comments",
-            lambda raw: parsing.comment(raw, self.flavour),
-            params={"public": "true", "internal": "false"},
+            lambda raw: (parsing.comment(raw, self.flavour), parsing.comment_attachments_complete(raw)),
+            params={"public": "true", "internal": "false", "expand": "attachment"},
         )
-        return tuple(c for c in found if c.public)
+        shown: list[Comment] = []
+        for comment, complete in found:
+            if comment.public and not complete:  # more files than JSM put in one page: read them all
+                comment = replace(comment, attachments=await self.comment_attachments(key, comment.id))
+            if comment.public:
+                shown.append(comment)
+        return tuple(shown)
+
+    async def comment_attachments(self, issue_key_or_id: str, comment_id: str) -> tuple[Attachment, ...]:
+        path = f"{SD}/request/{segment_key(issue_key_or_id)}/comment/{segment_id(comment_id)}/attachment"
+        return await self._pages.read_all(path, "comment attachments", self._attachment)
 
     async def add_comment(self, issue_key_or_id: str, body: str) -> Comment:
         """A public comment, authored by the service account (the caller says whose words they are)."""
@@ -269,21 +282,36 @@ class JsmClient:
         return str(uploaded[0]["temporaryAttachmentId"])
 
     async def attach_to_request(
-        self, issue_key_or_id: str, temporary_ids: Sequence[str], *, public: bool = True
+        self,
+        issue_key_or_id: str,
+        temporary_ids: Sequence[str],
+        *,
+        public: bool = True,
+        comment: str | None = None,
     ) -> tuple[Attachment, ...]:
+        """Attach uploaded files. JSM files them under a comment (with `comment` as its text, if given)
+        that is public or internal as asked: that comment is what makes them visible to customers."""
+        body: dict[str, Any] = {"temporaryAttachmentIds": list(temporary_ids), "public": public}
+        if comment is not None:
+            body["additionalComment"] = {"body": comment}
         raw = await self._t.json(
             "POST",
             f"{SD}/request/{segment_key(issue_key_or_id)}/attachment",
-            json={"temporaryAttachmentIds": list(temporary_ids), "public": public},
+            json=body,
             operation="attach files",
             idempotent=False,
         )
         values = ((raw or {}).get("attachments") or {}).get("values") or []
-        return tuple(parsing.attachment(a) for a in values)
+        return tuple(self._attachment(a) for a in values)
 
     async def attachments(self, issue_key_or_id: str) -> tuple[Attachment, ...]:
+        """Every attachment of the request. To an agent (the service account) JSM lists internal ones
+        too, and says nothing of their visibility: filter with the public comments before showing any."""
         path = f"{SD}/request/{segment_key(issue_key_or_id)}/attachment"
-        return await self._pages.read_all(path, "attachments", parsing.attachment)
+        return await self._pages.read_all(path, "attachments", self._attachment)
+
+    def _attachment(self, raw: Any) -> Attachment:
+        return parsing.attachment(raw, self.flavour)
 
     async def download_attachment(self, attachment: Attachment | str) -> AttachmentDownload:
         """Open an attachment's content for streaming: an Attachment, its content URL, or its id.

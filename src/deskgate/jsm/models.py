@@ -195,6 +195,18 @@ class CustomerRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    id: str  # read from its URLs: JSM's AttachmentDTO has no id of its own; "" when none was found
+    filename: str
+    size: int
+    mime_type: str
+    author_name: str
+    created: datetime
+    content_url: str = ""
+    author_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Comment:
     id: str
     body: str
@@ -202,17 +214,9 @@ class Comment:
     author_name: str
     author_id: str
     created: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    id: str
-    filename: str
-    size: int
-    mime_type: str
-    author_name: str
-    created: datetime
-    content_url: str = ""
+    # The files this comment carries. JSM lists every attachment of a request to an agent, internal ones
+    # included; whether a file is public is only known from the comment it came with.
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

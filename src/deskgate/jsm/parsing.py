@@ -190,7 +190,10 @@ def issue(raw: Json, flavour: Flavour, request_type_field: str) -> CustomerReque
 
 
 def comment(raw: Json, flavour: Flavour) -> Comment:
+    """A CommentDTO; its `attachments` page is read when the comment list was asked with
+    `expand=attachment` (see `comment_attachments_complete` for a page that did not hold them all)."""
     author = raw.get("author") or {}
+    files = (raw.get("attachments") or {}).get("values") or ()
     return Comment(
         id=_str(raw.get("id")),
         body=_str(raw.get("body")),
@@ -198,19 +201,28 @@ def comment(raw: Json, flavour: Flavour) -> Comment:
         author_name=_str(author.get("displayName")),
         author_id=flavour.user_id(author),
         created=jira_datetime(raw.get("created")),
+        attachments=tuple(attachment(a, flavour) for a in files),
     )
 
 
-def attachment(raw: Json) -> Attachment:
+def comment_attachments_complete(raw: Json) -> bool:
+    """Whether an expanded comment holds all of its attachments (its page of them is the last)."""
+    files = raw.get("attachments")
+    return not isinstance(files, Mapping) or bool(files.get("isLastPage", True))
+
+
+def attachment(raw: Json, flavour: Flavour) -> Attachment:
     links = raw.get("_links") or {}
     content = _str(links.get("content"))
     found = _ATTACHMENT_ID.search(content) or _ATTACHMENT_ID.search(_str(links.get("jiraRest")))
+    author = raw.get("author") or {}
     return Attachment(
         id=found.group(1) if found else "",
         filename=_str(raw.get("filename")),
         size=int(raw.get("size") or 0),
         mime_type=_str(raw.get("mimeType")) or "application/octet-stream",
-        author_name=_str((raw.get("author") or {}).get("displayName")),
+        author_name=_str(author.get("displayName")),
         created=jira_datetime(raw.get("created")),
         content_url=content,
+        author_id=flavour.user_id(author),
     )

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from deskgate.jsm.connection import JsmConnection
-from deskgate.jsm.emulator import organizations, platform, servicedesk
+from deskgate.jsm.emulator import attachments, organizations, platform, servicedesk
 from deskgate.jsm.emulator.context import BadInput
 from deskgate.jsm.emulator.faults import ADMIN_PREFIX, Asgi, FaultMiddleware, FaultPlan, Receive, Scope, Send
 from deskgate.jsm.emulator.render import error
@@ -136,6 +136,7 @@ def create_emulator(
         seed_demo(store)
     routes = [
         *servicedesk.ROUTES,
+        *attachments.ROUTES,
         *organizations.ROUTES,
         *platform.routes(flavour),
         Route(f"{ADMIN_PREFIX}/faults", _faults_endpoint, methods=["GET", "PUT", "POST", "DELETE"]),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -217,8 +217,17 @@ def request_dto(store: EmulatorStore, issue: Issue, base: str) -> dict[str, Any]
     }
 
 
-def comment_dto(store: EmulatorStore, issue: Issue, comment: Comment, base: str) -> dict[str, Any]:
-    return {
+def comment_dto(
+    store: EmulatorStore,
+    issue: Issue,
+    comment: Comment,
+    base: str,
+    *,
+    expand: Collection[str] = (),
+    attachment_limit: int = 50,
+) -> dict[str, Any]:
+    """A CommentDTO; with `expand` holding "attachment", the first page of the files it carries."""
+    dto: dict[str, Any] = {
         "id": comment.id,
         "body": comment.body,
         "public": comment.public,
@@ -227,6 +236,11 @@ def comment_dto(store: EmulatorStore, issue: Issue, comment: Comment, base: str)
         "_expands": ["attachment", "renderedBody"],
         "_links": {"self": f"{base}{SD}/request/{issue.id}/comment/{comment.id}"},
     }
+    if "attachment" in expand:
+        files = [attachment_dto(store, a, base) for a in comment.attachments]
+        path = f"{SD}/request/{issue.id}/comment/{comment.id}/attachment"
+        dto["attachments"] = paged(files, 0, attachment_limit, base, path)
+    return dto
 
 
 def attachment_dto(store: EmulatorStore, attachment: Attachment, base: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Demo data: three service desks whose request types use every kind of field the portal must draw,
-some customers, and a few requests (with an internal comment that must never reach a customer)."""
+some customers, and a few requests (with an internal comment, and files, that must never reach a customer)."""
 
 from __future__ import annotations
 
@@ -240,13 +240,31 @@ def seed(store: EmulatorStore) -> None:
         {"summary": "My laptop does not start", "description": "It beeps three times and stays dark."},
         created=start,
     )
-    store.add_comment(laptop, "Does it start when plugged in? Please try that.", public=True, author=agent)
+    # Alice's own screenshot (added with her request), a guide an agent shared in a public comment, a
+    # quote an agent filed with an internal comment, and a log an agent attached to the issue directly:
+    # JSM lists all four to the service account; a customer may only ever see the first two.
+    laptop.attachments.append(
+        Attachment(store.next_id(), "beeping.png", "image/png", PIXEL_PNG, alice, start)
+    )
+    guide = store.new_attachment("power-guide.txt", "text/plain", b"Hold the power button 10 s.\n", agent)
     store.add_comment(
-        laptop, "INTERNAL: warranty ends next month, order a spare.", public=False, author=agent
+        laptop,
+        "Does it start when plugged in? Please try that.",
+        public=True,
+        author=agent,
+        attachments=[guide],
+    )
+    quote = store.new_attachment("warranty-quote.pdf", "application/pdf", b"%PDF-1.4 spare: 900 EUR", agent)
+    store.add_comment(
+        laptop,
+        "INTERNAL: warranty ends next month, order a spare.",
+        public=False,
+        author=agent,
+        attachments=[quote],
     )
     store.add_comment(laptop, "Plugged in it starts. Thanks!", public=True, author=alice)
     laptop.attachments.append(
-        Attachment(store.next_id(), "beeping.png", "image/png", PIXEL_PNG, alice, start)
+        store.new_attachment("agent-diagnostics.log", "text/plain", b"battery cell 3: failed\n", agent)
     )
     vpn = store.add_issue(
         it,

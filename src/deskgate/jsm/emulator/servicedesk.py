@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -11,20 +10,20 @@ from starlette.routing import Route
 
 from deskgate.jsm.emulator import render
 from deskgate.jsm.emulator.context import body_json, context, experimental, page_params
-from deskgate.jsm.emulator.state import Attachment, Desk, Issue, TemporaryFile, now
+from deskgate.jsm.emulator.state import Desk, Issue
 from deskgate.jsm.emulator.validation import FieldError, check_values
 
 SD = render.SD
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _desk(request: Request) -> Desk | Response:
+def desk_of(request: Request) -> Desk | Response:
     store, _ = context(request)
     desk = store.desk(request.path_params["desk"])
     return desk if desk is not None else render.error(404, "The service desk does not exist.")
 
 
-def _issue(request: Request) -> Issue | Response:
+def issue_of(request: Request) -> Issue | Response:
     store, _ = context(request)
     issue = store.issue(request.path_params["key"])
     return issue if issue is not None else render.error(404, "The request does not exist.")
@@ -51,12 +50,12 @@ async def service_desks(request: Request) -> Response:
 
 
 async def service_desk(request: Request) -> Response:
-    desk = _desk(request)
+    desk = desk_of(request)
     return desk if isinstance(desk, Response) else JSONResponse(render.desk_dto(desk, context(request)[1]))
 
 
 async def request_type_groups(request: Request) -> Response:
-    desk = _desk(request)
+    desk = desk_of(request)
     if isinstance(desk, Response):
         return desk
     start, limit = page_params(request)
@@ -65,7 +64,7 @@ async def request_type_groups(request: Request) -> Response:
 
 
 async def request_types(request: Request) -> Response:
-    desk = _desk(request)
+    desk = desk_of(request)
     if isinstance(desk, Response):
         return desk
     _, base = context(request)
@@ -78,7 +77,7 @@ async def request_types(request: Request) -> Response:
 
 
 async def request_type_fields(request: Request) -> Response:
-    desk = _desk(request)
+    desk = desk_of(request)
     if isinstance(desk, Response):
         return desk
     rt = desk.request_type(request.path_params["rt"])
@@ -95,7 +94,7 @@ async def request_type_fields(request: Request) -> Response:
 
 @experimental
 async def desk_customers(request: Request) -> Response:
-    desk = _desk(request)
+    desk = desk_of(request)
     if isinstance(desk, Response):
         return desk
     store, base = context(request)
@@ -113,7 +112,7 @@ async def desk_customers(request: Request) -> Response:
 
 
 async def add_desk_customers(request: Request) -> Response:
-    desk = _desk(request)
+    desk = desk_of(request)
     if isinstance(desk, Response):
         return desk
     store, _ = context(request)
@@ -177,7 +176,7 @@ async def create_request(request: Request) -> Response:
 
 
 async def get_request(request: Request) -> Response:
-    issue = _issue(request)
+    issue = issue_of(request)
     if isinstance(issue, Response):
         return issue
     store, base = context(request)
@@ -185,7 +184,7 @@ async def get_request(request: Request) -> Response:
 
 
 async def participants(request: Request) -> Response:
-    issue = _issue(request)
+    issue = issue_of(request)
     if isinstance(issue, Response):
         return issue
     store, base = context(request)
@@ -195,7 +194,7 @@ async def participants(request: Request) -> Response:
 
 
 async def comments(request: Request) -> Response:
-    issue = _issue(request)
+    issue = issue_of(request)
     if isinstance(issue, Response):
         return issue
     store, base = context(request)
@@ -204,12 +203,15 @@ async def comments(request: Request) -> Response:
     public = request.query_params.get("public", "true") != "false"
     internal = request.query_params.get("internal", "true") != "false"
     shown = [c for c in issue.comments if (c.public and public) or (not c.public and internal)]
-    values = [render.comment_dto(store, issue, c, base) for c in shown]
+    # `expand` is multi-valued: repeated, or comma-separated within one value.
+    expand = {part.strip() for value in request.query_params.getlist("expand") for part in value.split(",")}
+    cap: int = request.app.state.page_cap
+    values = [render.comment_dto(store, issue, c, base, expand=expand, attachment_limit=cap) for c in shown]
     return JSONResponse(render.paged(values, start, limit, base, request.url.path))
 
 
 async def add_comment(request: Request) -> Response:
-    issue = _issue(request)
+    issue = issue_of(request)
     if isinstance(issue, Response):
         return issue
     store, base = context(request)
@@ -219,74 +221,6 @@ async def add_comment(request: Request) -> Response:
     # Without `public: true` the comment is internal: customers never see it.
     comment = store.add_comment(issue, body["body"], public=body.get("public") is True)
     return JSONResponse(render.comment_dto(store, issue, comment, base), status_code=201)
-
-
-@experimental
-async def attach_temporary_file(request: Request) -> Response:
-    desk = _desk(request)
-    if isinstance(desk, Response):
-        return desk
-    if request.headers.get("x-atlassian-token") != "no-check":
-        return render.error(403, "XSRF check failed: send X-Atlassian-Token: no-check.")
-    store, _ = context(request)
-    created: list[dict[str, Any]] = []
-    async with request.form() as form:
-        files = [part for part in form.getlist("file") if not isinstance(part, str)]
-        if not files:
-            return render.error(400, "No file in the multipart part 'file'.")
-        for upload in files:
-            temporary = TemporaryFile(
-                "temp" + store.next_id(),
-                desk.id,
-                upload.filename or "file",
-                upload.content_type or "application/octet-stream",
-                await upload.read(),
-            )
-            store.temporary_files[temporary.id] = temporary
-            created.append({"temporaryAttachmentId": temporary.id, "fileName": temporary.filename})
-    return JSONResponse({"temporaryAttachments": created}, status_code=201)
-
-
-async def attachments(request: Request) -> Response:
-    issue = _issue(request)
-    if isinstance(issue, Response):
-        return issue
-    store, base = context(request)
-    start, limit = page_params(request)
-    values = [render.attachment_dto(store, a, base) for a in issue.attachments]
-    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
-
-
-async def attach(request: Request) -> Response:
-    issue = _issue(request)
-    if isinstance(issue, Response):
-        return issue
-    store, base = context(request)
-    body = await body_json(request)
-    ids = body.get("temporaryAttachmentIds") if isinstance(body, dict) else None
-    if not isinstance(ids, list) or not ids:
-        return render.error(400, "temporaryAttachmentIds is required.")
-    temporaries = [store.temporary_files.get(str(i)) for i in ids]
-    if any(t is None or t.desk_id != issue.desk.id for t in temporaries):
-        return render.error(400, "A temporary attachment does not exist or belongs to another service desk.")
-    added = []
-    for temporary in temporaries:
-        assert temporary is not None
-        del store.temporary_files[temporary.id]
-        attachment = Attachment(
-            store.next_id(),
-            temporary.filename,
-            temporary.mime_type,
-            temporary.content,
-            store.service_account,
-            now(),
-            public=body.get("public") is True,
-        )
-        issue.attachments.append(attachment)
-        added.append(render.attachment_dto(store, attachment, base))
-    return JSONResponse(
-        {"attachments": render.paged(added, 0, len(added), base, request.url.path)}, status_code=201
-    )
 
 
 ROUTES = [
@@ -299,12 +233,9 @@ ROUTES = [
     Route(f"{SD}/servicedesk/{{desk}}/requesttype/{{rt}}/field", request_type_fields),
     Route(f"{SD}/servicedesk/{{desk}}/customer", desk_customers, methods=["GET"]),
     Route(f"{SD}/servicedesk/{{desk}}/customer", add_desk_customers, methods=["POST"]),
-    Route(f"{SD}/servicedesk/{{desk}}/attachTemporaryFile", attach_temporary_file, methods=["POST"]),
     Route(f"{SD}/request", create_request, methods=["POST"]),
     Route(f"{SD}/request/{{key}}", get_request),
     Route(f"{SD}/request/{{key}}/participant", participants),
     Route(f"{SD}/request/{{key}}/comment", comments, methods=["GET"]),
     Route(f"{SD}/request/{{key}}/comment", add_comment, methods=["POST"]),
-    Route(f"{SD}/request/{{key}}/attachment", attachments, methods=["GET"]),
-    Route(f"{SD}/request/{{key}}/attachment", attach, methods=["POST"]),
 ]

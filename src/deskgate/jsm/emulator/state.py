@@ -89,15 +89,6 @@ class Organization:
 
 
 @dataclass
-class Comment:
-    id: str
-    body: str
-    public: bool
-    author: User
-    created: datetime
-
-
-@dataclass
 class Attachment:
     id: str
     filename: str
@@ -105,7 +96,18 @@ class Attachment:
     content: bytes
     author: User
     created: datetime
-    public: bool = True
+
+
+@dataclass
+class Comment:
+    id: str
+    body: str
+    public: bool
+    author: User
+    created: datetime
+    # As in JSM, a file is public or internal through the comment it was added with; a file added to
+    # the issue directly (by an agent in Jira) belongs to no comment and is listed to agents only.
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 @dataclass
@@ -218,10 +220,24 @@ class EmulatorStore:
         self.issues.append(issue)
         return issue
 
-    def add_comment(self, issue: Issue, body: str, *, public: bool, author: User | None = None) -> Comment:
-        comment = Comment(self.next_id(), body, public, author or self.service_account, now())
+    def add_comment(
+        self,
+        issue: Issue,
+        body: str,
+        *,
+        public: bool,
+        author: User | None = None,
+        attachments: list[Attachment] | None = None,
+    ) -> Comment:
+        """A comment, with the files it carries (they become attachments of the issue as well)."""
+        files = list(attachments or ())
+        comment = Comment(self.next_id(), body, public, author or self.service_account, now(), files)
         issue.comments.append(comment)
+        issue.attachments.extend(files)
         return comment
+
+    def new_attachment(self, filename: str, mime_type: str, content: bytes, author: User) -> Attachment:
+        return Attachment(self.next_id(), filename, mime_type, content, author, now())
 
     def attachment(self, attachment_id: str) -> tuple[Issue, Attachment] | None:
         for issue in self.issues:

@@ -2,7 +2,8 @@
 
 Every route that names a request calls `authorize_request` first (reporter or participant, else 404) and
 then checks the request's desk has SSO on; the request's own data is fetched alongside the check, so the
-page costs one JSM round trip, and is only shown once the check passed.
+page costs one JSM round trip, and is only shown once the check passed. Attachments: a customer is shown
+and served only what `visible_attachments` allows; any other file id answers 404 like a stranger's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from deskgate.errors import NotFound
 from deskgate.jsm import JsmUnavailable
 from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest, Page, StatusFilter
 from deskgate.portal.access import authorize_request
+from deskgate.portal.attachments import visible_attachments
 from deskgate.portal.submissions import Submissions
 from deskgate.web.portal.common import (
     MAX_FILE_BYTES,
@@ -113,7 +115,8 @@ async def my_requests(request: Request) -> Response:
 async def _authorized(
     request: Request, who: Visitor, ref: str
 ) -> tuple[CustomerRequest, list[dict[str, Any]], tuple[Attachment, ...], tuple[Customer, ...]]:
-    """The request and what its page shows; NotFound unless this customer may see it."""
+    """The request and what its page shows; NotFound unless this customer may see it. The attachments
+    are those the customer may see (`visible_attachments`), told apart with the comments' own files."""
     client = await who.client()
     checked, comments, attachments, participants, account = await asyncio.gather(
         authorize_request(client, who.link, ref),
@@ -131,7 +134,10 @@ async def _authorized(
             raise outcome
     assert isinstance(comments, tuple) and isinstance(attachments, tuple) and isinstance(participants, tuple)
     assert isinstance(account, str)
-    return checked, [_comment_view(c, account) for c in comments], attachments, participants
+    shown = visible_attachments(attachments, comments, who.link.jsm_user_id)
+    # A comment JSM made only to carry files has no text: its files are listed with the others.
+    views = [_comment_view(c, account) for c in comments if c.body.strip()]
+    return checked, views, shown, participants
 
 
 async def _service_account_id(request: Request, who: Visitor) -> str:
@@ -222,9 +228,11 @@ async def add_comment(request: Request) -> Response:
         temporary = [
             await client.attach_temporary_file(desk, u.filename, u.content, u.content_type) for u in uploads
         ]
-        await client.add_comment(found.issue_key, attributed(who.session, who.link, body))
-        if temporary:
-            await client.attach_to_request(found.issue_key, temporary, public=True)
+        text = attributed(who.session, who.link, body)
+        if temporary:  # one public comment carrying the text and the files
+            await client.attach_to_request(found.issue_key, temporary, public=True, comment=text)
+        else:
+            await client.add_comment(found.issue_key, text)
     finally:
         await form.close()
     return RedirectResponse(f"/portal/requests/{found.issue_key}#comments", 303, headers=NO_STORE)
@@ -241,15 +249,22 @@ async def download(request: Request) -> Response:
     who = await visitor(request)
     ref, wanted = str(request.path_params["key"]), str(request.path_params["attachment_id"])
     client = await who.client()
-    checked, attachments = await asyncio.gather(
-        authorize_request(client, who.link, ref), client.attachments(ref), return_exceptions=True
+    checked, attachments, comments = await asyncio.gather(
+        authorize_request(client, who.link, ref),
+        client.attachments(ref),
+        client.comments(ref),
+        return_exceptions=True,
     )
     if isinstance(checked, BaseException):
         raise checked
     await _desk_open(who, checked)
-    if isinstance(attachments, BaseException):
-        raise attachments
-    found = next((a for a in attachments if a.id == wanted), None)
+    for outcome in (attachments, comments):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert isinstance(attachments, tuple) and isinstance(comments, tuple)
+    # A file the customer may not see is "not found", exactly like one of another request.
+    shown = visible_attachments(attachments, comments, who.link.jsm_user_id)
+    found = next((a for a in shown if a.id == wanted), None)
     if found is None:
         raise NotFound(f"{ref}: no attachment {wanted!r}", user_message="We could not find this file.")
     content = await client.download_attachment(found)
