@@ -90,6 +90,7 @@ def empty_deskgate(
         server.start()
         assert catcher.url is not None, "no setup link in the log at first start"
         yield server, catcher.url
+        server.call(lambda s: s.http.aclose())  # ours, not the app's: closed on the loop that used it
     finally:
         logger.removeHandler(catcher)
         server.stop()
