@@ -9,6 +9,7 @@ import pytest
 
 from deskgate.identity.claims import Claims
 from deskgate.identity.mapping import AttributeMapping, MappedUser, map_claims, normalise_email, preview
+from deskgate.identity.presets import get_preset
 
 
 def claims(**raw: Any) -> Claims:
@@ -182,9 +183,27 @@ def test_invalid_emails_become_none(value: str) -> None:
     assert map_claims(claims(email=value), AttributeMapping()).email is None
 
 
-@pytest.mark.parametrize("value", [42, True, ["x@corp.com"], {"email": "x@corp.com"}])
+@pytest.mark.parametrize(
+    "value",
+    [
+        42,
+        True,
+        {"email": "x@corp.com"},
+        [],
+        ["x@corp.com", "y@corp.com"],
+        [["x@corp.com"]],
+        ["not an address"],
+    ],
+)
 def test_non_string_email_becomes_none(value: object) -> None:
     assert map_claims(claims(email=value), AttributeMapping()).email is None
+
+
+def test_a_list_of_exactly_one_address_is_that_address() -> None:
+    # Azure AD B2C user flows send the address as `emails: [...]`; the preset maps email from it.
+    b2c = get_preset("azure-b2c").default_mapping
+    assert map_claims(claims(emails=[" Ann@Corp.com "]), b2c).email == "ann@corp.com"
+    assert map_claims(claims(emails=["ann@corp.com", "eve@evil.test"]), b2c).email is None
 
 
 @pytest.mark.parametrize(

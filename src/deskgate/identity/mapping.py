@@ -145,7 +145,13 @@ def is_email_domain(domain: str) -> bool:
 
 
 def normalise_email(value: object) -> str | None:
-    """The address stripped and lowercased, or None unless it is exactly one valid ASCII address."""
+    """The address stripped and lowercased, or None unless it is exactly one valid ASCII address.
+
+    A list holding one address counts as that address (Azure AD B2C user flows send ``emails: [...]``);
+    a longer list does not: which of several addresses identifies the customer is not ours to guess.
+    """
+    if isinstance(value, list | tuple) and len(value) == 1:
+        value = value[0]
     if not isinstance(value, str):
         return None
     address = value.strip()
