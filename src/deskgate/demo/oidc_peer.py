@@ -1,9 +1,12 @@
 """Start a real OpenID Provider on loopback, shaped like Gluu Server, for the demo and the flow tests.
 
 The provider is panva's OpenID-certified npm ``oidc-provider`` driven by ``peers/oidc-provider/server.mjs``;
-this module writes its configuration, runs it under Node, waits until discovery answers and stops it
-again. It also drives the provider's HTML pages over plain HTTP (login form, logout confirmation) so
-flow tests can run without a browser.
+this module installs it, writes its configuration, runs it under Node, waits until discovery answers and
+stops it again. Its neighbours hold the rest, re-exported here so callers import from one place:
+
+- ``oidc_peer_config``: ``PeerClient``, ``PeerAccount``, ``DEMO_ACCOUNTS`` and the configuration file;
+- ``oidc_peer_http``: driving the provider's HTML pages (login form, logout confirmation) over plain
+  HTTP, so flow tests can run without a browser (``OidcPeer.login_over_http`` and friends).
 
     with OidcPeer(clients=[PeerClient("rp", "secret", [callback])], accounts=DEMO_ACCOUNTS) as peer:
         peer.discovery["authorization_endpoint"]  # http://127.0.0.1:PORT/oxauth/restv1/authorize
@@ -20,15 +23,16 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
+
+from deskgate.demo.oidc_peer_config import DEMO_ACCOUNTS, PeerAccount, PeerClient, peer_config
+from deskgate.demo.oidc_peer_http import complete_logout_over_http, login_over_http
 
 __all__ = [
     "DEMO_ACCOUNTS",
@@ -41,89 +45,10 @@ __all__ = [
 ]
 
 READY_PREFIX = "deskgate-oidc-peer ready issuer="
-MAX_HOPS = 20
 
 
 class PeerStartError(RuntimeError):
     """The provider could not be installed or started; the message carries its output."""
-
-
-@dataclass
-class PeerAccount:
-    """A user of the provider: ``id`` is what goes in the login field, and the ``sub`` (unless pairwise)."""
-
-    id: str
-    password: str
-    claims: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class PeerClient:
-    """A relying party registered at the provider; ``extra`` adds any other oidc-provider client metadata.
-
-    A public client has ``client_secret=None`` and ``token_endpoint_auth_method="none"`` (PKCE is then
-    required, as at Gluu).
-    """
-
-    client_id: str
-    client_secret: str | None
-    redirect_uris: list[str]
-    post_logout_redirect_uris: list[str] = field(default_factory=list)
-    token_endpoint_auth_method: str = "client_secret_post"  # noqa: S105 - a method name, not a secret
-    backchannel_logout_uri: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def metadata(self) -> dict[str, Any]:
-        """The client as oidc-provider's ``clients`` configuration expects it."""
-        public = self.token_endpoint_auth_method == "none"  # noqa: S105 - a method name, not a secret
-        if (self.client_secret is None) != public:
-            raise ValueError(
-                f"client {self.client_id!r}: a client_secret goes with a client_secret_* method, "
-                "and none with token_endpoint_auth_method 'none'"
-            )
-        metadata: dict[str, Any] = {
-            "client_id": self.client_id,
-            "redirect_uris": self.redirect_uris,
-            "post_logout_redirect_uris": self.post_logout_redirect_uris,
-            "token_endpoint_auth_method": self.token_endpoint_auth_method,
-        }
-        if self.client_secret is not None:
-            metadata["client_secret"] = self.client_secret
-        if self.backchannel_logout_uri is not None:
-            # Gluu puts `sid` in ID and logout tokens by default; oidc-provider only when asked.
-            metadata["backchannel_logout_uri"] = self.backchannel_logout_uri
-            metadata["backchannel_logout_session_required"] = True
-        return metadata | self.extra
-
-
-DEMO_ACCOUNTS: tuple[PeerAccount, ...] = (
-    PeerAccount(
-        "demo",
-        "demo",
-        {
-            "email": "demo@example.com",
-            "email_verified": True,
-            "given_name": "Demo",
-            "family_name": "Customer",
-            "name": "Demo Customer",
-            "preferred_username": "demo",
-            "groups": ["customers"],
-        },
-    ),
-    PeerAccount(
-        "alice",
-        "alice",
-        {
-            "email": "alice@example.org",
-            "email_verified": True,
-            "given_name": "Alice",
-            "family_name": "Liddell",
-            "name": "Alice Liddell",
-            "preferred_username": "alice",
-            "groups": ["customers", "agents"],
-        },
-    ),
-)
 
 
 def default_peer_dir() -> Path:
@@ -185,26 +110,22 @@ class OidcPeer:
         self.peer_dir = peer_dir or default_peer_dir()
         self.node = node
         self.startup_timeout = startup_timeout
-        self.config: dict[str, Any] = {
-            "host": "127.0.0.1",
-            "port": port,
-            "issuer_path": issuer_path,
-            "gluu_paths": gluu_paths,
-            "claims_in_id_token": claims_in_id_token,
-            "pairwise": pairwise,
-            "test_admin": test_admin,
-            "exit_with_stdin": True,
-            "clients": [client.metadata() for client in clients],
-            "accounts": {a.id: {"password": a.password, "claims": a.claims} for a in accounts},
-        }
-        if scope_claims is not None:
-            self.config["scope_claims"] = {scope: list(claims) for scope, claims in scope_claims.items()}
-        if ttl is not None:
-            self.config["ttl"] = dict(ttl)
+        self.config: dict[str, Any] = peer_config(
+            clients=clients,
+            accounts=accounts,
+            gluu_paths=gluu_paths,
+            claims_in_id_token=claims_in_id_token,
+            pairwise=pairwise,
+            port=port,
+            test_admin=test_admin,
+            issuer_path=issuer_path,
+            scope_claims=scope_claims,
+            ttl=ttl,
+            tls=tls,
+        )
         # (certificate, key) PEM files: the provider speaks https, and this launcher trusts that certificate.
         self._verify: ssl.SSLContext | bool = True
         if tls is not None:
-            self.config["tls"] = {"cert": str(tls[0]), "key": str(tls[1])}
             self._verify = ssl.create_default_context(cafile=str(tls[0]))
         self.issuer = ""
         self.origin = ""
@@ -338,87 +259,9 @@ class OidcPeer:
     def login_over_http(
         self, client: httpx.Client, authorize_url: str, login: str, password: str
     ) -> httpx.Response:
-        """Sign in through the provider's HTML login form, as a browser would, and stop when leaving it.
-
-        Returns the redirect that leaves the provider (normally the 303 to the RP's callback, with
-        ``code`` or ``error``), or the page where the journey stopped: the login page again with
-        "Invalid username or password." after a wrong password, or an error page. With a live SSO
-        session no form is shown and the redirect comes straight back. ``client`` keeps the provider's
-        cookies, so a second call with it is a single sign-on.
-        """
-        response = self._follow(client, client.get(authorize_url, follow_redirects=False))
-        if response.is_redirect:
-            return response
-        form = _find_form(response, lambda f: "password" in f.fields)
-        if form is None:
-            return response
-        data = form.fields | {"login": login, "password": password}
-        return self._follow(client, client.post(form.action, data=data, follow_redirects=False))
+        """Sign in through this provider's login form and stop when leaving it (see ``oidc_peer_http``)."""
+        return login_over_http(client, self.origin, authorize_url, login, password)
 
     def complete_logout_over_http(self, client: httpx.Client, end_session_url: str) -> httpx.Response:
-        """Go through RP-initiated logout: open ``end_session_url`` and submit the confirmation form.
-
-        Returns the redirect that leaves the provider (to ``post_logout_redirect_uri``), or its "signed
-        out" page when no such URI was given. Back-channel logout requests have been sent when it returns.
-        """
-        response = self._follow(client, client.get(end_session_url, follow_redirects=False))
-        form = None if response.is_redirect else _find_form(response, lambda f: f.method == "post")
-        if form is None or not self._is_own(form.action):
-            return response
-        return self._follow(client, client.post(form.action, data=form.fields, follow_redirects=False))
-
-    def _is_own(self, url: str) -> bool:
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.netloc}" == self.origin
-
-    def _follow(self, client: httpx.Client, response: httpx.Response) -> httpx.Response:
-        """Follow redirects while they stay on the provider; return the first one that leaves it."""
-        for _ in range(MAX_HOPS):
-            if not response.is_redirect:
-                return response
-            target = urljoin(str(response.url), response.headers["location"])
-            if not self._is_own(target):
-                return response
-            response = client.get(target, follow_redirects=False)
-        raise RuntimeError(f"more than {MAX_HOPS} redirects inside the provider")
-
-
-@dataclass
-class _Form:
-    action: str
-    method: str
-    fields: dict[str, str] = field(default_factory=dict)
-
-
-class _FormParser(HTMLParser):
-    """Collects each form's action, method and named input values (enough for the provider's pages)."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__()
-        self.base_url = base_url
-        self.forms: list[_Form] = []
-        self._open: _Form | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self._open = _Form(
-                action=urljoin(self.base_url, attributes.get("action") or self.base_url),
-                method=(attributes.get("method") or "get").lower(),
-            )
-            self.forms.append(self._open)
-        elif tag == "input" and self._open is not None and attributes.get("name"):
-            self._open.fields[attributes["name"]] = attributes.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._open = None
-
-
-def _find_form(response: httpx.Response, wanted: Callable[[_Form], bool]) -> _Form | None:
-    if "html" not in response.headers.get("content-type", ""):
-        return None
-    parser = _FormParser(str(response.url))
-    parser.feed(response.text)
-    parser.close()
-    return next((form for form in parser.forms if wanted(form)), None)
+        """Go through RP-initiated logout at this provider, confirmation form included (see ``oidc_peer_http``)."""
+        return complete_logout_over_http(client, self.origin, end_session_url)
