@@ -36,6 +36,7 @@ from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JiraSettings, JsmClients
 from deskgate.portal.desks import DeskSettings
 from deskgate.portal.provisioning import CustomerLinks, CustomerProvisioning
+from deskgate.portal.retention import purge_submissions
 from deskgate.portal.submissions import Submissions, SubmissionWorker
 from deskgate.sessions.service import Sessions
 from deskgate.sessions.store import SessionStore, SqlSessionStore
@@ -113,9 +114,11 @@ class Services:
         return await self.jsm_clients.get()
 
     async def housekeeping(self) -> None:
-        """Drop what has expired (sessions past their end); the other tables clean themselves on write."""
+        """Drop what has expired (sessions past their end, old outbox rows and delivered files); the other
+        tables clean themselves on write."""
         ended = await self.sessions.store.purge_expired(datetime.now(UTC))
         await self.admin_sessions.store.purge_expired(datetime.now(UTC))
+        await purge_submissions(self.db, keep=timedelta(days=self.settings.submission_retention_days))
         if ended:
             log.info("housekeeping: %d expired session(s) removed", ended)
 

@@ -7,6 +7,7 @@ every problem at once (as `ConfigError.problems`), never just the first.
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,6 +57,12 @@ class Settings(BaseSettings):
         10, ge=0, description="Requests one customer may raise per submission window; 0 turns the limit off."
     )
     submission_window_minutes: int = Field(60, ge=1, description="The window of the submission limit.")
+    submission_retention_days: int = Field(
+        30,
+        ge=1,
+        description="Delivered and failed requests are deleted from the outbox this long after they were "
+        "submitted; at least the submission window, whose limit counts them.",
+    )
     idps: list[ProviderConfig] = Field(
         default_factory=list, description="Identity providers to load at start."
     )
@@ -135,6 +142,13 @@ def _semantic_problems(settings: Settings) -> list[str]:
             ipaddress.ip_network(proxy, strict=False)
         except ValueError:
             problems.append(f"trusted_proxies: {proxy!r} is not an IP address or CIDR range")
+    if timedelta(days=settings.submission_retention_days) < timedelta(
+        minutes=settings.submission_window_minutes
+    ):
+        problems.append(
+            "submission_retention_days: must cover submission_window_minutes "
+            f"({settings.submission_window_minutes} minutes), or the submission limit would miss requests"
+        )
     names = [idp.name for idp in settings.idps]
     problems += [
         f"idps: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})
