@@ -13,6 +13,7 @@ from deskgate.identity.claims import Claims
 from deskgate.identity.mapping import map_claims
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.pipeline import LoginContext
+from deskgate.portal.connection import site_identity
 from deskgate.portal.desks import DeskSetting
 from deskgate.portal.provisioning import CustomerLink, NoEmailAddress
 from deskgate.sessions.store import SessionRecord
@@ -40,6 +41,10 @@ async def provision(
 def session(subject: str, email: str | None, idp: str = "corp") -> SessionRecord:
     now = datetime.now(UTC)
     return SessionRecord("h", idp, subject, email, subject, now, now, now + timedelta(hours=1))
+
+
+async def site_of(portal: Portal) -> str:
+    return site_identity((await portal.client()).connection)
 
 
 def users_with(portal: Portal, email: str) -> int:
@@ -89,7 +94,7 @@ async def test_each_further_desk_is_added_once_and_recorded(portal: Portal) -> N
     link = await portal.services.customers.customer_for(session("frank", "frank@example.com"), "2")
     assert link.desks == ("1", "2")
     assert portal.app.calls == [("POST", "/rest/servicedeskapi/servicedesk/2/customer")]
-    loaded = await portal.services.customers.links.load("corp", "frank")
+    loaded = await portal.services.customers.links.load("corp", "frank", await site_of(portal))
     assert loaded is not None and loaded.desks == ("1", "2")
 
 
@@ -120,7 +125,7 @@ async def test_the_login_step_provisions_only_for_a_desk_with_sso(portal: Portal
     await step(login("gina", "gina@example.com", "/portal/3"))
     assert portal.app.calls == []
     await step(login("gina", "gina@example.com", "/servicedesk/customer/portal/2/HRS-1"))
-    link = await portal.services.customers.links.load("corp", "gina")
+    link = await portal.services.customers.links.load("corp", "gina", await site_of(portal))
     assert link is not None and link.desks == ("2",)
     with pytest.raises(NoEmailAddress):
         await step(login("hal", None, "/portal/1"))
@@ -130,7 +135,7 @@ async def test_a_jsm_outage_does_not_block_the_sign_in(portal: Portal) -> None:
     portal.app.faults.update({"server_errors": 100})
     portal.services.jsm_clients._current = None
     await portal.services.customers.login_step()(login("ivy", "ivy@example.com", "/portal/1"))
-    assert await portal.services.customers.links.load("corp", "ivy") is None
+    assert await portal.services.customers.links.load("corp", "ivy", await site_of(portal)) is None
 
 
 def members(portal: Portal, name: str) -> set[str]:
@@ -197,7 +202,7 @@ async def test_the_login_step_joins_the_organization_the_mapping_names(portal: P
     ctx = LoginContext(config, claims, None, next_url="/portal/1")
     ctx.user = map_claims(claims, config.mapping)
     await portal.services.customers.login_step()(ctx)
-    link = await portal.services.customers.links.load("corp", "nia")
+    link = await portal.services.customers.links.load("corp", "nia", await site_of(portal))
     assert link is not None and link.in_organization("Globex")
     assert members(portal, "Globex") == {
         u.account_id for u in portal.app.store.users if u.email == "nia@example.com"

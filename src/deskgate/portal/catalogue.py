@@ -5,6 +5,11 @@ Concurrent callers of one key share one fetch (no thundering herd when a cold ca
 failed fetch is not cached, so the next caller tries again. `refresh()` forgets everything (the
 `deskgate jira refresh` command clears the caches of the process it runs in; running servers follow
 within the TTL).
+
+Entries are keyed by the connection they were fetched with, and a new connection (another site, or other
+credentials that may see other desks) empties the cache: every worker stops serving the previous
+connection's catalogue as soon as its connection cache (`connection.CACHE_SECONDS`) sees the change, not
+only after the TTL.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, TypeVar, cast
 from deskgate.errors import NotFound
 from deskgate.jsm import JsmClient
 from deskgate.jsm.models import RequestForm, RequestType, RequestTypeGroup, ServiceDesk
+from deskgate.portal.connection import fingerprint
 
 T = TypeVar("T")
 DEFAULT_TTL = 300.0
@@ -53,7 +59,7 @@ def _failed(future: asyncio.Future[Any]) -> bool:
 
 
 class Catalogue:
-    """The cached JSM catalogue. Keys carry the site, so a new connection never sees the old site's data."""
+    """The cached JSM catalogue. Keys carry the connection, so a new one never sees the old one's data."""
 
     def __init__(
         self,
@@ -64,11 +70,18 @@ class Catalogue:
     ) -> None:
         self._clients = clients
         self._cache = TtlCache(ttl, monotonic=monotonic)
+        self._connection: tuple[JsmClient, str] | None = None  # the client last seen, its fingerprint
 
     async def _cached(self, key: tuple[str, ...], call: Callable[[JsmClient], Awaitable[T]]) -> T:
         client = await self._clients()
-        site = client.connection.site_url
-        return await self._cache.get((site, *key), lambda: call(client))
+        seen = self._connection
+        if seen is None or seen[0] is not client:
+            seen = (client, fingerprint(client.connection))
+            if self._connection is not None and self._connection[1] != seen[1]:
+                self._cache.clear()  # the previous connection's entries would never be read again
+            self._connection = seen
+        # In the key as well: a fetch that began with the previous client cannot fill the new one's entry.
+        return await self._cache.get((seen[1], *key), lambda: call(client))
 
     async def service_desks(self) -> tuple[ServiceDesk, ...]:
         return await self._cached(("desks",), lambda c: c.service_desks())

@@ -3,6 +3,11 @@
 
 `JsmClients` hands out one `JsmClient` per connection configuration, on the shared httpx client; a changed
 connection (CLI, admin page, another worker) is picked up within `CACHE_SECONDS`.
+
+Customer links and desk settings belong to one site: an account id or Data Center username names another
+person on another site, a desk id another desk. Saving a connection to another site (`site_identity`
+differs) therefore deletes them in the same transaction, whichever way it comes (console, CLI, config
+import, settings file); each link also carries its site, so that one made for another site is never used.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -21,11 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from deskgate.crypto import SecretBox
 from deskgate.errors import DeskgateError
 from deskgate.jsm import JsmClient, JsmConnection
-from deskgate.store.models import JsmConnectionRow
+from deskgate.store.models import CustomerLinkRow, JsmConnectionRow, ServiceDeskSettingRow
 
 CACHE_SECONDS = 5.0
 _ROW_ID = 1
 _SECRET_FIELDS = ("api_token", "personal_access_token")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class JsmNotConnected(DeskgateError):
@@ -38,6 +46,32 @@ class JsmNotConnected(DeskgateError):
         super().__init__(
             "JSM is not connected: run `deskgate jira connect` or add a `jsm:` section to the settings"
         )
+
+
+def site_identity(connection: JsmConnection) -> str:
+    """Which JSM site per-site data belongs to: the deployment type and the site URL (host in lower case,
+    a default port dropped). Credentials are not part of it: a new token or another service account on
+    the same site keeps the customer links and desk settings."""
+    return _site(connection.site_url, connection.deployment)
+
+
+def _site(site_url: str, deployment: str) -> str:
+    parts = urlsplit(site_url.strip())
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(parts.scheme) else f"{host}:{port}"
+    return f"{deployment}:{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSwitch:
+    """A connection saved for another site than the stored one, and what of the previous site went."""
+
+    previous_site_url: str
+    customer_links: int  # rows deleted
+    desk_settings: int
 
 
 def _secret_field(connection: JsmConnection) -> str:
@@ -82,6 +116,12 @@ class JiraSettings:
         return JsmConnection.model_validate(data)
 
     async def save(self, connection: JsmConnection) -> None:
+        await self.replace(connection)
+
+    async def replace(self, connection: JsmConnection) -> SiteSwitch | None:
+        """Store the connection. When it is for another site than the stored one, that site's customer
+        links and desk settings are deleted in the same transaction (links of any other site always
+        are); the SiteSwitch says so. None: the same site, or the first connection."""
         secret: SecretStr | None = getattr(connection, _secret_field(connection))
         row = JsmConnectionRow(
             id=_ROW_ID,
@@ -89,9 +129,26 @@ class JiraSettings:
             secret_encrypted=self._box.encrypt(secret.get_secret_value()) if secret else None,
             updated_at=datetime.now(UTC),
         )
+        site = site_identity(connection)
+        switch = None
         async with self._sessions.begin() as db:
+            # Locked (PostgreSQL), so that two admins saving at once cannot both miss the change of site.
+            stored = await db.get(JsmConnectionRow, _ROW_ID, with_for_update=True)
+            links = await db.execute(delete(CustomerLinkRow).where(CustomerLinkRow.site != site))
+            if stored is not None:
+                previous_url = str(stored.config.get("site_url", ""))
+                if _site(previous_url, str(stored.config.get("deployment", "cloud"))) != site:
+                    # Desk settings carry no site: before the first connection they are the admin's
+                    # preparation for it, so only a change from a known site drops them.
+                    desks = await db.execute(delete(ServiceDeskSettingRow))
+                    switch = SiteSwitch(
+                        previous_url,
+                        int(links.rowcount or 0),  # type: ignore[attr-defined]
+                        int(desks.rowcount or 0),  # type: ignore[attr-defined]
+                    )
             await db.merge(row)
         self._cached = None
+        return switch
 
     async def delete(self) -> None:
         async with self._sessions.begin() as db:

@@ -107,6 +107,10 @@ class DeskSettings:
             await db.merge(row)
         self._cached = None
 
+    def forget(self) -> None:
+        """Read the settings again on next use (after a connection to another site deleted them)."""
+        self._cached = None
+
     def substitute_link(self, desk_id: str) -> str:
         """The stable Deskgate URL of a desk's portal, to hand out instead of JSM's."""
         return self._settings.url(f"/portal/{desk_id}")

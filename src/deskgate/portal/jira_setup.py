@@ -1,7 +1,8 @@
 """Setting up the JSM side, once for the CLI (`deskgate jira …`), the admin console and the config import.
 
     build_connection   form or command-line values → a JsmConnection, or every problem by field
-    connect            store a connection and forget what was cached from the previous one
+    connect            store a connection and forget what was cached from the previous one; a connection
+                       to another site also deletes the previous site's customer links and desk settings
     check_connection   reachable? credentials? which desks? may it raise requests on behalf of customers?
     change_desk        one desk's portal settings (SSO, visible request types), unchanged parts kept
 
@@ -19,6 +20,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from deskgate.jsm import JsmAuthError, JsmClient, JsmConnection, JsmError, JsmUnavailable, RetryPolicy
+from deskgate.portal.connection import SiteSwitch
 from deskgate.portal.desks import DeskSetting, DeskSettings
 from deskgate.services import Services
 
@@ -92,15 +94,30 @@ def _by_field(error: ValidationError) -> dict[str, str]:
 
 
 def forget_caches(services: Services) -> None:
-    """Drop the cached desks, request types, forms and customer links of this process."""
+    """Drop the cached desks, request types, forms, desk settings and customer links of this process."""
     services.catalogue.refresh()
+    services.desks.forget()
     services.customers.links.forget()
 
 
-async def connect(services: Services, connection: JsmConnection) -> None:
-    """Store the connection; nothing cached from the previous one (another site, other credentials) stays."""
-    await services.jira.save(connection)
+async def connect(services: Services, connection: JsmConnection) -> SiteSwitch | None:
+    """Store the connection; nothing cached from the previous one (another site, other credentials) stays.
+
+    Another site (URL or deployment type) than the stored one: its customer links and desk settings are
+    deleted with the save, since its account ids and desk ids mean other people and desks there; the
+    SiteSwitch returned says how many. A new token or service account on the same site keeps them.
+    Other workers follow within their caches' few seconds (see `deskgate.portal.connection`)."""
+    switch = await services.jira.replace(connection)
     forget_caches(services)
+    return switch
+
+
+def site_switch_summary(switch: SiteSwitch) -> str:
+    """What a connection to another site forgot, in one sentence for the admin and the audit log."""
+    return (
+        f"the customer links ({switch.customer_links}) and desk settings ({switch.desk_settings}) of the "
+        f"previous site {switch.previous_site_url} were deleted"
+    )
 
 
 async def change_desk(

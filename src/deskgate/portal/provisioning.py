@@ -7,7 +7,9 @@
                          login step that provisions right after sign-in when the login leads to a desk
 
 The link is keyed by the IdP's subject, never by e-mail: a later change of address at the IdP keeps the
-same JSM customer. The mapped organization is matched to a JSM organization by exact name (any case);
+same JSM customer. It also records the JSM site it was made on, and is used only with a client of that
+site: on another site the account id or username may be someone else's, so the customer is looked up
+(or created) there again. The mapped organization is matched to a JSM organization by exact name (any case);
 JSM has no lookup by name, so the site's list is read, but only until the customer is a member. An unknown
 name is logged and skipped: organizations are the JSM admin's to create, never Deskgate's.
 """
@@ -31,7 +33,7 @@ from deskgate.jsm.models import Customer
 from deskgate.jsm.organizations import add_to_organization, find_organization, same_name
 from deskgate.login.pipeline import LoginContext, Step
 from deskgate.portal.catalogue import Catalogue
-from deskgate.portal.connection import JsmNotConnected
+from deskgate.portal.connection import JsmNotConnected, site_identity
 from deskgate.portal.desks import DeskSettings, portal_target
 from deskgate.sessions.store import SessionRecord
 from deskgate.store.models import CustomerLinkRow
@@ -60,6 +62,7 @@ class CustomerLink:
     jsm_user_id: str  # accountId (Cloud) or username (Data Center), as JSM gave it
     email: str
     display_name: str
+    site: str  # the JSM site the account belongs to (`site_identity`)
     # Service desks the customer was added to, and (as "org:<id>:<name>", stored alongside in the same
     # JSON column, since desk ids are numbers) the JSM organizations: no schema change for a short list.
     desks: tuple[str, ...] = ()
@@ -71,7 +74,8 @@ class CustomerLink:
 
 
 class CustomerLinks:
-    """CustomerLinkRow as a service; `get` is cached per process for a few seconds, `load` is fresh."""
+    """CustomerLinkRow as a service; `get` is cached per process for a few seconds, `load` is fresh.
+    Both answer only with a link made on `site`: a link of another site is as good as none."""
 
     def __init__(
         self,
@@ -83,22 +87,28 @@ class CustomerLinks:
         self._monotonic = monotonic
         self._cache: dict[tuple[str, str], tuple[float, CustomerLink]] = {}
 
-    async def load(self, idp: str, subject: str) -> CustomerLink | None:
+    async def load(self, idp: str, subject: str, site: str) -> CustomerLink | None:
         async with self._sessions() as db:
             row = await db.get(CustomerLinkRow, (idp, subject))
-        if row is None:
+        if row is None or row.site != site:
             return None
         link = CustomerLink(
-            row.idp, row.subject, row.jsm_user_id, row.email, row.display_name, tuple(row.desks or ())
+            row.idp,
+            row.subject,
+            row.jsm_user_id,
+            row.email,
+            row.display_name,
+            row.site,
+            tuple(row.desks or ()),
         )
         self._cache[(idp, subject)] = (self._monotonic() + CACHE_SECONDS, link)
         return link
 
-    async def get(self, idp: str, subject: str) -> CustomerLink | None:
+    async def get(self, idp: str, subject: str, site: str) -> CustomerLink | None:
         cached = self._cache.get((idp, subject))
-        if cached is not None and cached[0] > self._monotonic():
+        if cached is not None and cached[0] > self._monotonic() and cached[1].site == site:
             return cached[1]
-        return await self.load(idp, subject)
+        return await self.load(idp, subject, site)
 
     async def save(self, link: CustomerLink) -> None:
         row = CustomerLinkRow(
@@ -108,6 +118,7 @@ class CustomerLinks:
             email=link.email,
             display_name=link.display_name,
             desks=list(link.desks),
+            site=link.site,
             updated_at=datetime.now(UTC),
         )
         try:
@@ -159,7 +170,8 @@ async def provision_customer(
     organization called `organization` once.
 
     `search_desk_id` is the desk whose customers are searched first (default: `desk_id`)."""
-    link = await links.load(idp, subject)
+    site = site_identity(client.connection)
+    link = await links.load(idp, subject, site)
     changed = False
     if link is None:
         if not email:
@@ -168,7 +180,7 @@ async def provision_customer(
         if where is None:
             raise ValueError("a service desk is needed to look the customer up")
         customer = await find_or_create_customer(client, where, email, display_name)
-        link = CustomerLink(idp, subject, customer.user_id, email, display_name or email)
+        link = CustomerLink(idp, subject, customer.user_id, email, display_name or email, site)
         changed = True
     if desk_id is not None and desk_id not in link.desks:
         await client.add_customers(desk_id, [link.jsm_user_id])  # harmless when it already is one
@@ -250,7 +262,9 @@ class CustomerProvisioning:
     async def customer_for(self, session: SessionRecord, desk_id: str | None = None) -> CustomerLink:
         """The customer behind a session; provisioned lazily (and added to `desk_id`) when needed.
         A known customer costs one database read, cached for a few seconds, and no JSM call."""
-        link = await self.links.get(session.idp, session.subject)
+        # The client names the site the link must belong to (its connection is cached, no JSM call).
+        site = site_identity((await self._clients()).connection)
+        link = await self.links.get(session.idp, session.subject, site)
         if link is not None and (desk_id is None or desk_id in link.desks):
             return link
         return await self.provision(

@@ -164,6 +164,9 @@ class CustomerLinkRow(Base):
     email: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str] = mapped_column(String(255))
     desks: Mapped[list[str]] = mapped_column(JSON, default=list)  # service desks it was added to
+    # The JSM site the account belongs to (`deskgate.portal.connection.site_identity`): a link of another
+    # site is never used, since its account id or username may name someone else there.
+    site: Mapped[str] = mapped_column(Text, server_default="")
     updated_at: Mapped[datetime]
 
 
