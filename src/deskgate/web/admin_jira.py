@@ -3,7 +3,9 @@
 Thin over `deskgate.portal.jira_setup`, which `deskgate jira connect|check|desk` use as well: the page
 stores the same connection, reports the same findings and changes desks the same way. The service
 account's secret never goes back into a page: left empty, the stored one stays. Changes are audited as
-``admin.jira.connect`` and ``admin.jira.desk``, a check as ``admin.jira.check``.
+``admin.jira.connect`` and ``admin.jira.desk``, a check as ``admin.jira.check``. The page says before
+saving that a connection to another site forgets the previous site's customer links and desk settings,
+and after saving that it did.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from deskgate.portal.jira_setup import (
     change_desk,
     check_connection,
     connect,
+    site_switch_summary,
 )
 from deskgate.services import Services
 from deskgate.sessions.store import SessionRecord
@@ -102,6 +105,7 @@ async def _page(
         "errors": errors or {},
         # Which stored secret an empty field keeps (only for the deployment type it belongs to).
         "stored_secret": SECRET_FIELDS[stored.deployment] if stored is not None else None,
+        "stored_site_url": stored.site_url if stored is not None else None,
         "checks": checks,
         "rows": rows,
         "desks_message": desks_message,
@@ -116,6 +120,14 @@ async def page(request: Request, admin: SessionRecord) -> Response:
     notice = None
     if saved == "connection":
         notice = "The connection is saved. Check it to see what JSM allows the service account to do."
+    elif saved == "other-site":
+        links, desks = (_count(request.query_params.get(name)) for name in ("links", "desks"))
+        notice = (
+            "The connection to the new site is saved. The previous site's customer links "
+            f"({links}) and desk settings ({desks}) are deleted: customers are looked up on the new site "
+            "at their next visit, and every desk has SSO on and shows all request types until you change "
+            "it below. Check the connection to see what JSM allows the service account to do."
+        )
     elif saved.startswith("desk-") and saved[5:].isdigit():
         notice = f"The settings of desk {saved[5:]} are saved. Running servers follow within a few seconds."
     return await _page(request, notice=notice)
@@ -139,10 +151,19 @@ async def save_connection(request: Request, admin: SessionRecord) -> Response:
     except ConnectionInvalid as exc:
         values = {name: form.get(name, "") for name in SHOWN_FIELDS}
         return await _page(request, values=values, errors=exc.problems, status_code=400)
-    await connect(services, connection)
+    switch = await connect(services, connection)
     detail = f"JSM connection set to {connection.site_url} ({connection.deployment})"
+    if switch is not None:
+        detail += f"; another site: {site_switch_summary(switch)}"
     await audit_change(request, admin, "admin.jira.connect", detail=detail)
-    return _see_other(f"{PAGE}?saved=connection")
+    if switch is None:
+        return _see_other(f"{PAGE}?saved=connection")
+    return _see_other(f"{PAGE}?saved=other-site&links={switch.customer_links}&desks={switch.desk_settings}")
+
+
+def _count(value: str | None) -> str:
+    """A count from the query string, shown only when it is one (the URL is the admin's to edit)."""
+    return value if value is not None and value.isdigit() and len(value) < 10 else "?"
 
 
 @admin_only
