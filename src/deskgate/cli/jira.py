@@ -38,6 +38,7 @@ from deskgate.portal.jira_setup import (
     check_connection,
     connect,
     forget_caches,
+    site_switch_summary,
 )
 from deskgate.services import Services
 
@@ -181,5 +182,7 @@ def connect_command(
         typer.echo("The connection is invalid:", err=True)
         echo_problems(f"  {field}: {text}" for field, text in exc.problems.items())
         raise typer.Exit(EXIT_BAD_CONFIG) from None
-    with_services(settings, lambda s: connect(s, connection))
+    switch = with_services(settings, lambda s: connect(s, connection))
     typer.echo(f"Saved the connection to {connection.site_url}. Run `deskgate jira check` to verify it.")
+    if switch is not None:  # another site: its account ids and desk ids mean other people and desks
+        typer.echo(f"Another site: {site_switch_summary(switch)}.")
