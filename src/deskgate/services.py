@@ -24,6 +24,7 @@ from deskgate.admin.setup import AdminSetup
 from deskgate.admin.throttle import SignInThrottle
 from deskgate.audit import AuditLog
 from deskgate.crypto import SecretBox
+from deskgate.errors import ConfigError
 from deskgate.identity.oidc.client import RelyingParty
 from deskgate.identity.registry import ProviderRegistry
 from deskgate.jsm import JsmClient
@@ -38,6 +39,7 @@ from deskgate.portal.desks import DeskSettings
 from deskgate.portal.provisioning import CustomerLinks, CustomerProvisioning
 from deskgate.portal.retention import purge_submissions
 from deskgate.portal.submissions import Submissions, SubmissionWorker
+from deskgate.sessions.redis_store import RedisSessionStore
 from deskgate.sessions.service import Sessions
 from deskgate.sessions.store import SessionStore, SqlSessionStore
 from deskgate.settings import Settings
@@ -157,6 +159,8 @@ class Services:
         await self.login_page.aclose()
         if self.owns_http:
             await self.http.aclose()
+        if isinstance(self.sessions.store, RedisSessionStore):
+            await self.sessions.store.aclose()
         await self.engine.dispose()
 
 
@@ -172,6 +176,10 @@ async def build_services(
         http = httpx.AsyncClient(
             timeout=settings.http_timeout_seconds, headers={"User-Agent": USER_AGENT}, follow_redirects=False
         )
+    if session_store is None and settings.session_store == "redis":
+        if settings.redis_url is None:  # load_settings refuses this already; Settings built by hand may not
+            raise ConfigError(["redis_url: required when session_store is redis"])
+        session_store = await RedisSessionStore.connect(settings.redis_url, box)
     sessions = Sessions(
         session_store or SqlSessionStore(sessionmaker, box),
         idle=timedelta(minutes=settings.session_idle_minutes),

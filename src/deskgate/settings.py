@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -46,6 +46,15 @@ class Settings(BaseSettings):
         ge=0,
         le=1.0,
         description="Per-worker cache of session lookups; a revocation is seen within this time.",
+    )
+    session_store: Literal["sql", "redis"] = Field(
+        "sql",
+        description="Where customer sessions live: the database, or Redis (`redis_url`); admin sessions "
+        "always stay in the database.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for TLS); needed by session_store redis.",
     )
     login_state_seconds: int = Field(300, ge=30, le=3600, description="How long a started sign-in may take.")
     trusted_proxies: list[str] = Field(
@@ -137,6 +146,10 @@ def _semantic_problems(settings: Settings) -> list[str]:
         ("sqlite:///", "postgresql://", "postgres://", "postgresql+asyncpg://")
     ):
         problems.append("database_url: use sqlite:///PATH or postgresql://USER@HOST/DB")
+    if settings.session_store == "redis" and not settings.redis_url:
+        problems.append("redis_url: required when session_store is redis (e.g. redis://127.0.0.1:6379/0)")
+    elif settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append("redis_url: use redis://HOST:PORT/DB, rediss://… (TLS) or unix:///PATH")
     for proxy in settings.trusted_proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)

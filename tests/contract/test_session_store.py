@@ -10,6 +10,7 @@ import pytest
 
 from deskgate.admin.sessions import ADMIN_REALM, SqlAdminSessionStore
 from deskgate.crypto import SecretBox, digest
+from deskgate.sessions.redis_store import RedisSessionStore
 from deskgate.sessions.store import (
     DuplicateSession,
     MemorySessionStore,
@@ -20,9 +21,11 @@ from deskgate.sessions.store import (
 from deskgate.settings import Settings
 from deskgate.store import db
 from tests.support.databases import async_database_url
+from tests.support.redis import REDIS_URL, redis_prefix
 
 pytestmark = pytest.mark.anyio
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+# The real time, not a fixed date: Redis expires records by its own clock at their absolute end.
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def record(
@@ -43,12 +46,20 @@ def record(
     )
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "redis"])
 async def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[SessionStore]:
     if request.param == "memory":
         yield MemorySessionStore()
+        return
+    if request.param == "redis":
+        async with redis_prefix() as prefix:
+            redis_store = RedisSessionStore.from_url(REDIS_URL, SecretBox("k" * 40), prefix=prefix)
+            try:
+                yield redis_store
+            finally:
+                await redis_store.aclose()
         return
     async with async_database_url(request.param, tmp_path_factory.mktemp("db")) as url:
         engine = db.create_engine(Settings(database_url=url, demo=True).sqlalchemy_url)
