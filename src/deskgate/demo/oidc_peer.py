@@ -104,7 +104,7 @@ class OidcPeer:
         issuer_path: str = "",
         scope_claims: Mapping[str, Sequence[str]] | None = None,
         ttl: Mapping[str, int] | None = None,
-        startup_timeout: float = 15.0,
+        startup_timeout: float = 60.0,  # a first, cold start on a busy machine can take a while
         tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.peer_dir = peer_dir or default_peer_dir()
