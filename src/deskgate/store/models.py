@@ -119,9 +119,8 @@ class AuditEventRow(Base):
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
     at: Mapped[datetime] = mapped_column(index=True)
-    event: Mapped[str] = mapped_column(
-        String(64)
-    )  # login, logout.rp, logout.frontchannel, logout.backchannel…
+    # login, logout.rp, logout.frontchannel, logout.backchannel, admin.…; indexed for the console's filters
+    event: Mapped[str] = mapped_column(String(64), index=True)
     outcome: Mapped[str] = mapped_column(String(16))  # success, refused, failure
     idp: Mapped[str | None] = mapped_column(String(63))
     subject: Mapped[str | None] = mapped_column(String(255))
