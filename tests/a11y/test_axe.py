@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 from pydantic import SecretStr
 
 from deskgate.identity.provider import ProviderConfig
@@ -26,7 +26,6 @@ from deskgate.jsm.emulator import create_emulator
 from deskgate.services import POST_LOGOUT_PATH
 from deskgate.settings import load_settings
 from deskgate.web.app import create_app
-from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.support.live import LiveServer, free_port
 
 pytestmark = [pytest.mark.browser]
@@ -87,16 +86,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     finally:
         deskgate.stop()
         jsm.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _context(browser: Browser, site: Site, *, signed_in: bool) -> BrowserContext:

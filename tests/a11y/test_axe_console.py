@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pydantic import SecretStr
 from starlette.routing import Route
 
@@ -25,7 +25,6 @@ from deskgate.services import Services
 from deskgate.settings import load_settings
 from deskgate.web.app import create_app
 from tests.a11y.test_axe import FOCUSED, TIMEOUT_MS, assert_accessible
-from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.support.live import LiveServer, free_port
 
 pytestmark = [pytest.mark.browser]
@@ -125,16 +124,6 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     finally:
         deskgate.stop()
         jsm.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
