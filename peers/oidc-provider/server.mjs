@@ -5,13 +5,15 @@
 // It listens on loopback only, shapes its endpoints like Gluu Server 4 when asked to
 // (`/oxauth/restv1/authorize`, `/oxauth/restv1/token`, ... with the issuer at the origin),
 // checks real passwords on a minimal login page and grants consent automatically.
-// Config keys (all optional but `clients` and `accounts`):
+// Config keys (all optional but `clients`, `accounts` and `signing_keys`):
 //   port (0 = pick a free one), host ("127.0.0.1"), issuer_path ("" or e.g. "/oxauth": the
 //   issuer's own path, under which everything is mounted), gluu_paths (endpoints under
 //   `/oxauth/restv1/`), clients (oidc-provider client metadata), accounts ({id: {password,
 //   claims}}), claims_in_id_token (scope claims in the ID token too), pairwise (opaque
 //   per-client subs, Gluu-like), scope_claims ({scope: [claim, ...]}), ttl ({AccessToken: s, ...}),
-//   test_admin (enables /__test__/health and POST /__test__/rotate-keys), exit_with_stdin (exit when
+//   signing_keys (required: private JWKs with kid, alg and use; the first RS256 one signs),
+//   test_admin (enables /__test__/health and POST /__test__/rotate-keys {"key": a new RS256 private
+//   JWK, which signs from then on}), exit_with_stdin (exit when
 //   stdin closes, so a launcher that dies cannot leave the provider running), tls ({cert, key}: PEM
 //   file paths; the provider then speaks https, as a production IdP does).
 // Once listening it prints one line `deskgate-oidc-peer ready issuer=<issuer>`, then one line
@@ -143,16 +145,13 @@ class SharedMemoryAdapter {
   }
 }
 
-function newSigningKey(type) {
-  const kid = `${crypto.randomUUID()}_sig_${type === 'rsa' ? 'rs256' : 'es256'}`;
-  const { privateKey } = type === 'rsa'
-    ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: type === 'rsa' ? 'RS256' : 'ES256' };
+// The first RS256 key signs; older ones stay published so tokens they signed still verify. The launcher
+// generates them (and the key of each rotation): no key generation happens in this process.
+const signingKeys = [...(cfg.signing_keys ?? [])];
+if (!signingKeys.some((key) => key.alg === 'RS256')) {
+  console.log('invalid configuration: signing_keys needs an RS256 private JWK');
+  process.exit(1);
 }
-
-// The first RS256 key signs; older ones stay published so tokens they signed still verify.
-const signingKeys = [newSigningKey('rsa'), newSigningKey('ec')];
 const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 const pairwiseSalt = crypto.randomBytes(32);
 
@@ -286,10 +285,14 @@ function buildProvider(issuer) {
 // ---------------------------------------------------------------------------------------------
 // Interactions: a real password check, then consent granted for whatever was asked.
 
-async function readForm(req) {
+async function readBody(req) {
   const chunks = [];
   for await (const chunk of req) chunks.push(chunk);
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readForm(req) {
+  return new URLSearchParams(await readBody(req));
 }
 
 function passwordMatches(account, password) {
@@ -368,11 +371,15 @@ function sendJson(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-function handleAdmin(req, res, path) {
+async function handleAdmin(req, res, path) {
   if (path === '/__test__/health' && req.method === 'GET') {
     sendJson(res, 200, { status: 'ok' });
   } else if (path === '/__test__/rotate-keys' && req.method === 'POST') {
-    const key = newSigningKey('rsa');
+    const { key } = JSON.parse((await readBody(req)) || '{}');
+    if (key?.alg !== 'RS256' || !key.d || !key.kid) {
+      sendJson(res, 400, { error: 'invalid_request', error_description: 'body: {"key": RS256 private JWK}' });
+      return;
+    }
     signingKeys.unshift(key);
     current = buildProvider(current.provider.issuer);
     sendJson(res, 200, { kid: key.kid });
@@ -384,7 +391,7 @@ function handleAdmin(req, res, path) {
 async function handle(req, res) {
   const path = new URL(req.url, 'http://peer').pathname;
   if (cfg.test_admin && path.startsWith('/__test__/')) {
-    handleAdmin(req, res, path);
+    await handleAdmin(req, res, path);
     return;
   }
   if (!current) {

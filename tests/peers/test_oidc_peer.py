@@ -206,6 +206,18 @@ def test_rotated_key_signs_new_tokens_and_old_key_stays_published(peer: OidcPeer
         assert kid_of(sign_in(peer, http, "rp", "rp-secret", login="nobody")["id_token"]) == new_kid
 
 
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"key": {"kty": "RSA", "alg": "RS256", "kid": "public-only", "n": "AQAB", "e": "AQAB"}}],
+    ids=["no-key", "public-key"],
+)
+def test_rotation_without_a_private_rs256_key_is_refused(peer: OidcPeer, body: dict[str, Any]) -> None:
+    before = httpx.get(peer.discovery["jwks_uri"]).json()
+    response = httpx.post(f"{peer.origin}/__test__/rotate-keys", json=body)
+    assert response.status_code == 400
+    assert httpx.get(peer.discovery["jwks_uri"]).json() == before
+
+
 def test_rp_initiated_logout_sends_backchannel_logout(peer: OidcPeer, receiver: BackchannelReceiver) -> None:
     with httpx.Client() as http:
         id_token = sign_in(peer, http, "rp", "rp-secret", login="alice")["id_token"]

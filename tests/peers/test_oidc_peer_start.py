@@ -39,3 +39,19 @@ def test_a_provider_that_exits_fails_at_once(tmp_path: Path) -> None:
     with pytest.raises(PeerStartError, match="exited during start-up"):
         peer.start()
     assert (tmp_path / "starts").read_text().count("start") == 1
+
+
+def test_bytes_that_are_not_utf8_do_not_stop_the_reader(tmp_path: Path) -> None:
+    # A reader that died here would leave the provider's pipe unread: Node blocks once it is full.
+    peer = _peer(_fake_node(tmp_path, r"printf '\377\376 odd bytes\nafter them\n'; exec sleep 30"))
+    with pytest.raises(PeerStartError):
+        peer.start()
+    assert "after them" in peer.output
+    assert "\ufffd\ufffd odd bytes" in peer.output
+
+
+def test_a_provider_without_an_rs256_signing_key_refuses_to_start() -> None:
+    peer = _peer("node")
+    peer.config["signing_keys"] = [key for key in peer.config["signing_keys"] if key["alg"] != "RS256"]
+    with pytest.raises(PeerStartError, match="signing_keys needs an RS256 private JWK"):
+        peer.start()

@@ -27,12 +27,12 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any, NoReturn, Self
 from urllib.parse import urlsplit
 
 import httpx
 
-from deskgate.demo.oidc_peer_config import DEMO_ACCOUNTS, PeerAccount, PeerClient, peer_config
+from deskgate.demo.oidc_peer_config import DEMO_ACCOUNTS, PeerAccount, PeerClient, peer_config, signing_key
 from deskgate.demo.oidc_peer_http import complete_logout_over_http, login_over_http
 
 __all__ = [
@@ -176,7 +176,8 @@ class OidcPeer:
                 stdin=subprocess.PIPE,  # its closing tells the provider we are gone
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                text=True,
+                encoding="utf-8",
+                errors="replace",  # a stray byte must not stop the reader: a full pipe would block Node
                 bufsize=1,
             )
         except FileNotFoundError as exc:
@@ -259,12 +260,16 @@ class OidcPeer:
                 self._fail(f"did not answer {discovery_url} within {self.startup_timeout:.0f} s")
             time.sleep(0.05)
 
-    def _fail(self, what: str, *, stuck: bool = False) -> None:
+    def _fail(self, what: str, *, stuck: bool = False) -> NoReturn:
         if self._reader is not None and self._process is not None and self._process.poll() is not None:
             self._reader.join(timeout=2)  # collect everything it printed before dying
         output = "\n".join(self._output) or "(no output)"
+        reading = self._reader is not None and self._reader.is_alive()
         error = PeerStuck if stuck else PeerStartError
-        raise error(f"oidc-provider peer in {self.peer_dir} {what}. Its output:\n{output}")
+        raise error(
+            f"oidc-provider peer in {self.peer_dir} {what} (its output is {'still' if reading else 'no longer'} "
+            f"read). Its output:\n{output}"
+        )
 
     def _remove_config(self) -> None:
         if self._config_dir is not None:
@@ -275,8 +280,12 @@ class OidcPeer:
 
     def rotate_keys(self) -> str:
         """Make a new RS256 key sign from now on, keeping the old ones in JWKS; returns the new kid."""
-        response = httpx.post(f"{self.origin}/__test__/rotate-keys", timeout=10, verify=self._verify)
-        response.raise_for_status()
+        url = f"{self.origin}/__test__/rotate-keys"
+        try:
+            response = httpx.post(url, json={"key": signing_key("RS256")}, timeout=10, verify=self._verify)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            self._fail(f"did not rotate its keys ({exc!r})")
         kid: str = response.json()["kid"]
         return kid
 

@@ -7,12 +7,15 @@ users of ``deskgate demo`` and of the flow tests.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["DEMO_ACCOUNTS", "PeerAccount", "PeerClient", "peer_config"]
+from joserfc.jwk import ECKey, KeyParameters, RSAKey
+
+__all__ = ["DEMO_ACCOUNTS", "PeerAccount", "PeerClient", "peer_config", "signing_key"]
 
 
 @dataclass
@@ -93,6 +96,14 @@ DEMO_ACCOUNTS: tuple[PeerAccount, ...] = (
 )
 
 
+def signing_key(alg: Literal["RS256", "ES256"] = "RS256") -> dict[str, Any]:
+    """A new private signing JWK for the provider (it generates none itself; see ``server.mjs``)."""
+    parameters: KeyParameters = {"kid": f"{uuid.uuid4()}_sig_{alg.lower()}", "alg": alg, "use": "sig"}
+    if alg == "RS256":
+        return RSAKey.generate_key(2048, parameters=parameters).as_dict(private=True)
+    return ECKey.generate_key("P-256", parameters=parameters).as_dict(private=True)
+
+
 def peer_config(
     *,
     clients: Sequence[PeerClient],
@@ -119,6 +130,7 @@ def peer_config(
         "exit_with_stdin": True,
         "clients": [client.metadata() for client in clients],
         "accounts": {a.id: {"password": a.password, "claims": a.claims} for a in accounts},
+        "signing_keys": [signing_key("RS256"), signing_key("ES256")],
     }
     if scope_claims is not None:
         config["scope_claims"] = {scope: list(claims) for scope, claims in scope_claims.items()}
