@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.portal.ratelimit import RateLimited, SubmissionLimit, SubmissionRateLimit
-from deskgate.settings import Settings
-from deskgate.store.db import create_engine, migrate, sessionmaker
 from deskgate.store.models import SubmissionRow
+from tests.support.clock import START, Clock
 
 pytestmark = pytest.mark.anyio
-START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(Settings(database_url=db_url, demo=True).sqlalchemy_url)
-    await migrate(engine)
-    yield sessionmaker(engine)
-    await engine.dispose()
 
 
 async def record(sessions: async_sessionmaker[AsyncSession], subject: str, at: datetime, n: int) -> None:

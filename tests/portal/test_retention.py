@@ -3,7 +3,6 @@ still to be delivered — nor anything the submission limit still counts — is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -22,29 +21,13 @@ from deskgate.services import build_services
 from deskgate.settings import Settings, load_settings
 from deskgate.store.db import create_engine, migrate, sessionmaker
 from deskgate.store.models import SubmissionFileRow, SubmissionRow
+from tests.support.clock import START, Clock
 
 pytestmark = pytest.mark.anyio
 SITE = "https://jsm.test"
 SECRET_KEY = "retention-test-secret-key-0123456789-abc"
-START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 PNG = UploadedFile("screen.png", "image/png", b"\x89PNG fake image")
 MONTH = timedelta(days=30)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(Settings(database_url=db_url, demo=True).sqlalchemy_url)
-    await migrate(engine)
-    yield sessionmaker(engine)
-    await engine.dispose()
 
 
 async def add_row(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -29,21 +29,11 @@ from deskgate.portal.submissions import (
 from deskgate.settings import Settings
 from deskgate.store.db import create_engine, migrate, sessionmaker
 from deskgate.store.models import SubmissionFileRow, SubmissionRow
+from tests.support.clock import Clock
 
 pytestmark = pytest.mark.anyio
 SITE = "https://jsm.test"
 PNG = UploadedFile("C:\\Users\\alice\\screen.png", "image/png", b"\x89PNG fake image")
-
-
-@dataclass
-class Clock:
-    now: datetime = field(default_factory=lambda: datetime(2025, 3, 1, 9, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def async_url(db_url: str) -> str:
