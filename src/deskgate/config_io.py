@@ -10,7 +10,10 @@ entry without its secret keeps the one already stored (same IdP name; same JSM d
 an export round-trips.
 
 An import is checked as a whole before anything is written: every problem in every entry is reported
-at once (as `ConfigError.problems`), and nothing changes unless there are none.
+at once (as `ConfigError.problems`), and nothing changes unless there are none. A JSM connection to
+another site than the stored one is saved as the Jira page saves it (`deskgate.portal.jira_setup.connect`):
+the previous site's customer links and desk settings go, the report says how many, and the document's
+desk settings are saved after that, for the new site.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from deskgate.errors import ConfigError
 from deskgate.identity.provider import ProviderConfig
 from deskgate.jsm import JsmConnection
 from deskgate.login.page import LoginPageSettings
+from deskgate.portal.connection import SiteSwitch
 from deskgate.portal.desks import DeskSetting
 from deskgate.portal.jira_setup import connect
 from deskgate.services import Services
@@ -46,6 +50,7 @@ class ImportReport:
     jsm: str | None = None  # "created" or "updated" when the document carried a JSM connection
     login_page: bool = False  # whether the document carried login-page settings (then saved)
     desks: list[str] = field(default_factory=list)  # ids of the desks whose settings were saved
+    site_switch: SiteSwitch | None = None  # the connection is for another site: what of the previous went
 
 
 class DeskEntry(BaseModel):
@@ -191,26 +196,27 @@ async def import_config(services: Services, data: dict[str, Any], *, replace: bo
         raise ConfigError([*exc.problems, *others]) from None
     if others:
         raise ConfigError(others)
-    report = ImportReport(
-        created=[c.name for c in configs if c.name not in stored],
-        updated=[c.name for c in configs if c.name in stored],
-        deleted=sorted(set(stored) - {c.name for c in configs}) if replace else [],
-        kept_secrets=kept_secrets,
-        jsm=None if jsm is None else ("updated" if stored_jsm is not None else "created"),
-        desks=[desk.desk_id for desk in desks],
-        login_page=login_page is not None,
-    )
-    if jsm is not None:
-        await connect(services, jsm)
+    deleted = sorted(set(stored) - {c.name for c in configs}) if replace else []
+    # The connection first: on another site it deletes the desk settings, which the document's then replace.
+    switch = await connect(services, jsm) if jsm is not None else None
     for desk in desks:
         await services.desks.save(desk)
     if login_page is not None:
         await services.login_page.save(login_page)
     for config in configs:
         await services.providers.save(config)
-    for name in report.deleted:
+    for name in deleted:
         await services.providers.delete(name)
-    return report
+    return ImportReport(
+        created=[c.name for c in configs if c.name not in stored],
+        updated=[c.name for c in configs if c.name in stored],
+        deleted=deleted,
+        kept_secrets=kept_secrets,
+        jsm=None if jsm is None else ("updated" if stored_jsm is not None else "created"),
+        desks=[desk.desk_id for desk in desks],
+        login_page=login_page is not None,
+        site_switch=switch,
+    )
 
 
 def _validate(

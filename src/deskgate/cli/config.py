@@ -11,6 +11,7 @@ import typer
 from deskgate.cli._shared import EXIT_PROBLEM, ConfigOption, echo_problems, settings_or_exit, with_services
 from deskgate.config_io import export_yaml, import_config, read_export_file
 from deskgate.errors import ConfigError
+from deskgate.portal.jira_setup import site_switch_summary
 from deskgate.settings import load_settings
 
 app = typer.Typer(help="Check the settings; export and import the configuration.", no_args_is_help=True)
@@ -86,6 +87,8 @@ def import_command(
             typer.echo(f"{label}: {', '.join(names)}")
     if report.jsm:
         typer.echo(f"JSM connection: {report.jsm}")
+    if report.site_switch is not None:
+        typer.echo(f"Another site: {site_switch_summary(report.site_switch)}.")
     if report.login_page:
         typer.echo("Login page settings: saved")
     typer.echo("Running Deskgate servers pick the changes up within a few seconds.")

@@ -2,7 +2,9 @@
 
 The same code path as `deskgate config export|import` (`deskgate.config_io`): the download is the file
 the CLI writes, and an upload is checked as a whole — every problem listed, nothing changed — before
-anything is written. Audited as ``admin.backup.export`` and ``admin.backup.import``.
+anything is written. A file connecting another JSM site deletes the previous site's customer links and
+desk settings, as the Jira page does; the report and the audit detail say so. Audited as
+``admin.backup.export`` and ``admin.backup.import``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from starlette.routing import Route
 
 from deskgate.config_io import ImportReport, export_yaml, import_config, parse_export_text
 from deskgate.errors import ConfigError
+from deskgate.portal.jira_setup import site_switch_summary
 from deskgate.sessions.store import SessionRecord
 from deskgate.web.admin_auth import admin_only, audit_change, checked_form, csrf_refused, form_page
 from deskgate.web.context import web
@@ -34,7 +37,14 @@ def _page(
     replace: bool = False,
     status_code: int = 200,
 ) -> Response:
-    context = {"section": "backup", "problems": problems, "report": report, "replace": replace}
+    switch = report.site_switch if report is not None else None
+    context = {
+        "section": "backup",
+        "problems": problems,
+        "report": report,
+        "replace": replace,
+        "site_switch": site_switch_summary(switch) if switch is not None else None,
+    }
     return form_page(request, "admin/backup.html", context, status_code=status_code)
 
 
@@ -98,6 +108,8 @@ def _summary(report: ImportReport, replace: bool) -> str:
     ]
     if report.jsm:
         parts.append(f"JSM connection {report.jsm}")
+    if report.site_switch is not None:
+        parts.append(f"another site: {site_switch_summary(report.site_switch)}")
     if report.login_page:
         parts.append("login page settings saved")
     mode = "replace" if replace else "merge"
