@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from deskgate.errors import NotFound
@@ -23,15 +23,16 @@ from deskgate.login.admin_access import describe
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
 from deskgate.web.admin_auth import (
+    admin_form,
     admin_only,
-    audit_change,
     checked_form,
     form_page,
+    route_idp,
     safe_admin_next,
+    save_idp,
 )
 from deskgate.web.auth import begin_login
 from deskgate.web.context import web
-from deskgate.web.security import NO_STORE
 
 
 @admin_only
@@ -54,7 +55,7 @@ async def index(request: Request, admin: SessionRecord) -> Response:
 @admin_only
 async def test_page(request: Request, admin: SessionRecord) -> Response:
     ctx = web(request)
-    config = await ctx.services.providers.get(request.path_params["name"])
+    config = await route_idp(request)
     checks = await probe(await ctx.services.relying_party(config.name))
     latest = await ctx.services.connection_tests.latest(config.name)
     context = {
@@ -69,18 +70,15 @@ async def test_page(request: Request, admin: SessionRecord) -> Response:
 
 @admin_only
 async def test_start(request: Request, admin: SessionRecord) -> Response:
-    name = request.path_params["name"]
-    await web(request).services.providers.get(name)
+    config = await route_idp(request)
     # prompt=login: the admin signs in afresh, so the test shows what a new customer would send.
-    return await begin_login(request, name, purpose="test", next_url="/admin/", prompt="login")
+    return await begin_login(request, config.name, purpose="test", next_url="/admin/", prompt="login")
 
 
 @admin_only
 async def test_result(request: Request, admin: SessionRecord) -> Response:
-    ctx = web(request)
-    name = request.path_params["name"]
-    config = await ctx.services.providers.get(name)
-    result = await ctx.services.connection_tests.load(name, request.path_params["test_id"])
+    config = await route_idp(request)
+    result = await web(request).services.connection_tests.load(config.name, request.path_params["test_id"])
     return form_page(request, "admin/test_result.html", {"idp": config, "result": result, "section": "idps"})
 
 
@@ -89,14 +87,13 @@ async def idp_sign_in(request: Request) -> Response:
     form = await checked_form(request)
     if isinstance(form, Response):
         return form
-    name = request.path_params["name"]
-    config = await web(request).services.providers.get(name)
+    config = await route_idp(request)
     if not config.enabled or config.admin_access is None:
         raise NotFound(
-            f"admin sign-in through {name!r} is not allowed", user_message="Unknown sign-in method."
+            f"admin sign-in through {config.name!r} is not allowed", user_message="Unknown sign-in method."
         )
     next_url = safe_admin_next(form.get("next"))
-    return await begin_login(request, name, purpose="admin", next_url=next_url)
+    return await begin_login(request, config.name, purpose="admin", next_url=next_url)
 
 
 def _access_form(config: ProviderConfig) -> dict[str, str]:
@@ -148,29 +145,24 @@ def _parse_access(form: Mapping[str, str]) -> tuple[AdminAccess | None, dict[str
 
 @admin_only
 async def admin_access_page(request: Request, admin: SessionRecord) -> Response:
-    config = await web(request).services.providers.get(request.path_params["name"])
+    config = await route_idp(request)
     return _access_page(request, config, _access_form(config), {})
 
 
-@admin_only
-async def admin_access_save(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
-    providers = web(request).services.providers
-    config = await providers.get(request.path_params["name"])
+@admin_form
+async def admin_access_save(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
+    config = await route_idp(request)
     access, errors = _parse_access(form)
     if errors:
         values = {key: form.get(key, "") for key in ("enabled", "claim", "match", "value")}
         return _access_page(request, config, values, errors, status_code=400)
-    await providers.save(config.model_copy(update={"admin_access": access}))
     if access is None:
         detail = "admin sign-in turned off"
     else:
         detail = "admin sign-in allowed when " + "; ".join(describe(r) for r in access.claim_rules)
-    await audit_change(request, admin, "admin.idp.admin_access", idp=config.name, detail=detail)
-    target = f"/admin/idps/{quote(config.name, safe='')}/admin-access?saved=1"
-    return RedirectResponse(target, status_code=303, headers=NO_STORE)
+    changed = config.model_copy(update={"admin_access": access})
+    then = f"/admin/idps/{quote(config.name, safe='')}/admin-access?saved=1"
+    return await save_idp(request, admin, changed, "admin.idp.admin_access", detail=detail, then=then)
 
 
 routes = [

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from deskgate.admin.accounts import AdminAccountError
 from deskgate.audit import AuditEvent
+from deskgate.identity.provider import ProviderConfig
 from deskgate.sessions.store import SessionRecord
 from deskgate.web.context import WebContext, web
 from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
@@ -36,14 +37,17 @@ def safe_admin_next(value: object) -> str:
     return "/admin/"
 
 
+def see_other(url: str) -> Response:
+    return RedirectResponse(url, status_code=303, headers=NO_STORE)
+
+
 async def require_admin(request: Request) -> SessionRecord | Response:
     """The signed-in admin's session, or the redirect to the sign-in page."""
     ctx = web(request)
     record = await ctx.services.admin_sessions.resolve(request.cookies.get(ctx.cookies.admin))
     if record is not None:
         return record
-    target = f"{LOGIN_PATH}?next={quote(request.url.path, safe='/')}"
-    return RedirectResponse(target, status_code=303, headers=NO_STORE)
+    return see_other(f"{LOGIN_PATH}?next={quote(request.url.path, safe='/')}")
 
 
 AdminHandler = Callable[[Request, SessionRecord], Awaitable[Response]]
@@ -61,6 +65,22 @@ def admin_only(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]
         return await handler(request, admin)
 
     return guarded
+
+
+FormHandler = Callable[[Request, SessionRecord, Mapping[str, str]], Awaitable[Response]]
+
+
+def admin_form(handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+    """An admin route that receives a form: the handler gets its fields once the CSRF token is checked."""
+
+    @functools.wraps(handler)
+    async def checked(request: Request, admin: SessionRecord) -> Response:
+        form = await checked_form(request)
+        if isinstance(form, Response):
+            return form
+        return await handler(request, admin, form)
+
+    return admin_only(checked)
 
 
 def form_page(
@@ -106,6 +126,21 @@ async def audit_change(
     )
 
 
+async def route_idp(request: Request) -> ProviderConfig:
+    """The IdP the route's `{name}` names; an unknown one raises `NotFound` (the 404 page)."""
+    return await web(request).services.providers.get(request.path_params["name"])
+
+
+async def save_idp(
+    request: Request, admin: SessionRecord, config: ProviderConfig, event: str, *, detail: str, then: str
+) -> Response:
+    """Store a changed IdP through `ProviderRegistry` (as the CLI and config import do), audit it as
+    `event`, and send the browser on to the console page `then`."""
+    await web(request).services.providers.save(config)
+    await audit_change(request, admin, event, idp=config.name, detail=detail)
+    return see_other(then)
+
+
 def continue_page(request: Request, target: str, message: str) -> Response:
     """A page of ours that moves on to a console page (by script, or with a button without it).
 
@@ -139,8 +174,7 @@ async def start_admin_session(
 
 
 async def _signed_in(request: Request, ctx: WebContext, username: str, next_url: str) -> Response:
-    response = RedirectResponse(next_url, status_code=303, headers=NO_STORE)
-    return await start_admin_session(request, ctx, username, response)
+    return await start_admin_session(request, ctx, username, see_other(next_url))
 
 
 async def _login_form(
@@ -204,7 +238,7 @@ async def logout(request: Request) -> Response:
                 client_ip=ctx.client_ip(request),
             )
         )
-    response = RedirectResponse(LOGIN_PATH, status_code=303, headers=NO_STORE)
+    response = see_other(LOGIN_PATH)
     delete_cookie(response, ctx.cookies.admin, https=ctx.https)
     return response
 

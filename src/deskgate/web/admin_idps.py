@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from deskgate.errors import NotFound
@@ -22,7 +22,15 @@ from deskgate.identity.presets.base import ENDPOINTS, alternatives
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_only, audit_change, checked_form, form_page
+from deskgate.web.admin_auth import (
+    admin_form,
+    admin_only,
+    audit_change,
+    form_page,
+    route_idp,
+    save_idp,
+    see_other,
+)
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 
@@ -37,10 +45,6 @@ KEPT_ON_EDIT = (
     "response_mode",
     "id_token_signing_algs",
 )
-
-
-def _see_other(url: str) -> Response:
-    return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
 
 def _preset(name: str) -> type[Preset]:
@@ -102,37 +106,31 @@ async def new_form(request: Request, admin: SessionRecord) -> Response:
     return _form(request, preset, values=values, errors={}, editing=None)
 
 
-@admin_only
-async def create(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
+@admin_form
+async def create(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     preset = _preset(request.path_params["preset"])
     name = form.get("name", "").strip()
-    providers = web(request).services.providers
+    existing = await web(request).services.providers.all()
     errors: dict[str, str] = {}
     config: ProviderConfig | None = None
     try:
         config = preset.build(name=name, title=form.get("title"), values=form)
     except PresetInputError as exc:
         errors = exc.errors
-    if any(p.name == name for p in await providers.all()):
+    if any(p.name == name for p in existing):
         errors.setdefault("name", f"An identity provider named {name} exists already")
     if errors or config is None:
         return _form(request, preset, values=form, errors=errors, editing=None, status_code=400)
-    existing = await providers.all()
-    config = config.model_copy(update={"order": max((p.order for p in existing), default=0) + 10})
-    await providers.save(config)
-    await audit_change(
-        request, admin, "admin.idp.create", idp=config.name, detail=f"added with preset {preset.name}"
-    )
-    return _see_other(f"/admin/idps/{quote(config.name)}/setup")
+    changed = config.model_copy(update={"order": max((p.order for p in existing), default=0) + 10})
+    detail = f"added with preset {preset.name}"
+    then = f"/admin/idps/{quote(config.name)}/setup"
+    return await save_idp(request, admin, changed, "admin.idp.create", detail=detail, then=then)
 
 
 @admin_only
 async def summary(request: Request, admin: SessionRecord) -> Response:
     ctx = web(request)
-    config = await ctx.services.providers.get(request.path_params["name"])
+    config = await route_idp(request)
     settings = ctx.services.settings
     urls = {
         "callback_url": settings.url(CALLBACK_PATH),
@@ -183,19 +181,15 @@ def recover_values(preset: type[Preset], config: ProviderConfig) -> dict[str, st
 
 @admin_only
 async def edit_form(request: Request, admin: SessionRecord) -> Response:
-    config = await web(request).services.providers.get(request.path_params["name"])
+    config = await route_idp(request)
     preset = _preset(config.preset)
     values = recover_values(preset, config) | {"name": config.name, "title": config.title}
     return _form(request, preset, values=values, errors={}, editing=config)
 
 
-@admin_only
-async def update(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
-    providers = web(request).services.providers
-    current = await providers.get(request.path_params["name"])
+@admin_form
+async def update(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
+    current = await route_idp(request)
     preset = _preset(current.preset)
     values = dict(form)
     if not values.get("client_secret", "").strip() and current.client_secret is not None:
@@ -205,50 +199,38 @@ async def update(request: Request, admin: SessionRecord) -> Response:
     except PresetInputError as exc:
         shown = {**form, "name": current.name}
         return _form(request, preset, values=shown, errors=exc.errors, editing=current, status_code=400)
-    kept = {field: getattr(current, field) for field in KEPT_ON_EDIT}
-    await providers.save(config.model_copy(update=kept))
-    await audit_change(request, admin, "admin.idp.update", idp=current.name, detail="changed")
-    return _see_other(f"/admin/idps/{quote(current.name)}/setup")
+    changed = config.model_copy(update={field: getattr(current, field) for field in KEPT_ON_EDIT})
+    then = f"/admin/idps/{quote(current.name)}/setup"
+    return await save_idp(request, admin, changed, "admin.idp.update", detail="changed", then=then)
 
 
 # --- the list's buttons --------------------------------------------------------------------------
 
 
-@admin_only
-async def set_enabled(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
-    providers = web(request).services.providers
-    config = await providers.get(request.path_params["name"])
+@admin_form
+async def set_enabled(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
+    config = await route_idp(request)
     action = request.url.path.rsplit("/", 1)[1]  # enable or disable
-    await providers.save(config.model_copy(update={"enabled": action == "enable"}))
-    await audit_change(request, admin, f"admin.idp.{action}", idp=config.name, detail=f"{action}d")
-    return _see_other("/admin/")
+    changed = config.model_copy(update={"enabled": action == "enable"})
+    return await save_idp(request, admin, changed, f"admin.idp.{action}", detail=f"{action}d", then="/admin/")
 
 
 @admin_only
 async def delete_page(request: Request, admin: SessionRecord) -> Response:
-    config = await web(request).services.providers.get(request.path_params["name"])
+    config = await route_idp(request)
     return form_page(request, "admin/idp_delete.html", {"idp": config})
 
 
-@admin_only
-async def delete(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
+@admin_form
+async def delete(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     name = request.path_params["name"]
     await web(request).services.providers.delete(name)
     await audit_change(request, admin, "admin.idp.delete", idp=name, detail="deleted")
-    return _see_other("/admin/")
+    return see_other("/admin/")
 
 
-@admin_only
-async def move(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
+@admin_form
+async def move(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     providers = web(request).services.providers
     ordered = await providers.all()
     names = [p.name for p in ordered]
@@ -267,7 +249,7 @@ async def move(request: Request, admin: SessionRecord) -> Response:
             if config.order != (position + 1) * 10:
                 await providers.save(config.model_copy(update={"order": (position + 1) * 10}))
         await audit_change(request, admin, "admin.idp.reorder", idp=name, detail=f"moved {direction}")
-    return _see_other("/admin/")
+    return see_other("/admin/")
 
 
 routes = [

@@ -10,11 +10,12 @@ logins run: `mapping.preview` and `filters.explain`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from deskgate.identity import mapping as attribute_mapping
@@ -23,7 +24,7 @@ from deskgate.identity.filters import FilterRules, explain
 from deskgate.identity.mapping import ATTRIBUTES, AttributeMapping, MappedUser, map_claims, normalise_email
 from deskgate.identity.provider import ProviderConfig
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_only, audit_change, checked_form, form_page
+from deskgate.web.admin_auth import admin_form, admin_only, form_page, route_idp, save_idp
 from deskgate.web.context import web
 from deskgate.web.policy_forms import (
     claims_of_test,
@@ -33,7 +34,6 @@ from deskgate.web.policy_forms import (
     read_filters,
     read_mapping,
 )
-from deskgate.web.security import NO_STORE
 
 NO_TEST = "There is no successful connection test of this identity provider yet: run one first."
 LABELS = {
@@ -51,30 +51,32 @@ def _base(config: ProviderConfig) -> str:
     return f"/admin/idps/{quote(config.name, safe='')}"
 
 
-async def _load(request: Request) -> tuple[ProviderConfig, dict[str, Any] | None, Claims | None]:
-    """The IdP (404 if unknown), its last connection test and that test's claims (None if it failed)."""
-    services = web(request).services
-    config = await services.providers.get(request.path_params["name"])
-    test = await services.connection_tests.latest(config.name)
-    return config, test, claims_of_test(config.name, test)
+@dataclass(frozen=True, slots=True)
+class _Edited:
+    """The IdP a page edits, its last connection test and that test's claims (None if it failed)."""
+
+    config: ProviderConfig
+    test: dict[str, Any] | None
+    claims: Claims | None
+
+
+async def _load(request: Request) -> _Edited:
+    """The IdP the route names (404 if unknown), with its last connection test and that test's claims."""
+    config = await route_idp(request)
+    test = await web(request).services.connection_tests.latest(config.name)
+    return _Edited(config, test, claims_of_test(config.name, test))
 
 
 def _page(
-    request: Request,
-    template: str,
-    config: ProviderConfig,
-    test: dict[str, Any] | None,
-    claims: Claims | None,
-    context: Mapping[str, object],
-    *,
-    status_code: int = 200,
+    request: Request, template: str, edited: _Edited, context: Mapping[str, object], *, status_code: int
 ) -> Response:
+    claims = edited.claims
     flat = flat_claims(claims.raw) if claims is not None else []
     common = {
         "section": "idps",
-        "idp": config,
-        "base": _base(config),
-        "test": test,
+        "idp": edited.config,
+        "base": _base(edited.config),
+        "test": edited.test,
         "claims": claims,
         "id_token_claims": flat_claims(claims.id_token) if claims else [],
         "userinfo_claims": flat_claims(claims.userinfo) if claims else [],
@@ -84,18 +86,12 @@ def _page(
     return form_page(request, template, {**common, **context}, status_code=status_code)
 
 
-def _saved(config: ProviderConfig, page: str) -> Response:
-    return RedirectResponse(f"{_base(config)}/{page}?saved=1", status_code=303, headers=NO_STORE)
-
-
 # --- attribute mapping -----------------------------------------------------------------------------
 
 
 def _mapping_page(
     request: Request,
-    config: ProviderConfig,
-    test: dict[str, Any] | None,
-    claims: Claims | None,
+    edited: _Edited,
     *,
     values: Mapping[str, str],
     errors: Mapping[str, str],
@@ -109,36 +105,33 @@ def _mapping_page(
         "errors": errors,
         "preview": preview,
     }
-    return _page(request, "admin/mapping.html", config, test, claims, context, status_code=status_code)
+    return _page(request, "admin/mapping.html", edited, context, status_code=status_code)
 
 
 @admin_only
 async def mapping_form(request: Request, admin: SessionRecord) -> Response:
-    config, test, claims = await _load(request)
-    values = mapping_values(config.mapping)
-    return _mapping_page(request, config, test, claims, values=values, errors={})
+    edited = await _load(request)
+    return _mapping_page(request, edited, values=mapping_values(edited.config.mapping), errors={})
 
 
-@admin_only
-async def mapping_submit(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
-    config, test, claims = await _load(request)
+@admin_form
+async def mapping_submit(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
+    edited = await _load(request)
+    config, claims = edited.config, edited.claims
     mapping, errors = read_mapping(form)
     if mapping is not None and form.get("action") == "save":
-        await web(request).services.providers.save(config.model_copy(update={"mapping": mapping}))
-        await audit_change(request, admin, "admin.idp.mapping", idp=config.name, detail="mapping changed")
-        return _saved(config, "mapping")
+        changed = config.model_copy(update={"mapping": mapping})
+        then = f"{_base(config)}/mapping?saved=1"
+        return await save_idp(
+            request, admin, changed, "admin.idp.mapping", detail="mapping changed", then=then
+        )
     preview = None
     if mapping is not None and claims is None:
         errors = {"preview": NO_TEST}
     elif mapping is not None and claims is not None:
         preview = attribute_mapping.preview(claims, mapping)
     status = 400 if errors else 200
-    return _mapping_page(
-        request, config, test, claims, values=form, errors=errors, preview=preview, status_code=status
-    )
+    return _mapping_page(request, edited, values=form, errors=errors, preview=preview, status_code=status)
 
 
 # --- user filters ----------------------------------------------------------------------------------
@@ -181,9 +174,7 @@ def _rule_labels(rules: FilterRules) -> dict[str, str]:
 
 def _filters_page(
     request: Request,
-    config: ProviderConfig,
-    test: dict[str, Any] | None,
-    claims: Claims | None,
+    edited: _Edited,
     *,
     values: Mapping[str, Any],
     errors: Mapping[str, str],
@@ -193,36 +184,34 @@ def _filters_page(
 ) -> Response:
     rules = [(n, row) for n, row in enumerate(values["rows"])]
     context = {"values": values, "rules": rules, "errors": errors, "tried": tried, "result": result}
-    return _page(request, "admin/filters.html", config, test, claims, context, status_code=status_code)
+    return _page(request, "admin/filters.html", edited, context, status_code=status_code)
 
 
 @admin_only
 async def filters_form(request: Request, admin: SessionRecord) -> Response:
-    config, test, claims = await _load(request)
-    tried = {"try_source": "test" if claims else "email", "try_rules": "edited", "try_verified": "on"}
-    values = filter_values(config.filters)
-    return _filters_page(request, config, test, claims, values=values, errors={}, tried=tried)
+    edited = await _load(request)
+    tried = {"try_source": "test" if edited.claims else "email", "try_rules": "edited", "try_verified": "on"}
+    values = filter_values(edited.config.filters)
+    return _filters_page(request, edited, values=values, errors={}, tried=tried)
 
 
-@admin_only
-async def filters_submit(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
-    config, test, claims = await _load(request)
+@admin_form
+async def filters_submit(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
+    edited = await _load(request)
+    config = edited.config
     rules, errors, values = read_filters(form)
     tried = {key: form.get(key, "") for key in ("try_source", "try_email", "try_verified", "try_groups")}
     tried["try_rules"] = "saved" if form.get("try_rules") == "saved" else "edited"
     if form.get("action") == "save":
         if rules is not None:
-            await web(request).services.providers.save(config.model_copy(update={"filters": rules}))
-            await audit_change(request, admin, "admin.idp.filters", idp=config.name, detail="filters changed")
-            return _saved(config, "filters")
-        return _filters_page(
-            request, config, test, claims, values=values, errors=errors, tried=tried, status_code=400
-        )
+            changed = config.model_copy(update={"filters": rules})
+            then = f"{_base(config)}/filters?saved=1"
+            return await save_idp(
+                request, admin, changed, "admin.idp.filters", detail="filters changed", then=then
+            )
+        return _filters_page(request, edited, values=values, errors=errors, tried=tried, status_code=400)
     chosen: FilterRules | None = config.filters if tried["try_rules"] == "saved" else rules
-    who = _try_user(form, config, claims)
+    who = _try_user(form, config, edited.claims)
     result = None
     if isinstance(who, str):
         errors = {**errors, "try": who}
@@ -232,15 +221,7 @@ async def filters_submit(request: Request, admin: SessionRecord) -> Response:
         result = {"explanation": explanation, "user": user, "labels": _rule_labels(chosen)}
     status = 400 if errors and result is None else 200
     return _filters_page(
-        request,
-        config,
-        test,
-        claims,
-        values=values,
-        errors=errors,
-        tried=tried,
-        result=result,
-        status_code=status,
+        request, edited, values=values, errors=errors, tried=tried, result=result, status_code=status
     )
 
 
