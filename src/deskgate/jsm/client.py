@@ -12,16 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-import httpx
-
 from deskgate.jsm import jql, parsing
-from deskgate.jsm.connection import JsmConnection
+from deskgate.jsm.attachments import AttachmentCalls
+from deskgate.jsm.client_base import SD
 from deskgate.jsm.errors import JsmConflict, JsmError
-from deskgate.jsm.files import AttachmentDownload, FileContent, multipart_file
-from deskgate.jsm.flavour import Flavour
 from deskgate.jsm.marker import apply_marker, marker_label, search_term
 from deskgate.jsm.models import (
-    Attachment,
     Comment,
     Customer,
     CustomerRequest,
@@ -35,10 +31,9 @@ from deskgate.jsm.models import (
     ServiceDesk,
     StatusFilter,
 )
-from deskgate.jsm.paging import MAX_SEARCH_RESULTS, Pages, segment_id, segment_key
-from deskgate.jsm.transport import JsmTransport, RetryPolicy
+from deskgate.jsm.paging import MAX_SEARCH_RESULTS, segment_id, segment_key
 
-SD = "/rest/servicedeskapi"
+__all__ = ["SD", "JsmClient", "same_email"]  # SD stays importable from here (`deskgate.jsm.organizations`)
 
 
 def same_email(a: str, b: str) -> bool:
@@ -46,29 +41,9 @@ def same_email(a: str, b: str) -> bool:
     return bool(a.strip()) and a.strip().casefold() == b.strip().casefold()
 
 
-class JsmClient:
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        connection: JsmConnection,
-        *,
-        retry: RetryPolicy | None = None,
-        page_size: int = 100,
-    ) -> None:
-        self.connection = connection
-        self.flavour: Flavour = connection.flavour
-        self.page_size = page_size
-        self._t = JsmTransport(http, connection, retry or RetryPolicy())
-        self._pages = Pages(self._t, connection, page_size)
-
-    @property
-    def transport(self) -> JsmTransport:
-        """For operations kept in their own modules (`deskgate.jsm.organizations`)."""
-        return self._t
-
-    @property
-    def pages(self) -> Pages:
-        return self._pages
+class JsmClient(AttachmentCalls):
+    """Every call the portal makes; the file operations come from `AttachmentCalls`, the connection
+    (`transport`, `pages`) from `JsmClientBase`."""
 
     # --- the site and the service account -------------------------------------------------------------
 
@@ -245,10 +220,6 @@ class JsmClient:
                 shown.append(comment)
         return tuple(shown)
 
-    async def comment_attachments(self, issue_key_or_id: str, comment_id: str) -> tuple[Attachment, ...]:
-        path = f"{SD}/request/{segment_key(issue_key_or_id)}/comment/{segment_id(comment_id)}/attachment"
-        return await self._pages.read_all(path, "comment attachments", self._attachment)
-
     async def add_comment(self, issue_key_or_id: str, body: str) -> Comment:
         """A public comment, authored by the service account (the caller says whose words they are)."""
         raw = await self._t.json(
@@ -259,71 +230,3 @@ class JsmClient:
             idempotent=False,
         )
         return parsing.comment(raw, self.flavour)
-
-    # --- attachments ------------------------------------------------------------------------------------
-
-    async def attach_temporary_file(
-        self, desk_id: str, filename: str, content: FileContent, content_type: str
-    ) -> str:
-        """Upload a file to the desk's temporary storage; its id goes to `attach_to_request` next.
-        `content` may be an async iterator (streamed, then not retried)."""
-        header, body = multipart_file(filename, content, content_type or "application/octet-stream")
-        raw = await self._t.json(
-            "POST",
-            f"{SD}/servicedesk/{segment_id(desk_id)}/attachTemporaryFile",
-            content=body,
-            headers={"Content-Type": header, "X-Atlassian-Token": "no-check"},
-            experimental=True,
-            operation="upload attachment",
-        )
-        uploaded = (raw or {}).get("temporaryAttachments") or []
-        if not uploaded or not uploaded[0].get("temporaryAttachmentId"):
-            raise JsmError("no temporary attachment id in the answer", operation="upload attachment")
-        return str(uploaded[0]["temporaryAttachmentId"])
-
-    async def attach_to_request(
-        self,
-        issue_key_or_id: str,
-        temporary_ids: Sequence[str],
-        *,
-        public: bool = True,
-        comment: str | None = None,
-    ) -> tuple[Attachment, ...]:
-        """Attach uploaded files. JSM files them under a comment (with `comment` as its text, if given)
-        that is public or internal as asked: that comment is what makes them visible to customers."""
-        body: dict[str, Any] = {"temporaryAttachmentIds": list(temporary_ids), "public": public}
-        if comment is not None:
-            body["additionalComment"] = {"body": comment}
-        raw = await self._t.json(
-            "POST",
-            f"{SD}/request/{segment_key(issue_key_or_id)}/attachment",
-            json=body,
-            operation="attach files",
-            idempotent=False,
-        )
-        values = ((raw or {}).get("attachments") or {}).get("values") or []
-        return tuple(self._attachment(a) for a in values)
-
-    async def attachments(self, issue_key_or_id: str) -> tuple[Attachment, ...]:
-        """Every attachment of the request. To an agent (the service account) JSM lists internal ones
-        too, and says nothing of their visibility: filter with the public comments before showing any."""
-        path = f"{SD}/request/{segment_key(issue_key_or_id)}/attachment"
-        return await self._pages.read_all(path, "attachments", self._attachment)
-
-    def _attachment(self, raw: Any) -> Attachment:
-        return parsing.attachment(raw, self.flavour)
-
-    async def download_attachment(self, attachment: Attachment | str) -> AttachmentDownload:
-        """Open an attachment's content for streaming: an Attachment, its content URL, or its id.
-        Only URLs on the JSM site are fetched (they get the service account's credentials)."""
-        target = (
-            (attachment.content_url or attachment.id) if isinstance(attachment, Attachment) else attachment
-        )
-        if target.isdigit():
-            target = self.flavour.attachment_content_path(target)
-        elif not target.startswith(("https://", "http://")):
-            raise ValueError("an attachment id, content URL or Attachment is required")
-        response = await self._t.send(
-            "GET", target, operation="download attachment", stream=True, follow_redirects=True
-        )
-        return AttachmentDownload(response)

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from deskgate.jsm.connection import JsmConnection
 from deskgate.jsm.emulator import attachments, organizations, platform, servicedesk
-from deskgate.jsm.emulator.context import BadInput
+from deskgate.jsm.emulator.context import Refused
 from deskgate.jsm.emulator.faults import ADMIN_PREFIX, Asgi, FaultMiddleware, FaultPlan, Receive, Scope, Send
 from deskgate.jsm.emulator.render import error
 from deskgate.jsm.emulator.seed import seed as seed_demo
@@ -109,8 +109,8 @@ async def _faults_endpoint(request: Request) -> Response:
     return JSONResponse(asdict(plan))
 
 
-async def _bad_input(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BadInput)
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
     return exc.response
 
 
@@ -141,7 +141,7 @@ def create_emulator(
         *platform.routes(flavour),
         Route(f"{ADMIN_PREFIX}/faults", _faults_endpoint, methods=["GET", "PUT", "POST", "DELETE"]),
     ]
-    app = EmulatorApp(routes=routes, exception_handlers={BadInput: _bad_input})
+    app = EmulatorApp(routes=routes, exception_handlers={Refused: _refused})
     plan = faults or FaultPlan()
     calls: list[tuple[str, str]] = []
     app.state.store, app.state.faults, app.state.page_cap = store, plan, page_cap

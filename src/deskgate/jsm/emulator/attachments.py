@@ -14,8 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from deskgate.jsm.emulator import render
-from deskgate.jsm.emulator.context import body_json, context, experimental, page_params
-from deskgate.jsm.emulator.servicedesk import desk_of, issue_of
+from deskgate.jsm.emulator.context import body_json, context, desk_of, experimental, found, issue_of, page_of
 from deskgate.jsm.emulator.state import TemporaryFile
 
 SD = render.SD
@@ -24,8 +23,6 @@ SD = render.SD
 @experimental
 async def attach_temporary_file(request: Request) -> Response:
     desk = desk_of(request)
-    if isinstance(desk, Response):
-        return desk
     if request.headers.get("x-atlassian-token") != "no-check":
         return render.error(403, "XSRF check failed: send X-Atlassian-Token: no-check.")
     store, _ = context(request)
@@ -49,18 +46,12 @@ async def attach_temporary_file(request: Request) -> Response:
 
 async def attachments(request: Request) -> Response:
     issue = issue_of(request)
-    if isinstance(issue, Response):
-        return issue
     store, base = context(request)
-    start, limit = page_params(request)
-    values = [render.attachment_dto(store, a, base) for a in issue.attachments]
-    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
+    return page_of(request, [render.attachment_dto(store, a, base) for a in issue.attachments])
 
 
 async def attach(request: Request) -> Response:
     issue = issue_of(request)
-    if isinstance(issue, Response):
-        return issue
     store, base = context(request)
     body = await body_json(request)
     ids = body.get("temporaryAttachmentIds") if isinstance(body, dict) else None
@@ -97,15 +88,10 @@ async def attach(request: Request) -> Response:
 
 async def comment_attachments(request: Request) -> Response:
     issue = issue_of(request)
-    if isinstance(issue, Response):
-        return issue
     store, base = context(request)
-    comment = next((c for c in issue.comments if c.id == request.path_params["comment"]), None)
-    if comment is None:
-        return render.error(404, "The comment does not exist.")
-    start, limit = page_params(request)
-    values = [render.attachment_dto(store, a, base) for a in comment.attachments]
-    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
+    wanted = request.path_params["comment"]
+    comment = found(next((c for c in issue.comments if c.id == wanted), None), "comment")
+    return page_of(request, [render.attachment_dto(store, a, base) for a in comment.attachments])
 
 
 ROUTES = [

@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from deskgate.jsm.emulator import render
-from deskgate.jsm.emulator.context import body_json, context, page_params
+from deskgate.jsm.emulator.context import body_json, context, found, page_of
 
 SD = render.SD
 
 
 async def organizations(request: Request) -> Response:
     store, base = context(request)
-    start, limit = page_params(request)
     values = [
         {"id": o.id, "name": o.name, "_links": {"self": f"{base}{SD}/organization/{o.id}"}}
         for o in store.organizations
     ]
-    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
+    return page_of(request, values)
 
 
 async def add_users(request: Request) -> Response:
     store, _ = context(request)
-    organization = next((o for o in store.organizations if o.id == request.path_params["org"]), None)
-    if organization is None:
-        return render.error(404, "The organization does not exist.")
+    wanted = request.path_params["org"]
+    organization = found(next((o for o in store.organizations if o.id == wanted), None), "organization")
     body = await body_json(request)
     key = "accountIds" if store.flavour == "cloud" else "usernames"
     ids = body.get(key) if isinstance(body, dict) else None

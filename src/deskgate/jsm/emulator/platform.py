@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from deskgate.jsm.emulator import render
-from deskgate.jsm.emulator.context import BadInput, body_json, context
+from deskgate.jsm.emulator.context import Refused, body_json, context, found
 from deskgate.jsm.emulator.jql import JqlError, search
 from deskgate.jsm.emulator.state import now
 
@@ -69,7 +69,7 @@ async def _search_input(request: Request) -> dict[str, Any]:
     if request.method == "POST":
         body = await body_json(request)
         if not isinstance(body, dict):
-            raise BadInput(render.platform_error(400, "The body must be a JSON object."))
+            raise Refused(render.platform_error(400, "The body must be a JSON object."))
         return body
     params = request.query_params
     values: dict[str, Any] = {
@@ -84,7 +84,7 @@ def _paging(value: Any, default: int) -> int:
     try:
         return int(value if value is not None else default)
     except (TypeError, ValueError):
-        raise BadInput(render.platform_error(400, "startAt and maxResults must be numbers.")) from None
+        raise Refused(render.platform_error(400, "startAt and maxResults must be numbers.")) from None
 
 
 async def issue_search(request: Request) -> Response:
@@ -128,10 +128,7 @@ async def issue_search(request: Request) -> Response:
 
 async def attachment_content(request: Request) -> Response:
     store, _ = context(request)
-    found = store.attachment(request.path_params["id"])
-    if found is None:
-        return render.error(404, "The attachment does not exist.")
-    _, attachment = found
+    _, attachment = found(store.attachment(request.path_params["id"]), "attachment")
     return Response(
         attachment.content,
         headers={

@@ -9,24 +9,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from deskgate.jsm.emulator import render
-from deskgate.jsm.emulator.context import body_json, context, experimental, page_params
-from deskgate.jsm.emulator.state import Desk, Issue
+from deskgate.jsm.emulator.context import body_json, context, desk_of, experimental, found, issue_of, page_of
 from deskgate.jsm.emulator.validation import FieldError, check_values
 
 SD = render.SD
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def desk_of(request: Request) -> Desk | Response:
-    store, _ = context(request)
-    desk = store.desk(request.path_params["desk"])
-    return desk if desk is not None else render.error(404, "The service desk does not exist.")
-
-
-def issue_of(request: Request) -> Issue | Response:
-    store, _ = context(request)
-    issue = store.issue(request.path_params["key"])
-    return issue if issue is not None else render.error(404, "The request does not exist.")
 
 
 async def info(request: Request) -> Response:
@@ -44,45 +31,31 @@ async def info(request: Request) -> Response:
 
 async def service_desks(request: Request) -> Response:
     store, base = context(request)
-    start, limit = page_params(request)
-    desks = [render.desk_dto(d, base) for d in store.desks]
-    return JSONResponse(render.paged(desks, start, limit, base, request.url.path))
+    return page_of(request, [render.desk_dto(d, base) for d in store.desks])
 
 
 async def service_desk(request: Request) -> Response:
-    desk = desk_of(request)
-    return desk if isinstance(desk, Response) else JSONResponse(render.desk_dto(desk, context(request)[1]))
+    return JSONResponse(render.desk_dto(desk_of(request), context(request)[1]))
 
 
 async def request_type_groups(request: Request) -> Response:
     desk = desk_of(request)
-    if isinstance(desk, Response):
-        return desk
-    start, limit = page_params(request)
-    groups = [{"id": gid, "name": name} for gid, name in desk.groups]
-    return JSONResponse(render.paged(groups, start, limit, context(request)[1], request.url.path))
+    return page_of(request, [{"id": gid, "name": name} for gid, name in desk.groups])
 
 
 async def request_types(request: Request) -> Response:
     desk = desk_of(request)
-    if isinstance(desk, Response):
-        return desk
     _, base = context(request)
-    start, limit = page_params(request)
     group = request.query_params.get("groupId")
     types = [
         render.request_type_dto(rt, base) for rt in desk.request_types if not group or group in rt.group_ids
     ]
-    return JSONResponse(render.paged(types, start, limit, base, request.url.path))
+    return page_of(request, types)
 
 
 async def request_type_fields(request: Request) -> Response:
     desk = desk_of(request)
-    if isinstance(desk, Response):
-        return desk
-    rt = desk.request_type(request.path_params["rt"])
-    if rt is None:
-        return render.error(404, "The request type does not exist.")
+    rt = found(desk.request_type(request.path_params["rt"]), "request type")
     return JSONResponse(
         {
             "requestTypeFields": [render.field_dto(f) for f in rt.fields],
@@ -95,10 +68,7 @@ async def request_type_fields(request: Request) -> Response:
 @experimental
 async def desk_customers(request: Request) -> Response:
     desk = desk_of(request)
-    if isinstance(desk, Response):
-        return desk
     store, base = context(request)
-    start, limit = page_params(request)
     query = request.query_params.get("query", "").casefold()
     # Like JSM: a loose match on name and e-mail, so "alice@example.com" also finds "malice@example.com".
     users = [
@@ -107,14 +77,11 @@ async def desk_customers(request: Request) -> Response:
         if u.account_id in desk.customers
         and (query in u.email.casefold() or query in u.display_name.casefold())
     ]
-    values = [render.user_dto(store, u, base) for u in users]
-    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
+    return page_of(request, [render.user_dto(store, u, base) for u in users])
 
 
 async def add_desk_customers(request: Request) -> Response:
     desk = desk_of(request)
-    if isinstance(desk, Response):
-        return desk
     store, _ = context(request)
     body = await body_json(request)
     key = "accountIds" if store.flavour == "cloud" else "usernames"
@@ -177,28 +144,19 @@ async def create_request(request: Request) -> Response:
 
 async def get_request(request: Request) -> Response:
     issue = issue_of(request)
-    if isinstance(issue, Response):
-        return issue
     store, base = context(request)
     return JSONResponse(render.request_dto(store, issue, base))
 
 
 async def participants(request: Request) -> Response:
     issue = issue_of(request)
-    if isinstance(issue, Response):
-        return issue
     store, base = context(request)
-    start, limit = page_params(request)
-    values = [render.user_dto(store, u, base) for u in issue.participants]
-    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
+    return page_of(request, [render.user_dto(store, u, base) for u in issue.participants])
 
 
 async def comments(request: Request) -> Response:
     issue = issue_of(request)
-    if isinstance(issue, Response):
-        return issue
     store, base = context(request)
-    start, limit = page_params(request)
     # Both filters default to true: without internal=false an agent's call returns internal comments too.
     public = request.query_params.get("public", "true") != "false"
     internal = request.query_params.get("internal", "true") != "false"
@@ -207,13 +165,11 @@ async def comments(request: Request) -> Response:
     expand = {part.strip() for value in request.query_params.getlist("expand") for part in value.split(",")}
     cap: int = request.app.state.page_cap
     values = [render.comment_dto(store, issue, c, base, expand=expand, attachment_limit=cap) for c in shown]
-    return JSONResponse(render.paged(values, start, limit, base, request.url.path))
+    return page_of(request, values)
 
 
 async def add_comment(request: Request) -> Response:
     issue = issue_of(request)
-    if isinstance(issue, Response):
-        return issue
     store, base = context(request)
     body = await body_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("body"), str) or not body["body"].strip():
