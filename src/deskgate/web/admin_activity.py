@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from deskgate.audit import OUTCOMES, AuditFilter, csv_lines, parse_time
 from deskgate.errors import NotFound
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_only, audit_change, checked_form, form_page
+from deskgate.web.admin_auth import admin_form, admin_only, audit_change, form_page
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 
@@ -84,11 +84,8 @@ def _back_to_list(form: Mapping[str, str], ended: int) -> Response:
     return RedirectResponse(target, status_code=303, headers=NO_STORE)
 
 
-@admin_only
-async def revoke(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
+@admin_form
+async def revoke(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     id_hash = form.get("session", "")
     record = await web(request).services.sessions.revoke(id_hash) if ID_HASH.fullmatch(id_hash) else None
     if record is None:
@@ -100,11 +97,8 @@ async def revoke(request: Request, admin: SessionRecord) -> Response:
     return _back_to_list(form, 1)
 
 
-@admin_only
-async def revoke_user(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
+@admin_form
+async def revoke_user(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     idp, subject = form.get("idp", ""), form.get("subject", "")
     sessions = web(request).services.sessions
     ended = await sessions.end_matching(idp=idp, subject=subject) if idp and subject else []

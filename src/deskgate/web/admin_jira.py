@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from deskgate.errors import NotFound
@@ -34,9 +34,8 @@ from deskgate.portal.jira_setup import (
 )
 from deskgate.services import Services
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_only, audit_change, checked_form, form_page
+from deskgate.web.admin_auth import admin_form, admin_only, audit_change, form_page, see_other
 from deskgate.web.context import web
-from deskgate.web.security import NO_STORE
 
 PAGE = "/admin/jira"
 SHOWN_FIELDS = ("site_url", "deployment", "email")
@@ -49,10 +48,6 @@ class DeskRow:
     setting: DeskSetting
     request_types: tuple[RequestType, ...]
     error: str | None = None
-
-
-def _see_other(url: str) -> Response:
-    return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
 
 def _shown(connection: JsmConnection | None) -> dict[str, str]:
@@ -133,11 +128,8 @@ async def page(request: Request, admin: SessionRecord) -> Response:
     return await _page(request, notice=notice)
 
 
-@admin_only
-async def save_connection(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
+@admin_form
+async def save_connection(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     services = web(request).services
     deployment = form.get("deployment", "")
     try:
@@ -157,8 +149,8 @@ async def save_connection(request: Request, admin: SessionRecord) -> Response:
         detail += f"; another site: {site_switch_summary(switch)}"
     await audit_change(request, admin, "admin.jira.connect", detail=detail)
     if switch is None:
-        return _see_other(f"{PAGE}?saved=connection")
-    return _see_other(f"{PAGE}?saved=other-site&links={switch.customer_links}&desks={switch.desk_settings}")
+        return see_other(f"{PAGE}?saved=connection")
+    return see_other(f"{PAGE}?saved=other-site&links={switch.customer_links}&desks={switch.desk_settings}")
 
 
 def _count(value: str | None) -> str:
@@ -166,11 +158,8 @@ def _count(value: str | None) -> str:
     return value if value is not None and value.isdigit() and len(value) < 10 else "?"
 
 
-@admin_only
-async def check(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
+@admin_form
+async def check(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     services = web(request).services
     checks = await check_connection(services.http, await services.jira.get())
     failed = [c.name for c in checks if c.ok is False]
@@ -179,11 +168,8 @@ async def check(request: Request, admin: SessionRecord) -> Response:
     return await _page(request, checks=checks)
 
 
-@admin_only
-async def save_desk(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
+@admin_form
+async def save_desk(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     desk_id = request.path_params["desk_id"]
     if not desk_id.isdigit():
         raise NotFound(f"no service desk {desk_id!r}", user_message="Unknown service desk.")
@@ -214,7 +200,7 @@ async def save_desk(request: Request, admin: SessionRecord) -> Response:
         f"desk {desk_id} ({desk.project_key}): SSO {'on' if sso else 'off'}, request types: {shown_types}"
     )
     await audit_change(request, admin, "admin.jira.desk", detail=detail)
-    return _see_other(f"{PAGE}?saved=desk-{desk_id}#desk-{desk_id}")
+    return see_other(f"{PAGE}?saved=desk-{desk_id}#desk-{desk_id}")
 
 
 routes = [

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.page import LoginPageSettings, parse_domain_lines
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_only, audit_change, checked_form, form_page
+from deskgate.web.admin_auth import admin_form, admin_only, audit_change, form_page
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 
@@ -122,11 +122,8 @@ async def show(request: Request, admin: SessionRecord) -> Response:
     return _page(request, settings, idps, values=_values(settings, idps), errors={})
 
 
-@admin_only
-async def update(request: Request, admin: SessionRecord) -> Response:
-    form = await checked_form(request)
-    if isinstance(form, Response):
-        return form
+@admin_form
+async def update(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     services = web(request).services
     idps = await services.providers.all()
     current = await services.login_page.get()
