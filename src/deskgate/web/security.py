@@ -5,9 +5,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import re
 import secrets
 from collections.abc import Sequence
 from hashlib import sha256
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,7 +18,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deskgate.settings import Settings
 
+if TYPE_CHECKING:
+    from deskgate.services import Services
+
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+EncodedHeaders = tuple[tuple[bytes, bytes], ...]
 
 BASE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -23,7 +30,10 @@ BASE_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-CSP = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; form-action 'self' {forms}; base-uri 'none'"
+# {images}: the branding logo's origin when it is on another host (`image_origin`), else nothing.
+CSP = "default-src 'self'; img-src 'self' data:{images}; style-src 'self'; script-src 'self'; form-action 'self' {forms}; base-uri 'none'"
+# The hosts a CSP source can name: letters, digits and hyphens between dots (no IPv6 literal).
+_CSP_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
 # Pages an IdP must be able to frame (front-channel logout) opt out of the frame ban themselves.
 FRAMEABLE_PATHS = frozenset({"/plugins/servlet/oauth/logout"})
 NO_STORE = {
@@ -33,25 +43,61 @@ NO_STORE = {
 }
 
 
+def image_origin(logo_url: str | None) -> str | None:
+    """The origin (https://host[:port]) of a logo on another host, as the CSP's img-src names it.
+
+    None for no logo or one under /static/ ('self' covers it), and for one whose host or port a CSP
+    source cannot express: that logo does not show, rather than the policy taking in whatever its URL
+    carries (a ';' there would start another directive)."""
+    if not logo_url or logo_url.startswith("/"):
+        return None
+    parts = urlsplit(logo_url)
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        return None
+    host = parts.hostname or ""
+    if parts.scheme != "https" or not _CSP_HOST.fullmatch(host):
+        return None
+    return f"https://{host}" if port is None else f"https://{host}:{port}"
+
+
+def _logo_url(scope: Scope) -> str | None:
+    """The branding logo from the login page settings this process caches: no database round trip
+    here (a stale cache is refreshed in the background, as for the templates)."""
+    state = getattr(scope.get("app"), "state", None)
+    services: Services | None = getattr(state, "services", None)  # None until the lifespan built them
+    return services.login_page.current().branding.logo_url if services is not None else None
+
+
 class SecurityHeaders:
     """Pure ASGI middleware (no per-request task overhead) adding the security headers to every answer.
 
-    A header the route set itself is left alone. The headers are encoded once, here, not per request.
+    A header the route set itself is left alone. The headers are encoded here, not per request: again
+    only when the branding logo changes, since the CSP's img-src names its origin and no other.
     """
 
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
         self.https = https
-        self._headers = {frameable: self._encoded(frameable) for frameable in (False, True)}
-        self._names = frozenset(name for name, _ in self._headers[False] + self._headers[True])
+        self._names = frozenset(name for name, _ in self._encoded(False, None) + self._encoded(True, None))
+        self._logo_url: str | None = None
+        self._headers = self._for_logo(None)
 
-    def _encoded(self, frameable: bool) -> tuple[tuple[bytes, bytes], ...]:
+    def _for_logo(self, logo_url: str | None) -> dict[bool, EncodedHeaders]:
+        origin = image_origin(logo_url)
+        return {frameable: self._encoded(frameable, origin) for frameable in (False, True)}
+
+    def _current(self, scope: Scope) -> dict[bool, EncodedHeaders]:
+        logo_url = _logo_url(scope)
+        if logo_url != self._logo_url:  # the same pair for every request until the admin changes it
+            self._headers, self._logo_url = self._for_logo(logo_url), logo_url
+        return self._headers
+
+    def _encoded(self, frameable: bool, origin: str | None) -> EncodedHeaders:
         ancestors = "*" if frameable else "'none'"
-        headers = {
-            **BASE_HEADERS,
-            "Content-Security-Policy": CSP.format(forms="https:" if self.https else "http:")
-            + f"; frame-ancestors {ancestors}",
-        }
+        csp = CSP.format(images=f" {origin}" if origin else "", forms="https:" if self.https else "http:")
+        headers = {**BASE_HEADERS, "Content-Security-Policy": f"{csp}; frame-ancestors {ancestors}"}
         if not frameable:
             headers["X-Frame-Options"] = "DENY"
         if self.https:
@@ -64,10 +110,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = self._headers[scope["path"] in FRAMEABLE_PATHS]
+        frameable = scope["path"] in FRAMEABLE_PATHS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # Read when the answer starts, after the route: a page that loaded the settings to
+                # render its logo gets the policy that lets that very logo in.
+                extra = self._current(scope)[frameable]
                 headers = list(message.get("headers", ()))
                 present = {name for name, _ in headers}  # ASGI header names are lowercase
                 if present.isdisjoint(self._names):  # the usual case: the route set none of them
