@@ -34,6 +34,9 @@ _ROW_ID = 1
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _DOMAIN = re.compile(rf"(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})")
 _COLOUR = re.compile(r"#[0-9a-f]{6}")
+# The hosts a Content-Security-Policy source can name (the page's img-src names the logo's origin):
+# letters, digits and hyphens between dots; no IPv6 literal, no underscore.
+LOGO_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
 _STATIC_PATH = re.compile(r"/static/[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*")
 _EMAIL = re.compile(r"[^@\s]{1,64}@([^@\s]{1,255})")
 
@@ -97,6 +100,12 @@ class Branding(BaseModel):
             raise ValueError("use an https:// address (or a path under /static/)")
         if len(value) > 2048 or not value.isascii() or any(c.isspace() or c in "\"'<>\\" for c in value):
             raise ValueError("the address contains characters a URL cannot have")
+        if not LOGO_HOST.fullmatch(parts.hostname):
+            raise ValueError("the host name may hold only letters, digits, dots and hyphens")
+        try:
+            parts.port  # noqa: B018 - parsing it is the check
+        except ValueError:
+            raise ValueError("the port must be a number from 0 to 65535") from None
         return value
 
     @field_validator("accent_color", "background_color")
@@ -238,6 +247,8 @@ class LoginPageStore:
         self._cached = LoginPageSettings()
         self._loaded_at: float | None = None
         self._refreshing: asyncio.Task[None] | None = None
+        # Bumped by every save: a read that began before one must not put back what it read.
+        self._generation = 0
 
     async def _load(self) -> LoginPageSettings:
         async with self._sessions() as db:
@@ -250,7 +261,11 @@ class LoginPageStore:
     async def get(self) -> LoginPageSettings:
         if self._stale():
             self._loaded_at = self._monotonic()
-            self._cached = await self._load()
+            generation = self._generation
+            loaded = await self._load()
+            if generation != self._generation:
+                return self._cached  # saved meanwhile: that is newer than what was read
+            self._cached = loaded
         return self._cached
 
     def current(self) -> LoginPageSettings:
@@ -277,6 +292,7 @@ class LoginPageStore:
                 )
             )
         self._cached, self._loaded_at = settings, self._monotonic()
+        self._generation += 1
 
     async def export(self) -> dict[str, Any]:
         """The settings as plain data for a backup (nothing secret in them)."""

@@ -92,14 +92,18 @@ class JiraSettings:
         self._box = box
         self._monotonic = monotonic
         self._cached: tuple[float, JsmConnection | None] | None = None
+        # Bumped by every change: a read that began before one must not cache what it read.
+        self._generation = 0
 
     async def get(self) -> JsmConnection | None:
         if self._cached is not None and self._monotonic() - self._cached[0] < CACHE_SECONDS:
             return self._cached[1]
+        generation = self._generation
         async with self._sessions() as db:
             row = await db.get(JsmConnectionRow, _ROW_ID)
         connection = self._decode(row) if row is not None else None
-        self._cached = (self._monotonic(), connection)
+        if generation == self._generation:
+            self._cached = (self._monotonic(), connection)
         return connection
 
     async def require(self) -> JsmConnection:
@@ -147,16 +151,17 @@ class JiraSettings:
                         int(desks.rowcount or 0),  # type: ignore[attr-defined]
                     )
             await db.merge(row)
-        self._cached = None
+        self.invalidate()
         return switch
 
     async def delete(self) -> None:
         async with self._sessions.begin() as db:
             await db.execute(delete(JsmConnectionRow).where(JsmConnectionRow.id == _ROW_ID))
-        self._cached = None
+        self.invalidate()
 
     def invalidate(self) -> None:
         self._cached = None
+        self._generation += 1
 
 
 def fingerprint(connection: JsmConnection) -> str:
