@@ -100,8 +100,11 @@ async def test_without_a_logo_elsewhere_no_https_origin(db_url: str, logo_url: s
 
 async def test_a_logo_url_a_csp_source_cannot_name_adds_nothing(db_url: str) -> None:
     forged = "https://cdn.example.net;script-src-elem/logo.png"
+    with pytest.raises(ValueError, match="host name may hold only"):
+        with_logo(forged)  # refused when entered; a row written before that rule must not widen the CSP
+    stored = LoginPageSettings(branding=Branding.model_construct(name="Acme", logo_url=forged))
     async with running_app(db_url, idps=[IDP]) as (client, services):
-        await services.login_page.save(with_logo(forged))
+        await services.login_page.save(stored)
         header = (await client.get("/login")).headers["content-security-policy"]
         csp = directives(header)
         assert csp.pop("img-src") == "'self' data:"

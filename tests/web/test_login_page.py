@@ -134,7 +134,7 @@ async def test_branding_reaches_the_title_header_and_a_generated_stylesheet(db_u
         assert "<title>Sign in · Acme Support</title>" in page.text
         assert '<img class="logo" src="https://cdn.acme.test/logo.png" alt="Acme Support logo">' in page.text
         assert "Acme Support</a>" in page.text and ">Help center</a>" not in page.text
-        assert "img-src 'self' data: https:;" in page.headers["content-security-policy"]
+        assert "img-src 'self' data: https://cdn.acme.test;" in page.headers["content-security-policy"]
         link = re.search(r'href="(/branding\.css\?v=(\w+))"', page.text)
         assert link and link.group(2) == branding.version
 

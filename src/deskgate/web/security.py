@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import re
 import secrets
 from collections.abc import Sequence
 from hashlib import sha256
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deskgate.login.page import LOGO_HOST
 from deskgate.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,8 +32,6 @@ BASE_HEADERS = {
 }
 # {images}: the branding logo's origin when it is on another host (`image_origin`), else nothing.
 CSP = "default-src 'self'; img-src 'self' data:{images}; style-src 'self'; script-src 'self'; form-action 'self' {forms}; base-uri 'none'"
-# The hosts a CSP source can name: letters, digits and hyphens between dots (no IPv6 literal).
-_CSP_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
 # Pages an IdP must be able to frame (front-channel logout) opt out of the frame ban themselves.
 FRAMEABLE_PATHS = frozenset({"/plugins/servlet/oauth/logout"})
 NO_STORE = {
@@ -57,7 +55,7 @@ def image_origin(logo_url: str | None) -> str | None:
     except ValueError:  # not a number, or out of range
         return None
     host = parts.hostname or ""
-    if parts.scheme != "https" or not _CSP_HOST.fullmatch(host):
+    if parts.scheme != "https" or not LOGO_HOST.fullmatch(host):
         return None
     return f"https://{host}" if port is None else f"https://{host}:{port}"
 
