@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.admin.sessions import ADMIN_REALM, SqlAdminSessionStore
 from deskgate.crypto import SecretBox, digest
+from deskgate.sessions.memory import MemorySessionStore
 from deskgate.sessions.redis_store import RedisSessionStore
-from deskgate.sessions.store import (
-    DuplicateSession,
-    MemorySessionStore,
-    SessionRecord,
-    SessionStore,
-    SqlSessionStore,
-)
+from deskgate.sessions.store import DuplicateSession, SessionRecord, SessionStore, SqlSessionStore
 from deskgate.settings import Settings
 from deskgate.store import db
 from tests.support.databases import async_database_url
@@ -61,13 +58,29 @@ async def store(
             finally:
                 await redis_store.aclose()
         return
-    async with async_database_url(request.param, tmp_path_factory.mktemp("db")) as url:
+    async with migrated(request.param, tmp_path_factory) as sessions:
+        yield SqlSessionStore(sessions, SecretBox("k" * 40))
+
+
+@asynccontextmanager
+async def migrated(
+    kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    async with async_database_url(kind, tmp_path_factory.mktemp("db")) as url:
         engine = db.create_engine(Settings(database_url=url, demo=True).sqlalchemy_url)
         await db.migrate(engine)
         try:
-            yield SqlSessionStore(db.sessionmaker(engine), SecretBox("k" * 40))
+            yield db.sessionmaker(engine)
         finally:
             await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    async with migrated(request.param, tmp_path_factory) as sessions:
+        yield sessions
 
 
 async def test_save_then_load_gives_the_same_record(store: SessionStore) -> None:
@@ -214,33 +227,44 @@ async def test_active_pages_with_a_total(store: SessionStore) -> None:
     assert beyond.records == [] and beyond.total == 7
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def admin(name: str, *, minute: int) -> SessionRecord:
+    return person(name, idp=ADMIN_REALM, subject=name, email=None, display=name, minute=minute)
+
+
 async def test_the_admin_store_lists_admins_only_from_its_own_table(
-    kind: str, tmp_path_factory: pytest.TempPathFactory
+    database: async_sessionmaker[AsyncSession],
 ) -> None:
     """Admin sessions share the protocol; the customer store never sees them, nor they the customers."""
-    async with async_database_url(kind, tmp_path_factory.mktemp("db")) as url:
-        engine = db.create_engine(Settings(database_url=url, demo=True).sqlalchemy_url)
-        await db.migrate(engine)
-        try:
-            admins = SqlAdminSessionStore(db.sessionmaker(engine))
-            customers = SqlSessionStore(db.sessionmaker(engine), SecretBox("k" * 40))
-            root = person("root", idp=ADMIN_REALM, subject="root", email=None, display="root", minute=1)
-            alice = person("alice", idp=ADMIN_REALM, subject="alice", email=None, display="alice", minute=2)
-            old = dataclasses.replace(
-                person("old", idp=ADMIN_REALM, subject="old", email=None, display="old", minute=3),
-                expires_at=NOW,
-            )
-            for r in (root, alice, old):
-                await admins.save(r)
-            await customers.save(record("customer"))
-            page = await admins.active(now=NOW, seen_after=IDLE_LIMIT)
-            assert [r.subject for r in page.records] == ["root", "alice"] and page.total == 2
-            assert [
-                r.subject for r in (await admins.active(now=NOW, seen_after=IDLE_LIMIT, text="ALI")).records
-            ] == ["alice"]
-            assert (await admins.active(now=NOW, seen_after=IDLE_LIMIT, text="admin")).total == 2  # the realm
-            listed = await customers.active(now=NOW, seen_after=IDLE_LIMIT)
-            assert [r.subject for r in listed.records] == ["sub-1"]
-        finally:
-            await engine.dispose()
+    admins = SqlAdminSessionStore(database)
+    customers = SqlSessionStore(database, SecretBox("k" * 40))
+    old = dataclasses.replace(admin("old", minute=3), expires_at=NOW)
+    for r in (admin("root", minute=1), admin("alice", minute=2), old):
+        await admins.save(r)
+    await customers.save(record("customer"))
+    page = await admins.active(now=NOW, seen_after=IDLE_LIMIT)
+    assert [r.subject for r in page.records] == ["root", "alice"] and page.total == 2
+    assert [r.subject for r in (await admins.active(now=NOW, seen_after=IDLE_LIMIT, text="ALI")).records] == [
+        "alice"
+    ]
+    assert (await admins.active(now=NOW, seen_after=IDLE_LIMIT, text="admin")).total == 2  # the realm
+    listed = await customers.active(now=NOW, seen_after=IDLE_LIMIT)
+    assert [r.subject for r in listed.records] == ["sub-1"]
+
+
+async def test_the_admin_store_ends_sessions_by_the_rule_every_store_keeps(
+    database: async_sessionmaker[AsyncSession],
+) -> None:
+    """Admin sessions belong to the realm and carry no IdP session id: a match asking for one ends none."""
+    admins = SqlAdminSessionStore(database)
+    root, alice = admin("root", minute=1), admin("alice", minute=2)
+    for r in (root, alice):
+        await admins.save(r)
+    assert await admins.delete_matching(idp=ADMIN_REALM, subject="root", idp_session_id="x") == []
+    assert await admins.delete_matching(idp=ADMIN_REALM, idp_session_id="x") == []
+    assert await admins.delete_matching(idp="gluu", subject="root") == []  # another IdP
+    assert await admins.delete_matching(idp=ADMIN_REALM) == []  # no criterion
+    assert await admins.load(root.id_hash) is not None
+    ended = await admins.delete_matching(idp=ADMIN_REALM, subject="root", only_without_sid=True)
+    assert [r.subject for r in ended] == ["root"]
+    assert await admins.load(root.id_hash) is None
+    assert await admins.load(alice.id_hash) is not None

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deskgate.crypto import digest
+from deskgate.sessions.memory import MemorySessionStore
 from deskgate.sessions.service import Sessions
-from deskgate.sessions.store import MemorySessionStore
 
 pytestmark = pytest.mark.anyio
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deskgate.crypto import digest
+from deskgate.sessions.memory import MemorySessionStore
 from deskgate.sessions.service import TOUCH_INTERVAL, Sessions
-from deskgate.sessions.store import MemorySessionStore
 
 pytestmark = pytest.mark.anyio
 

@@ -20,19 +20,18 @@ import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 import redis.asyncio as aioredis
 
 from deskgate.crypto import SecretBox, digest
 from deskgate.sessions.store import (
     DuplicateSession,
+    SessionMatch,
     SessionPage,
     SessionRecord,
-    _alive,
-    _contains,
-    _matches,
-    _newest_first,
+    active_page,
+    matches,
 )
 
 DEFAULT_PREFIX = "deskgate:session:"
@@ -187,25 +186,18 @@ class RedisSessionStore:
         )
         return self._parse(id_hash, dict(zip(flat[::2], flat[1::2], strict=True))) if flat else None
 
-    async def delete_matching(
-        self,
-        *,
-        idp: str,
-        subject: str | None = None,
-        idp_session_id: str | None = None,
-        only_without_sid: bool = False,
-    ) -> list[SessionRecord]:
-        if idp_session_id is not None:
-            index = self._index("sid", idp, idp_session_id)
-        elif subject is not None:
-            index = self._index("subject", idp, subject)
+    async def delete_matching(self, **match: Unpack[SessionMatch]) -> list[SessionRecord]:
+        if (sid := match.get("idp_session_id")) is not None:
+            index = self._index("sid", match["idp"], sid)
+        elif (subject := match.get("subject")) is not None:
+            index = self._index("subject", match["idp"], subject)
         else:
             return []
         candidates = sorted(await self._redis.smembers(index))  # type: ignore[misc]  # as above
         ended = []
         for record in await self._load_many(candidates, decrypt=False):
             # The index narrows the search; the rule itself is the one every store shares.
-            if not _matches(record, idp, subject, idp_session_id, only_without_sid):
+            if not matches(record, match):
                 continue
             if (gone := await self.delete(record.id_hash)) is not None:  # None: ended meanwhile elsewhere
                 ended.append(gone)
@@ -240,14 +232,10 @@ class RedisSessionStore:
     ) -> SessionPage:
         # Every live session is read to count the matches; the ID tokens are decrypted for one page only.
         ids: list[str] = await self._redis.zrange(self._created, 0, -1, desc=True)
-        found = [
-            r
-            for r in await self._load_many(ids, decrypt=False)
-            if _alive(r, now, seen_after) and _contains(r, text)
-        ]
-        found.sort(key=_newest_first, reverse=True)
-        page = [
+        records = await self._load_many(ids, decrypt=False)
+        page = active_page(records, now=now, seen_after=seen_after, text=text, offset=offset, limit=limit)
+        decrypted = [
             dataclasses.replace(r, id_token=self._box.decrypt(r.id_token)) if r.id_token else r
-            for r in found[offset : offset + limit]
+            for r in page.records
         ]
-        return SessionPage(page, len(found))
+        return SessionPage(decrypted, page.total)

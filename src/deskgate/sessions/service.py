@@ -17,9 +17,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Unpack
 
 from deskgate.crypto import digest
-from deskgate.sessions.store import SessionPage, SessionRecord, SessionStore
+from deskgate.sessions.store import SessionMatch, SessionPage, SessionRecord, SessionStore
 
 # Writing last-seen on every request would cost a write per hit; idle timeouts do not need that precision.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -141,17 +142,8 @@ class Sessions:
         self._forget(id_hash)
         return await self.store.delete(id_hash)
 
-    async def end_matching(
-        self,
-        *,
-        idp: str,
-        subject: str | None = None,
-        idp_session_id: str | None = None,
-        only_without_sid: bool = False,
-    ) -> list[SessionRecord]:
-        ended = await self.store.delete_matching(
-            idp=idp, subject=subject, idp_session_id=idp_session_id, only_without_sid=only_without_sid
-        )
+    async def end_matching(self, **match: Unpack[SessionMatch]) -> list[SessionRecord]:
+        ended = await self.store.delete_matching(**match)
         for record in ended:
             self._forget(record.id_hash)
         return ended

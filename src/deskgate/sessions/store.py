@@ -1,4 +1,4 @@
-"""The session store protocol and its implementations.
+"""The session store protocol, the rules every store shares, and the SQL stores.
 
 Every implementation passes the same contract test (tests/contract/test_session_store.py). Records
 are keyed by the SHA-256 of the cookie value; the cookie value itself is never stored.
@@ -6,15 +6,16 @@ are keyed by the SHA-256 of the cookie value; the cookie value itself is never s
 
 from __future__ import annotations
 
-import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Generic, NamedTuple, Protocol, Required, TypedDict, TypeVar, Unpack
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped
 
 from deskgate.crypto import SecretBox
 from deskgate.store.models import SessionRow
@@ -43,6 +44,19 @@ class SessionPage:
     total: int
 
 
+class SessionMatch(TypedDict, total=False):
+    """Which sessions `delete_matching` ends: those of one IdP with the subject and/or IdP session id given.
+
+    Given neither, it matches none. `only_without_sid` limits a match by subject to sessions for which
+    the IdP gave no `sid`.
+    """
+
+    idp: Required[str]
+    subject: str | None
+    idp_session_id: str | None
+    only_without_sid: bool
+
+
 class SessionStore(Protocol):
     async def save(self, record: SessionRecord) -> None:
         """Store a new session. Ids are fresh random values: saving an id twice raises `DuplicateSession`."""
@@ -54,18 +68,8 @@ class SessionStore(Protocol):
 
     async def delete(self, id_hash: str) -> SessionRecord | None: ...
 
-    async def delete_matching(
-        self,
-        *,
-        idp: str,
-        subject: str | None = None,
-        idp_session_id: str | None = None,
-        only_without_sid: bool = False,
-    ) -> list[SessionRecord]:
-        """End the sessions of one IdP matching the subject and/or IdP session id given (at least one).
-
-        `only_without_sid` limits a match by subject to sessions for which the IdP gave no `sid`.
-        """
+    async def delete_matching(self, **match: Unpack[SessionMatch]) -> list[SessionRecord]:
+        """End the sessions `match` names (see `SessionMatch`), and return them."""
         ...
 
     async def purge_expired(self, now: datetime) -> int: ...
@@ -81,91 +85,170 @@ class SessionStore(Protocol):
         ...
 
 
-def _alive(record: SessionRecord, now: datetime, seen_after: datetime) -> bool:
-    return record.expires_at > now and record.last_seen_at > seen_after
-
-
-def _contains(record: SessionRecord, text: str) -> bool:
-    needle = text.lower()
-    fields = (record.email or "", record.subject, record.display_name, record.idp)
-    return not needle or any(needle in value.lower() for value in fields)
-
-
-def _newest_first(record: SessionRecord) -> tuple[datetime, str]:
-    return record.created_at, record.id_hash
-
-
-def _matches(
-    record: SessionRecord, idp: str, subject: str | None, idp_session_id: str | None, only_without_sid: bool
-) -> bool:
-    if record.idp != idp or (subject is None and idp_session_id is None):
-        return False
-    if only_without_sid and record.idp_session_id is not None:
-        return False
-    return (subject is None or record.subject == subject) and (
-        idp_session_id is None or record.idp_session_id == idp_session_id
-    )
-
-
 class DuplicateSession(Exception):
     """A session id was saved twice (never happens with random ids; refused rather than overwritten)."""
 
 
-class MemorySessionStore:
-    """For tests and single-process demos: nothing survives a restart."""
+def matches(record: SessionRecord, match: SessionMatch) -> bool:
+    """The rule of `delete_matching`, for the stores that read records rather than query them."""
+    subject, sid = match.get("subject"), match.get("idp_session_id")
+    if record.idp != match["idp"] or (subject is None and sid is None):
+        return False
+    if match.get("only_without_sid") and record.idp_session_id is not None:
+        return False
+    return (subject is None or record.subject == subject) and (sid is None or record.idp_session_id == sid)
 
-    def __init__(self) -> None:
-        self._records: dict[str, SessionRecord] = {}
+
+def active_page(
+    records: Iterable[SessionRecord],
+    *,
+    now: datetime,
+    seen_after: datetime,
+    text: str,
+    offset: int,
+    limit: int,
+) -> SessionPage:
+    """`SessionStore.active` over records read in full, for the stores that cannot query them."""
+    needle = text.lower()
+
+    def listed(r: SessionRecord) -> bool:
+        searched = (r.email or "", r.subject, r.display_name, r.idp)
+        alive = r.expires_at > now and r.last_seen_at > seen_after
+        return alive and (not needle or any(needle in value.lower() for value in searched))
+
+    found = sorted(filter(listed, records), key=lambda r: (r.created_at, r.id_hash), reverse=True)
+    return SessionPage(found[offset : offset + limit], len(found))
+
+
+class SessionColumns(NamedTuple):
+    """What the shared queries read in a session table; a constant stands in for a column it lacks."""
+
+    idp: SQLColumnExpression[str]
+    subject: SQLColumnExpression[str]
+    idp_session_id: SQLColumnExpression[str | None]
+    searched: tuple[SQLColumnExpression[str | None], ...]  # what `active`'s text is looked for in
+
+
+class SessionRows(Protocol):
+    """The columns every session table has."""
+
+    id_hash: Mapped[str]
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+RowT = TypeVar("RowT", bound=SessionRows)
+
+
+class SqlTableStore(ABC, Generic[RowT]):
+    """The `SessionStore` protocol over one table (SQLite or PostgreSQL through SQLAlchemy).
+
+    A subclass names its table and columns and says how a record becomes a row and back.
+    """
+
+    table: type[RowT]
+    columns: ClassVar[SessionColumns]
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @abstractmethod
+    def _to_record(self, row: RowT) -> SessionRecord: ...
+
+    @abstractmethod
+    def _to_row(self, record: SessionRecord) -> RowT: ...
 
     async def save(self, record: SessionRecord) -> None:
-        if record.id_hash in self._records:
-            raise DuplicateSession(record.id_hash[:8])
-        self._records[record.id_hash] = record
+        try:
+            async with self._sessions.begin() as db:
+                db.add(self._to_row(record))  # a plain INSERT: no read first, the id is new
+        except IntegrityError as exc:
+            raise DuplicateSession(record.id_hash[:8]) from exc
 
     async def load(self, id_hash: str) -> SessionRecord | None:
-        return self._records.get(id_hash)
+        async with self._sessions() as db:
+            row = await db.get(self.table, id_hash)
+            return self._to_record(row) if row else None
 
     async def touch(self, id_hash: str, when: datetime) -> None:
-        if (record := self._records.get(id_hash)) is not None:
-            self._records[id_hash] = dataclasses.replace(record, last_seen_at=when)
+        async with self._sessions.begin() as db:
+            await db.execute(
+                update(self.table).where(self.table.id_hash == id_hash).values(last_seen_at=when)
+            )
 
     async def delete(self, id_hash: str) -> SessionRecord | None:
-        return self._records.pop(id_hash, None)
+        ended = await self._delete_rows([self.table.id_hash == id_hash])
+        return ended[0] if ended else None
 
-    async def delete_matching(
-        self,
-        *,
-        idp: str,
-        subject: str | None = None,
-        idp_session_id: str | None = None,
-        only_without_sid: bool = False,
-    ) -> list[SessionRecord]:
-        ended = [
-            r for r in self._records.values() if _matches(r, idp, subject, idp_session_id, only_without_sid)
-        ]
-        for record in ended:
-            del self._records[record.id_hash]
-        return ended
+    async def delete_matching(self, **match: Unpack[SessionMatch]) -> list[SessionRecord]:
+        """`matches`, in SQL."""
+        subject, sid = match.get("subject"), match.get("idp_session_id")
+        if subject is None and sid is None:
+            return []
+        columns = self.columns
+        conditions = [columns.idp == match["idp"]]
+        if match.get("only_without_sid"):
+            conditions.append(columns.idp_session_id.is_(None))
+        if subject is not None:
+            conditions.append(columns.subject == subject)
+        if sid is not None:
+            conditions.append(columns.idp_session_id == sid)
+        return await self._delete_rows(conditions)
+
+    async def _delete_rows(self, conditions: Iterable[ColumnElement[bool]]) -> list[SessionRecord]:
+        async with self._sessions.begin() as db:
+            rows = (await db.scalars(select(self.table).where(*conditions).with_for_update())).all()
+            ended = [self._to_record(row) for row in rows]
+            if rows:
+                await db.execute(
+                    delete(self.table).where(or_(*(self.table.id_hash == r.id_hash for r in rows)))
+                )
+            return ended
 
     async def purge_expired(self, now: datetime) -> int:
-        expired = [key for key, record in self._records.items() if record.expires_at <= now]
-        for key in expired:
-            del self._records[key]
-        return len(expired)
+        async with self._sessions.begin() as db:
+            result = await db.execute(delete(self.table).where(self.table.expires_at <= now))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def active(
         self, *, now: datetime, seen_after: datetime, text: str = "", offset: int = 0, limit: int = 50
     ) -> SessionPage:
-        found = [r for r in self._records.values() if _alive(r, now, seen_after) and _contains(r, text)]
-        found.sort(key=_newest_first, reverse=True)
-        return SessionPage(found[offset : offset + limit], len(found))
+        conditions: list[ColumnElement[bool]] = [
+            self.table.expires_at > now,
+            self.table.last_seen_at > seen_after,
+        ]
+        if text:
+            needle = text.lower()
+            # autoescape: a % or _ typed by the admin is a character, not a wildcard.
+            searched = (func.lower(c).contains(needle, autoescape=True) for c in self.columns.searched)
+            conditions.append(or_(*searched))
+        listing = (
+            select(self.table)
+            .where(*conditions)
+            .order_by(self.table.created_at.desc(), self.table.id_hash.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        async with self._sessions() as db:
+            total = await db.scalar(select(func.count()).select_from(self.table).where(*conditions))
+            rows = (await db.scalars(listing)).all()
+            return SessionPage([self._to_record(row) for row in rows], int(total or 0))
 
 
-class SqlSessionStore:
-    """SQLite or PostgreSQL through SQLAlchemy; the ID token is encrypted at rest."""
+class SqlSessionStore(SqlTableStore[SessionRow]):
+    """Customer sessions in the `sessions` table; the ID token is encrypted at rest."""
+
+    table = SessionRow
+    columns = SessionColumns(
+        idp=SessionRow.idp,
+        subject=SessionRow.subject,
+        idp_session_id=SessionRow.idp_session_id,
+        searched=(SessionRow.email, SessionRow.subject, SessionRow.display_name, SessionRow.idp),
+    )
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
-        self._sessions = sessions
+        super().__init__(sessions)
         self._box = box
 
     def _to_record(self, row: SessionRow) -> SessionRecord:
@@ -183,8 +266,8 @@ class SqlSessionStore:
             id_token=self._box.decrypt(row.id_token_encrypted) if row.id_token_encrypted else None,
         )
 
-    async def save(self, record: SessionRecord) -> None:
-        row = SessionRow(
+    def _to_row(self, record: SessionRecord) -> SessionRow:
+        return SessionRow(
             id_hash=record.id_hash,
             idp=record.idp,
             subject=record.subject,
@@ -197,81 +280,3 @@ class SqlSessionStore:
             last_seen_at=record.last_seen_at,
             expires_at=record.expires_at,
         )
-        try:
-            async with self._sessions.begin() as db:
-                db.add(row)  # a plain INSERT: no read first, the id is new
-        except IntegrityError as exc:
-            raise DuplicateSession(record.id_hash[:8]) from exc
-
-    async def load(self, id_hash: str) -> SessionRecord | None:
-        async with self._sessions() as db:
-            row = await db.get(SessionRow, id_hash)
-            return self._to_record(row) if row else None
-
-    async def touch(self, id_hash: str, when: datetime) -> None:
-        async with self._sessions.begin() as db:
-            await db.execute(
-                update(SessionRow).where(SessionRow.id_hash == id_hash).values(last_seen_at=when)
-            )
-
-    async def delete(self, id_hash: str) -> SessionRecord | None:
-        ended = await self._delete_rows([SessionRow.id_hash == id_hash])
-        return ended[0] if ended else None
-
-    async def delete_matching(
-        self,
-        *,
-        idp: str,
-        subject: str | None = None,
-        idp_session_id: str | None = None,
-        only_without_sid: bool = False,
-    ) -> list[SessionRecord]:
-        if subject is None and idp_session_id is None:
-            return []
-        conditions = [SessionRow.idp == idp]
-        if only_without_sid:
-            conditions.append(SessionRow.idp_session_id.is_(None))
-        if subject is not None:
-            conditions.append(SessionRow.subject == subject)
-        if idp_session_id is not None:
-            conditions.append(SessionRow.idp_session_id == idp_session_id)
-        return await self._delete_rows(conditions)
-
-    async def _delete_rows(self, conditions: Iterable[Any]) -> list[SessionRecord]:
-        async with self._sessions.begin() as db:
-            rows = (await db.scalars(select(SessionRow).where(*conditions).with_for_update())).all()
-            ended = [self._to_record(row) for row in rows]
-            if rows:
-                await db.execute(
-                    delete(SessionRow).where(or_(*(SessionRow.id_hash == r.id_hash for r in rows)))
-                )
-            return ended
-
-    async def purge_expired(self, now: datetime) -> int:
-        async with self._sessions.begin() as db:
-            result = await db.execute(delete(SessionRow).where(SessionRow.expires_at <= now))
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    async def active(
-        self, *, now: datetime, seen_after: datetime, text: str = "", offset: int = 0, limit: int = 50
-    ) -> SessionPage:
-        conditions: list[ColumnElement[bool]] = [
-            SessionRow.expires_at > now,
-            SessionRow.last_seen_at > seen_after,
-        ]
-        if text:
-            columns = (SessionRow.email, SessionRow.subject, SessionRow.display_name, SessionRow.idp)
-            needle = text.lower()
-            # autoescape: a % or _ typed by the admin is a character, not a wildcard.
-            conditions.append(or_(*(func.lower(c).contains(needle, autoescape=True) for c in columns)))
-        listing = (
-            select(SessionRow)
-            .where(*conditions)
-            .order_by(SessionRow.created_at.desc(), SessionRow.id_hash.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        async with self._sessions() as db:
-            total = await db.scalar(select(func.count()).select_from(SessionRow).where(*conditions))
-            rows = (await db.scalars(listing)).all()
-            return SessionPage([self._to_record(row) for row in rows], int(total or 0))
