@@ -6,30 +6,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import yaml
-from pydantic import SecretStr
 from sqlalchemy import select
 
-from deskgate.jsm import JsmConnection
-from deskgate.portal.connection import site_identity
-from deskgate.portal.desks import DeskSetting
 from deskgate.services import Services, build_services
 from deskgate.settings import load_settings
 from deskgate.store.models import CustomerLinkRow, JsmConnectionRow, ServiceDeskSettingRow
 from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
 from tests.support.inprocess import SECRET_KEY, running_app
+from tests.support.jsm_sites import SITE_A, SITE_B, connect_site_a
 
 pytestmark = pytest.mark.anyio
 
-SITE_A, SITE_B = "https://jsm-a.test", "https://jsm-b.test"
-SITE_A_CONNECTION = JsmConnection(
-    site_url=SITE_A, deployment="cloud", email="bot@example.com", api_token=SecretStr("site-a-token-41")
-)
 SWITCHED = f"the customer links (1) and desk settings (1) of the previous site {SITE_A} were deleted"
 
 
@@ -58,25 +50,6 @@ class Console:
             desks = (await db.scalars(select(ServiceDeskSettingRow))).all()
         site = str(connection.config["site_url"]) if connection is not None else None
         return site, links, {desk.desk_id: desk.sso_enabled for desk in desks}
-
-
-async def connect_site_a(services: Services) -> None:
-    """Site A connected, with a customer link of it and a desk setting."""
-    await services.jira.replace(SITE_A_CONNECTION)
-    async with services.db.begin() as db:
-        db.add(
-            CustomerLinkRow(
-                idp="corp",
-                subject="dave",
-                jsm_user_id="qm:dave",
-                email="dave@example.com",
-                display_name="Dave",
-                desks=["1"],
-                site=site_identity(SITE_A_CONNECTION),
-                updated_at=datetime.now(UTC),
-            )
-        )
-    await services.desks.save(DeskSetting("1", sso_enabled=False))
 
 
 @pytest.fixture

@@ -5,13 +5,11 @@ invalid file changes nothing and reports nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from pydantic import SecretStr
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -19,20 +17,15 @@ from deskgate.cli import app
 from deskgate.cli._shared import with_services
 from deskgate.config_io import ImportReport, import_config
 from deskgate.errors import ConfigError
-from deskgate.jsm import JsmConnection
-from deskgate.portal.connection import SiteSwitch, site_identity
+from deskgate.portal.connection import SiteSwitch
 from deskgate.portal.desks import DeskSetting
 from deskgate.services import Services
 from deskgate.settings import Settings, load_settings
 from deskgate.store.models import CustomerLinkRow
+from tests.support.jsm_sites import SITE_A, SITE_A_TOKEN, SITE_B, connect_site_a
 
 runner = CliRunner()
 SECRET_KEY = "config-import-site-switch-key-0123456789-abc"
-SITE_A, SITE_B = "https://jsm-a.test", "https://jsm-b.test"
-SITE_A_TOKEN = "site-a-api-token-never-printed-31"
-SITE_A_CONNECTION = JsmConnection(
-    site_url=SITE_A, deployment="cloud", email="bot@example.com", api_token=SecretStr(SITE_A_TOKEN)
-)
 SWITCH_LINE = "Another site: the customer links (1) and desk settings (1) of the previous site"
 
 
@@ -49,24 +42,7 @@ def config_file(db_url: str, tmp_path: Path) -> Path:
     values = {"base_url": "https://help.example.com", "secret_key": SECRET_KEY, "database_url": db_url}
     path.write_text(yaml.safe_dump(values))
 
-    async def prepare(services: Services) -> None:
-        await services.jira.replace(SITE_A_CONNECTION)
-        async with services.db.begin() as db:
-            db.add(
-                CustomerLinkRow(
-                    idp="corp",
-                    subject="dave",
-                    jsm_user_id="qm:dave",
-                    email="dave@example.com",
-                    display_name="Dave",
-                    desks=["1"],
-                    site=site_identity(SITE_A_CONNECTION),
-                    updated_at=datetime.now(UTC),
-                )
-            )
-        await services.desks.save(DeskSetting("1", sso_enabled=False))
-
-    with_services(load_settings(path), prepare)
+    with_services(load_settings(path), connect_site_a)
     return path
 
 
