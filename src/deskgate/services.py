@@ -179,7 +179,9 @@ async def build_services(
     if session_store is None and settings.session_store == "redis":
         if settings.redis_url is None:  # load_settings refuses this already; Settings built by hand may not
             raise ConfigError(["redis_url: required when session_store is redis"])
-        session_store = await RedisSessionStore.connect(settings.redis_url, box)
+        session_store = await RedisSessionStore.connect(
+            settings.redis_url, box, prefix=settings.redis_key_prefix
+        )
     sessions = Sessions(
         session_store or SqlSessionStore(sessionmaker, box),
         idle=timedelta(minutes=settings.session_idle_minutes),

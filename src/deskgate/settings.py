@@ -7,6 +7,7 @@ every problem at once (as `ConfigError.problems`), never just the first.
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,8 @@ from deskgate.jsm.connection import JsmConnection
 from deskgate.login.page import LoginPageSettings
 
 MIN_SECRET_KEY_LENGTH = 32
+# Plain characters only: the prefix is part of every key and of nothing else (no glob characters).
+REDIS_KEY_PREFIX = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class Settings(BaseSettings):
@@ -55,6 +58,11 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None,
         description="redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for TLS); needed by session_store redis.",
+    )
+    redis_key_prefix: str = Field(
+        "deskgate:session:",
+        description="What every Redis key of the session store starts with: instances sharing one Redis "
+        "database need different prefixes (each one sees only its own sessions).",
     )
     login_state_seconds: int = Field(300, ge=30, le=3600, description="How long a started sign-in may take.")
     trusted_proxies: list[str] = Field(
@@ -150,6 +158,11 @@ def _semantic_problems(settings: Settings) -> list[str]:
         problems.append("redis_url: required when session_store is redis (e.g. redis://127.0.0.1:6379/0)")
     elif settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
         problems.append("redis_url: use redis://HOST:PORT/DB, rediss://… (TLS) or unix:///PATH")
+    if not REDIS_KEY_PREFIX.fullmatch(settings.redis_key_prefix):
+        problems.append(
+            "redis_key_prefix: 1 to 64 letters, digits and . _ : - (e.g. deskgate-eu:session:), "
+            f"not {settings.redis_key_prefix!r}"
+        )
     for proxy in settings.trusted_proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)

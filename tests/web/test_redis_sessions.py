@@ -179,3 +179,44 @@ def test_the_redis_store_needs_a_url_and_says_so_with_the_other_problems() -> No
         load_settings(demo=True, session_store="memcached")
     assert any(p.startswith("session_store:") for p in unknown.value.problems)
     assert load_settings(demo=True).session_store == "sql"
+
+
+async def test_instances_with_their_own_key_prefix_share_a_redis_without_seeing_each_other(
+    tmp_path: Path,
+) -> None:
+    async with redis_prefix() as blue_prefix, redis_prefix() as green_prefix:
+        blue_db, green_db = f"sqlite:///{tmp_path / 'blue.db'}", f"sqlite:///{tmp_path / 'green.db'}"
+        async with (
+            running_app(
+                blue_db, session_store="redis", redis_url=REDIS_URL, redis_key_prefix=blue_prefix
+            ) as (blue_client, blue),
+            running_app(
+                green_db, session_store="redis", redis_url=REDIS_URL, redis_key_prefix=green_prefix
+            ) as (green_client, green),
+        ):
+            session_id, record = await blue.sessions.start(
+                idp="corp", subject="ada", email="ada@example.com", display_name="Ada", attributes={}
+            )
+            blue_client.cookies.set("deskgate_session", session_id)
+            green_client.cookies.set("deskgate_session", session_id)
+            assert (await blue_client.get("/me")).status_code == 200
+            assert (await green_client.get("/me")).status_code == 401  # the other instance's session
+            assert await green.sessions.store.load(record.id_hash) is None
+            assert await green.sessions.end_matching(idp="corp", subject="ada") == []
+            assert (await blue_client.get("/me")).status_code == 200  # untouched by the other's logout
+            client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+            try:
+                assert await client.exists(blue_prefix + record.id_hash) == 1
+                assert [key async for key in client.scan_iter(match=green_prefix + "*")] == []
+            finally:
+                await client.aclose()
+
+
+@pytest.mark.parametrize("prefix", ["", "deskgate session:", "deskgate:*:", "x" * 65])
+def test_a_redis_key_prefix_outside_plain_characters_is_refused(prefix: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(demo=True, session_store="redis", redis_url=REDIS_URL, redis_key_prefix=prefix)
+    assert [p for p in refused.value.problems if p.startswith("redis_key_prefix:")] == [
+        f"redis_key_prefix: 1 to 64 letters, digits and . _ : - (e.g. deskgate-eu:session:), not {prefix!r}"
+    ]
+    assert load_settings(demo=True).redis_key_prefix == "deskgate:session:"
