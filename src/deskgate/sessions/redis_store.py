@@ -102,11 +102,15 @@ class RedisSessionStore:
         """The store, once Redis has answered: a server that is away stops the start, not a first sign-in."""
         store = cls.from_url(url, box, prefix=prefix)
         try:
-            await store._redis.ping()
+            await store.ping()
         except BaseException:
             await store.aclose()
             raise
         return store
+
+    async def ping(self) -> None:
+        """Raises when Redis does not answer (redis-py's ConnectionError, TimeoutError…)."""
+        await self._redis.ping()
 
     async def aclose(self) -> None:
         await self._redis.aclose()

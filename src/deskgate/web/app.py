@@ -27,6 +27,7 @@ from deskgate.web import (
     admin_policy,
     auth,
     errors,
+    health,
     portal,
 )
 from deskgate.web.context import TEMPLATES, WebContext
@@ -85,6 +86,7 @@ def create_app(
 
     app = Starlette(
         routes=[
+            *health.routes,
             *auth.routes,
             *admin_auth.routes,
             *admin.routes,
