@@ -36,7 +36,7 @@ from deskgate.web.security import (
     CookieNames,
     Csrf,
     SecurityHeaders,
-    hide_query_strings_in_access_logs,
+    filter_access_logs,
     trusted_networks,
 )
 
@@ -57,7 +57,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Here, not at import: the ASGI server has set its logging up by now, in every worker.
-        hide_query_strings_in_access_logs()
+        filter_access_logs()
         services = await build_services(settings, http=http, session_store=session_store)
         cookies = CookieNames(settings.is_https)
         app.state.services = services

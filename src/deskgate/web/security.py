@@ -138,10 +138,25 @@ class HideQueryStrings(logging.Filter):
         return True
 
 
-def hide_query_strings_in_access_logs() -> None:
+class QuietProbes(logging.Filter):
+    """No access-log line for a passing health probe (a load balancer asks every few seconds); a failing
+    one (503 from /readyz) is kept."""
+
+    PATHS = frozenset({"/healthz", "/readyz"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 5 and args[2] in self.PATHS:
+            return args[4] != 200
+        return True
+
+
+def filter_access_logs() -> None:
+    """Query strings hidden and passing probes left out of the ASGI server's access log."""
     logger = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, HideQueryStrings) for f in logger.filters):
-        logger.addFilter(HideQueryStrings())
+    for kind in (HideQueryStrings, QuietProbes):
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
 
 
 class CookieNames:
