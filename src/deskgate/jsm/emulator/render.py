@@ -1,10 +1,12 @@
-"""The emulator's records as JSM's JSON (the DTOs of the contract, per flavour)."""
+"""The emulator's records as JSM's JSON (the DTOs of the contract, per flavour), and its error bodies.
+
+The small values these DTOs embed (dates, status, field values, rich text) are built in `values`.
+"""
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -20,13 +22,9 @@ from deskgate.jsm.emulator.state import (
     RequestType,
     User,
 )
+from deskgate.jsm.emulator.values import STATUS_CATEGORIES, adf, date_dto, field_value, jira_time, status_dto
 
 SD = "/rest/servicedeskapi"
-_CATEGORY_KEYS = {
-    "new": ("NEW", 2, "blue-gray", "To Do"),
-    "indeterminate": ("INDETERMINATE", 4, "yellow", "In Progress"),
-    "done": ("DONE", 3, "green", "Done"),
-}
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -36,19 +34,6 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
 
 def platform_error(status: int, *messages: str, errors: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"errorMessages": list(messages), "errors": errors or {}}, status_code=status)
-
-
-def date_dto(moment: datetime) -> dict[str, Any]:
-    return {
-        "iso8601": moment.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "jira": moment.strftime("%Y-%m-%dT%H:%M:%S.000%z"),
-        "friendly": moment.strftime("%d/%b/%y %I:%M %p"),
-        "epochMillis": int(moment.timestamp() * 1000),
-    }
-
-
-def jira_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000%z")
 
 
 def _user_ref(store: EmulatorStore, user: User, base: str) -> str:
@@ -160,25 +145,6 @@ def field_dto(field: Field) -> dict[str, Any]:
     return dto
 
 
-def status_dto(issue: Issue) -> dict[str, Any]:
-    return {
-        "status": issue.status,
-        "statusCategory": _CATEGORY_KEYS[issue.status_category][0],
-        "statusDate": date_dto(issue.created),
-    }
-
-
-def _field_value(field: Field | None, value: Any) -> Any:
-    if isinstance(value, dict) and "id" in value:
-        rendered = {"self": "", "value": value.get("value", ""), "id": value["id"]}
-        if isinstance(value.get("child"), dict):
-            rendered["child"] = _field_value(field, value["child"])
-        return rendered
-    if isinstance(value, list):
-        return [_field_value(field, item) for item in value]
-    return value
-
-
 def request_dto(store: EmulatorStore, issue: Issue, base: str) -> dict[str, Any]:
     values = []
     for field_id, value in issue.values.items():
@@ -187,7 +153,7 @@ def request_dto(store: EmulatorStore, issue: Issue, base: str) -> dict[str, Any]
             {
                 "fieldId": field_id,
                 "label": field.name if field else field_id,
-                "value": _field_value(field, value),
+                "value": field_value(field, value),
             }
         )
     return {
@@ -258,17 +224,9 @@ def attachment_dto(store: EmulatorStore, attachment: Attachment, base: str) -> d
     }
 
 
-def _adf(text: str) -> dict[str, Any]:
-    paragraphs = [
-        {"type": "paragraph", "content": [{"type": "text", "text": line}] if line else []}
-        for line in text.split("\n")
-    ]
-    return {"type": "doc", "version": 1, "content": paragraphs}
-
-
 def issue_bean(store: EmulatorStore, issue: Issue, fields: Iterable[str], base: str) -> dict[str, Any]:
     """A platform search result with only the fields asked for (as Jira does)."""
-    category = _CATEGORY_KEYS[issue.status_category]
+    category = STATUS_CATEGORIES[issue.status_category]
     origin = {
         "_links": {
             "jiraRest": f"{base}/rest/api/2/issue/{issue.id}",
@@ -296,7 +254,7 @@ def issue_bean(store: EmulatorStore, issue: Issue, fields: Iterable[str], base: 
         "created": jira_time(issue.created),
         "reporter": platform_user(store, issue.reporter, base),
         store.request_type_field: origin,
-        "description": (_adf(description) if store.flavour == "cloud" else description)
+        "description": (adf(description) if store.flavour == "cloud" else description)
         if description
         else None,
         "labels": issue.labels,
