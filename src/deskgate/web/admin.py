@@ -22,7 +22,8 @@ from deskgate.identity.provider import AdminAccess, ProviderConfig
 from deskgate.login.admin_access import describe
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import (
+from deskgate.web.auth import begin_login
+from deskgate.web.console import (
     admin_form,
     admin_only,
     checked_form,
@@ -31,7 +32,6 @@ from deskgate.web.admin_auth import (
     safe_admin_next,
     save_idp,
 )
-from deskgate.web.auth import begin_login
 from deskgate.web.context import web
 
 

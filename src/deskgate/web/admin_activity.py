@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from deskgate.audit import OUTCOMES, AuditFilter, csv_lines, parse_time
 from deskgate.errors import NotFound
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_form, admin_only, audit_change, form_page
+from deskgate.web.console import admin_form, admin_only, audit_change, form_page
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 

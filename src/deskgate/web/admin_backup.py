@@ -21,7 +21,7 @@ from deskgate.config_io import ImportReport, export_yaml, import_config, parse_e
 from deskgate.errors import ConfigError
 from deskgate.portal.jira_setup import site_switch_summary
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_only, audit_change, checked_form, csrf_refused, form_page
+from deskgate.web.console import admin_only, audit_change, checked_form, csrf_refused, form_page
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 

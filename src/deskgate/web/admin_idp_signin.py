@@ -18,7 +18,8 @@ from deskgate.errors import DeskgateError
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.admin_access import admin_subject, admit
-from deskgate.web.admin_auth import LOGIN_PATH, continue_page, start_admin_session
+from deskgate.web.admin_auth import start_admin_session
+from deskgate.web.console import LOGIN_PATH, continue_page
 from deskgate.web.context import web
 from deskgate.web.errors import error_id_of
 from deskgate.web.security import NO_STORE, delete_cookie

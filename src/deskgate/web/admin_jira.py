@@ -34,7 +34,7 @@ from deskgate.portal.jira_setup import (
 )
 from deskgate.services import Services
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_form, admin_only, audit_change, form_page, see_other
+from deskgate.web.console import admin_form, admin_only, audit_change, form_page, see_other
 from deskgate.web.context import web
 
 PAGE = "/admin/jira"

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.page import LoginPageSettings, parse_domain_lines
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_form, admin_only, audit_change, form_page
+from deskgate.web.console import admin_form, admin_only, audit_change, form_page
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 

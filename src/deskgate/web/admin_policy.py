@@ -24,7 +24,7 @@ from deskgate.identity.filters import FilterRules, explain
 from deskgate.identity.mapping import ATTRIBUTES, AttributeMapping, MappedUser, map_claims, normalise_email
 from deskgate.identity.provider import ProviderConfig
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.admin_auth import admin_form, admin_only, form_page, route_idp, save_idp
+from deskgate.web.console import admin_form, admin_only, form_page, route_idp, save_idp
 from deskgate.web.context import web
 from deskgate.web.policy_forms import (
     claims_of_test,

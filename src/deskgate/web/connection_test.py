@@ -12,7 +12,7 @@ from deskgate.errors import DeskgateError
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.connection_test import failure_result, success_result
-from deskgate.web.admin_auth import continue_page
+from deskgate.web.console import continue_page
 from deskgate.web.context import web
 from deskgate.web.errors import error_id_of
 from deskgate.web.security import delete_cookie
