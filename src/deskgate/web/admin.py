@@ -1,4 +1,4 @@
-"""Admin console routes: each one opens only with an admin session (see `admin_auth`).
+"""Admin console routes: each one opens only with an admin session (see `console`).
 
 The one exception is the start of an admin sign-in through an IdP, which is where a signed-out admin
 begins (it lives here because it starts the same sign-in as a customer's, through `begin_login`).
