@@ -13,7 +13,7 @@ from deskgate.jsm import JsmClient
 from deskgate.jsm.emulator import EmulatorApp, create_emulator
 from deskgate.services import Services, build_services
 from deskgate.settings import Settings
-from deskgate.store.db import create_engine, migrate, sessionmaker
+from tests.support.databases import migrated
 
 SITE = "https://jsm.test"
 SECRET_KEY = "portal-test-secret-key-0123456789-abcdefg"
@@ -57,7 +57,5 @@ async def portal(db_url: str, flavour: str) -> AsyncIterator[Portal]:
 @pytest.fixture
 async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A migrated database (SQLite or PostgreSQL) for tests that write rows directly."""
-    engine = create_engine(Settings(database_url=db_url, demo=True).sqlalchemy_url)
-    await migrate(engine)
-    yield sessionmaker(engine)
-    await engine.dispose()
+    async with migrated(db_url) as made:
+        yield made

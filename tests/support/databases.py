@@ -10,6 +10,10 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from deskgate.settings import Settings
+from deskgate.store.db import create_engine, migrate, sessionmaker
 
 PG_ADMIN_DSN = os.environ.get("DESKGATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -47,3 +51,14 @@ async def async_database_url(kind: str, tmp: Path) -> AsyncIterator[str]:
         yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def migrated(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the database at ``db_url`` (SQLite or PostgreSQL), migrated to the newest schema."""
+    engine = create_engine(Settings(database_url=db_url, demo=True).sqlalchemy_url)
+    try:
+        await migrate(engine)
+        yield sessionmaker(engine)
+    finally:
+        await engine.dispose()

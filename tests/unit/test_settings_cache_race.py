@@ -16,8 +16,7 @@ from deskgate.crypto import SecretBox
 from deskgate.jsm import JsmConnection
 from deskgate.login.page import Branding, LoginPageSettings, LoginPageStore
 from deskgate.portal.connection import JiraSettings
-from deskgate.settings import Settings
-from deskgate.store.db import create_engine, migrate, sessionmaker
+from tests.support.databases import migrated
 
 pytestmark = pytest.mark.anyio
 
@@ -52,10 +51,8 @@ class HeldReads:
 
 @pytest.fixture
 async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(Settings(database_url=db_url, demo=True).sqlalchemy_url)
-    await migrate(engine)
-    yield sessionmaker(engine)
-    await engine.dispose()
+    async with migrated(db_url) as made:
+        yield made
 
 
 def _connection(site: str) -> JsmConnection:
