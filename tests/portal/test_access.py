@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from deskgate.errors import NotFound
+from deskgate.jsm.errors import JsmAuthError
 from deskgate.portal.access import authorize_request
 from deskgate.portal.provisioning import CustomerLink
 from tests.portal.conftest import Portal
@@ -45,3 +46,24 @@ async def test_unknown_or_malformed_references_are_not_found(portal: Portal, ref
     alice = await customer(portal, "alice")
     with pytest.raises(NotFound):
         await authorize_request(client, alice, ref)
+
+
+async def test_a_request_the_service_account_may_not_see_is_not_found(portal: Portal) -> None:
+    # JSM answers 403 for a request in a project the service account may not browse: to the customer that
+    # must look exactly like a key that does not exist, or the answer would tell which keys exist.
+    client = await portal.client()
+    alice = await customer(portal, "alice")
+    portal.app.faults.update({"server_errors": 2, "server_error_status": 403, "path": "/request/ITH-2"})
+    with pytest.raises(NotFound) as caught:
+        await authorize_request(client, alice, "ITH-2")
+    assert caught.value.status_code == 404 and caught.value.user_message == "We could not find this request."
+    assert "HTTP 403" in str(caught.value)  # the operator's log still says what JSM answered
+
+
+async def test_a_refused_service_account_is_still_reported_as_such(portal: Portal) -> None:
+    # 401 is the credentials failing for every call: not something to hide as one missing request.
+    client = await portal.client()
+    alice = await customer(portal, "alice")
+    portal.app.faults.update({"server_errors": 2, "server_error_status": 401, "path": "/request/ITH-2"})
+    with pytest.raises(JsmAuthError):
+        await authorize_request(client, alice, "ITH-2")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from deskgate.errors import NotFound
-from deskgate.jsm import JsmBadRequest, JsmClient, JsmNotFound
+from deskgate.jsm import JsmAuthError, JsmBadRequest, JsmClient, JsmNotFound
 from deskgate.jsm.models import Customer, CustomerRequest
 from deskgate.portal.provisioning import CustomerLink
 
@@ -29,7 +29,7 @@ async def authorize_request(
     )
     request, participants = results
     for outcome in results:
-        if isinstance(outcome, JsmNotFound | JsmBadRequest):  # JsmBadRequest: not a key or id at all
+        if _hidden(outcome):
             raise NotFound(f"request {issue_key_or_id!r}: {outcome}", user_message=_NOT_FOUND)
     for outcome in results:
         if isinstance(outcome, BaseException):
@@ -41,6 +41,15 @@ async def authorize_request(
         f"request {request.issue_key}: {customer.jsm_user_id!r} is neither its reporter nor a participant",
         user_message=_NOT_FOUND,
     )
+
+
+def _hidden(outcome: object) -> bool:
+    """JSM's answers that must read as "no such request" to the customer: not found, not a key or id at
+    all (400), and forbidden to the service account (403: a project it may not browse) — else the answer
+    would tell which keys exist. A 401 fails every call and stays the connection error it is."""
+    if isinstance(outcome, JsmAuthError):
+        return outcome.status == 403
+    return isinstance(outcome, JsmNotFound | JsmBadRequest)
 
 
 def may_access(customer: CustomerLink, request: CustomerRequest, participants: tuple[Customer, ...]) -> bool:
