@@ -13,7 +13,8 @@ An import is checked as a whole before anything is written: every problem in eve
 at once (as `ConfigError.problems`), and nothing changes unless there are none. A JSM connection to
 another site than the stored one is saved as the Jira page saves it (`deskgate.portal.jira_setup.connect`):
 the previous site's customer links and desk settings go, the report says how many, and the document's
-desk settings are saved after that, for the new site.
+desk settings are saved after that, for the new site. An IdP the import disables or deletes ends its
+customer sessions, as in the console (`Services.save_provider`, `delete_provider`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class ImportReport:
     login_page: bool = False  # whether the document carried login-page settings (then saved)
     desks: list[str] = field(default_factory=list)  # ids of the desks whose settings were saved
     site_switch: SiteSwitch | None = None  # the connection is for another site: what of the previous went
+    sessions_ended: int = 0  # customer sessions of the IdPs the import disabled or deleted
 
 
 class DeskEntry(BaseModel):
@@ -203,10 +205,11 @@ async def import_config(services: Services, data: dict[str, Any], *, replace: bo
         await services.desks.save(desk)
     if login_page is not None:
         await services.login_page.save(login_page)
+    ended = 0
     for config in configs:
-        await services.providers.save(config)
+        ended += await services.save_provider(config)
     for name in deleted:
-        await services.providers.delete(name)
+        ended += await services.delete_provider(name)
     return ImportReport(
         created=[c.name for c in configs if c.name not in stored],
         updated=[c.name for c in configs if c.name in stored],
@@ -216,6 +219,7 @@ async def import_config(services: Services, data: dict[str, Any], *, replace: bo
         desks=[desk.desk_id for desk in desks],
         login_page=login_page is not None,
         site_switch=switch,
+        sessions_ended=ended,
     )
 
 

@@ -26,6 +26,7 @@ from deskgate.audit import AuditLog
 from deskgate.crypto import SecretBox
 from deskgate.errors import ConfigError
 from deskgate.identity.oidc.client import RelyingParty
+from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.registry import ProviderRegistry
 from deskgate.jsm import JsmClient
 from deskgate.login.connection_test import ConnectionTests
@@ -111,6 +112,20 @@ class Services:
         self._parties[name] = (fingerprint, party)
         return party
 
+    async def save_provider(self, config: ProviderConfig) -> int:
+        """Store an IdP; saved disabled, the customer sessions it vouched for end. Returns how many ended.
+
+        Every path that changes an IdP comes here (console, config import, the settings file), so that
+        turning an IdP off never leaves its customers signed in until their sessions expire.
+        """
+        await self.providers.save(config)
+        return 0 if config.enabled else len(await self.sessions.end_idp(config.name))
+
+    async def delete_provider(self, name: str) -> int:
+        """Remove an IdP (NotFound if there is none of that name) and end its customer sessions; how many."""
+        await self.providers.delete(name)
+        return len(await self.sessions.end_idp(name))
+
     async def jsm_client(self) -> JsmClient:
         """The client for the stored JSM connection (JsmNotConnected when there is none)."""
         return await self.jsm_clients.get()
@@ -182,18 +197,21 @@ async def build_services(
         session_store = await RedisSessionStore.connect(
             settings.redis_url, box, prefix=settings.redis_key_prefix
         )
+    providers = ProviderRegistry(sessionmaker, box)
+
+    async def idp_allowed(name: str) -> bool:
+        return all(config.enabled for config in await providers.all() if config.name == name)
+
     sessions = Sessions(
         session_store or SqlSessionStore(sessionmaker, box),
         idle=timedelta(minutes=settings.session_idle_minutes),
         absolute=timedelta(hours=settings.session_absolute_hours),
         cache_seconds=settings.session_cache_seconds,
+        idp_allowed=idp_allowed,
     )
     # The settings file seeds the database: an entry is applied when the file changed it, so the console's
     # edits in between survive restarts (see deskgate.store.seeds).
     seeds = SettingsFileSeeds(sessionmaker, secret_key_for(settings))
-    providers = ProviderRegistry(sessionmaker, box)
-    for config in settings.idps:
-        await seeds.apply(f"idp:{config.name}", config, functools.partial(providers.save, config))
     jira = JiraSettings(sessionmaker, box)
     if settings.jsm is not None:
         await seeds.apply("jsm", settings.jsm, functools.partial(jira.save, settings.jsm))
@@ -208,7 +226,7 @@ async def build_services(
             "login_page", settings.login_page, functools.partial(login_page.save, settings.login_page)
         )
     await login_page.get()  # loaded before the first page is drawn, which cannot wait for the database
-    return Services(
+    services = Services(
         settings=settings,
         engine=engine,
         db=sessionmaker,
@@ -237,3 +255,13 @@ async def build_services(
         login_page=login_page,
         owns_http=owns_http,
     )
+    for config in settings.idps:
+        await seeds.apply(f"idp:{config.name}", config, functools.partial(_seed_provider, services, config))
+    return services
+
+
+async def _seed_provider(services: Services, config: ProviderConfig) -> None:
+    if ended := await services.save_provider(config):
+        log.info(
+            "settings file: identity provider %s disabled, %d customer session(s) ended", config.name, ended
+        )

@@ -126,6 +126,37 @@ async def test_delete_matching_by_sid_by_subject_and_never_across_idps(store: Se
     assert await store.load(other_idp.id_hash) == other_idp
 
 
+async def test_delete_idp_ends_every_session_of_that_idp_and_no_other(store: SessionStore) -> None:
+    """Asked for by name: the admin turned the IdP off. Every subject, with or without an IdP session id."""
+    mine = [
+        record("a", subject="s1", sid="x"),
+        record("b", subject="s2", sid=None),
+        record("c", subject="s3"),
+    ]
+    others = [record("d", idp="okta", subject="s1", sid="x"), record("e", idp="gluu-2", subject="s1")]
+    for r in (*mine, *others):
+        await store.save(r)
+    ended = await store.delete_idp("gluu")
+    assert sorted(r.id_hash for r in ended) == sorted(r.id_hash for r in mine)
+    assert {r.subject for r in ended} == {"s1", "s2", "s3"}  # the whole records, as `delete` gives them
+    assert [await store.load(r.id_hash) for r in mine] == [None, None, None]
+    assert [await store.load(r.id_hash) for r in others] == others
+    assert await store.delete_idp("gluu") == []  # ended once
+    assert await store.delete_idp("nobody") == []
+    assert [await store.load(r.id_hash) for r in others] == others
+
+
+async def test_delete_matching_by_idp_alone_still_ends_nothing(store: SessionStore) -> None:
+    """`delete_idp` is the only way to end a whole IdP: a match naming no subject nor sid stays empty."""
+    saved = [record("a", subject="s1", sid="x"), record("b", subject="s2", sid=None)]
+    for r in saved:
+        await store.save(r)
+    assert await store.delete_matching(idp="gluu") == []
+    assert await store.delete_matching(idp="gluu", subject=None, idp_session_id=None) == []
+    assert await store.delete_matching(idp="gluu", only_without_sid=True) == []
+    assert [await store.load(r.id_hash) for r in saved] == saved
+
+
 async def test_purge_expired_removes_only_expired(store: SessionStore) -> None:
     live = record("live")
     dead = dataclasses.replace(record("dead"), expires_at=NOW - timedelta(seconds=1))
@@ -268,3 +299,20 @@ async def test_the_admin_store_ends_sessions_by_the_rule_every_store_keeps(
     assert [r.subject for r in ended] == ["root"]
     assert await admins.load(root.id_hash) is None
     assert await admins.load(alice.id_hash) is not None
+
+
+async def test_the_admin_store_ends_no_admin_session_for_a_customer_idp(
+    database: async_sessionmaker[AsyncSession],
+) -> None:
+    """Turning a customer IdP off ends customer sessions only: admins belong to the realm, in their table."""
+    admins = SqlAdminSessionStore(database)
+    customers = SqlSessionStore(database, SecretBox("k" * 40))
+    root = admin("root", minute=1)
+    await admins.save(root)
+    customer = record("customer")
+    await customers.save(customer)
+    assert await admins.delete_idp("gluu") == []
+    assert await admins.load(root.id_hash) is not None
+    assert [r.id_hash for r in await customers.delete_idp("gluu")] == [customer.id_hash]
+    assert await admins.load(root.id_hash) is not None
+    assert [r.subject for r in await admins.delete_idp(ADMIN_REALM)] == ["root"]

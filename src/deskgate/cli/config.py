@@ -91,4 +91,6 @@ def import_command(
         typer.echo(f"Another site: {site_switch_summary(report.site_switch)}.")
     if report.login_page:
         typer.echo("Login page settings: saved")
+    if report.sessions_ended:
+        typer.echo(f"Customer sessions ended (of the IdPs disabled or deleted): {report.sessions_ended}")
     typer.echo("Running Deskgate servers pick the changes up within a few seconds.")

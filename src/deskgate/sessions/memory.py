@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from typing import Unpack
 
@@ -38,7 +39,13 @@ class MemorySessionStore:
         return self._records.pop(id_hash, None)
 
     async def delete_matching(self, **match: Unpack[SessionMatch]) -> list[SessionRecord]:
-        ended = [r for r in self._records.values() if matches(r, match)]
+        return self._delete_where(lambda r: matches(r, match))
+
+    async def delete_idp(self, idp: str) -> list[SessionRecord]:
+        return self._delete_where(lambda r: r.idp == idp)
+
+    def _delete_where(self, ends: Callable[[SessionRecord], bool]) -> list[SessionRecord]:
+        ended = [r for r in self._records.values() if ends(r)]
         for record in ended:
             del self._records[record.id_hash]
         return ended

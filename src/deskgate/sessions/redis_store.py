@@ -6,7 +6,7 @@ The layout, all under one key prefix (so that several instances, or tests, can s
 - ``{prefix}subject:…`` and ``{prefix}sid:…``: sets of ids per IdP + subject and per IdP + IdP session id,
   the lookups of `delete_matching` (back-channel and front-channel logout);
 - ``{prefix}created`` and ``{prefix}expires``: sorted sets of every id by start and by end, for the
-  console's listing and for `purge_expired`;
+  console's listing and `delete_idp`, and for `purge_expired`;
 - ``{prefix}links``: which index sets hold an id, so that the indexes can be cleaned after Redis itself
   expired the record.
 
@@ -204,6 +204,16 @@ class RedisSessionStore:
             if not matches(record, match):
                 continue
             if (gone := await self.delete(record.id_hash)) is not None:  # None: ended meanwhile elsewhere
+                ended.append(gone)
+        return ended
+
+    async def delete_idp(self, idp: str) -> list[SessionRecord]:
+        """Through every session, as `active` goes: an admin's rare action needs no index of its own to keep
+        in step (and would miss no session saved before such an index existed)."""
+        ids: list[str] = await self._redis.zrange(self._created, 0, -1)
+        ended = []
+        for record in await self._load_many(ids, decrypt=False):
+            if record.idp == idp and (gone := await self.delete(record.id_hash)) is not None:
                 ended.append(gone)
         return ended
 

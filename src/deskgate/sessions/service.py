@@ -4,6 +4,10 @@ Resolving a session usually costs no I/O: each worker keeps the records it loade
 `cache_seconds` (≤ 1 s). A logout in this worker drops the entry at once; other workers and other
 instances see it when their entry ages out — so every revocation takes effect everywhere within a second.
 
+A session is also refused while its IdP is turned off (`idp_allowed`): turning an IdP off ends its
+sessions (`end_idp`), and the refusal covers what that cannot reach at once — another worker's cached
+entry, or a sign-in at that IdP that finishes just after.
+
 When an entry ages out under load, the requests that find it stale share one store lookup instead of each
 making its own (a busy session would otherwise send a burst of identical queries to the store every second).
 """
@@ -15,7 +19,7 @@ import dataclasses
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Unpack
 
@@ -41,8 +45,10 @@ class Sessions:
         cache_seconds: float = 1.0,
         clock: Callable[[], datetime] = _now,
         monotonic: Callable[[], float] = time.monotonic,
+        idp_allowed: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self.store = store
+        self._idp_allowed = idp_allowed
         self._idle = idle
         self._absolute = absolute
         self._cache_seconds = cache_seconds
@@ -100,6 +106,8 @@ class Sessions:
         if now >= record.expires_at or now - record.last_seen_at >= self._idle:
             await self._end(id_hash)
             return None
+        if self._idp_allowed is not None and not await self._idp_allowed(record.idp):
+            return None  # refused, not ended: this worker's list of IdPs may lag behind a re-enabling
         if now - record.last_seen_at >= TOUCH_INTERVAL:
             record = dataclasses.replace(record, last_seen_at=now)
             # Cached before the write, so that the requests arriving meanwhile do not write it again.
@@ -144,6 +152,13 @@ class Sessions:
 
     async def end_matching(self, **match: Unpack[SessionMatch]) -> list[SessionRecord]:
         ended = await self.store.delete_matching(**match)
+        for record in ended:
+            self._forget(record.id_hash)
+        return ended
+
+    async def end_idp(self, idp: str) -> list[SessionRecord]:
+        """End every session of one IdP, the way `end_matching` never does (the admin turned it off)."""
+        ended = await self.store.delete_idp(idp)
         for record in ended:
             self._forget(record.id_hash)
         return ended

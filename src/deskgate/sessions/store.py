@@ -47,8 +47,9 @@ class SessionPage:
 class SessionMatch(TypedDict, total=False):
     """Which sessions `delete_matching` ends: those of one IdP with the subject and/or IdP session id given.
 
-    Given neither, it matches none. `only_without_sid` limits a match by subject to sessions for which
-    the IdP gave no `sid`.
+    Given neither, it matches none: a logout token naming no one must never end everyone. Ending every
+    session of an IdP is `delete_idp`, asked for by name. `only_without_sid` limits a match by subject to
+    sessions for which the IdP gave no `sid`.
     """
 
     idp: Required[str]
@@ -70,6 +71,10 @@ class SessionStore(Protocol):
 
     async def delete_matching(self, **match: Unpack[SessionMatch]) -> list[SessionRecord]:
         """End the sessions `match` names (see `SessionMatch`), and return them."""
+        ...
+
+    async def delete_idp(self, idp: str) -> list[SessionRecord]:
+        """End every session of one IdP (the admin turned it off or removed it), and return them."""
         ...
 
     async def purge_expired(self, now: datetime) -> int: ...
@@ -195,6 +200,9 @@ class SqlTableStore(ABC, Generic[RowT]):
         if sid is not None:
             conditions.append(columns.idp_session_id == sid)
         return await self._delete_rows(conditions)
+
+    async def delete_idp(self, idp: str) -> list[SessionRecord]:
+        return await self._delete_rows([self.columns.idp == idp])
 
     async def _delete_rows(self, conditions: Iterable[ColumnElement[bool]]) -> list[SessionRecord]:
         async with self._sessions.begin() as db:

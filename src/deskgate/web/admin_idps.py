@@ -1,8 +1,10 @@
 """Admin console: add an IdP with the preset wizard, edit it, and the list's enable/delete/reorder buttons.
 
-Every change goes through `ProviderRegistry`, the service the CLI and config import use, and is audited
-as ``admin.idp.<action>`` with the admin's user name as subject. Client secrets never leave the server:
-a form that failed validation asks for the secret again, and on edit an empty secret keeps the stored one.
+Changes go through `Services.save_provider` and `delete_provider`, as config import's do (disabling or
+deleting an IdP ends its customer sessions); reordering, which changes nothing else, straight through
+`ProviderRegistry`. Each is audited as ``admin.idp.<action>`` with the admin's user name as subject.
+Client secrets never leave the server: a form that failed validation asks for the secret again, and on
+edit an empty secret keeps the stored one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from deskgate.web.console import (
     route_idp,
     save_idp,
     see_other,
+    sessions_ended,
 )
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
@@ -224,8 +227,10 @@ async def delete_page(request: Request, admin: SessionRecord) -> Response:
 @admin_form
 async def delete(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     name = request.path_params["name"]
-    await web(request).services.providers.delete(name)
-    await audit_change(request, admin, "admin.idp.delete", idp=name, detail="deleted")
+    ended = await web(request).services.delete_provider(name)
+    await audit_change(
+        request, admin, "admin.idp.delete", idp=name, detail=f"deleted; {sessions_ended(ended)}"
+    )
     return see_other("/admin/")
 
 

@@ -121,7 +121,8 @@ async def begin_login(
 
 
 async def callback(request: Request) -> Response:
-    """The checklist: error param → state → issuer → code → redeem + validate → pipeline → session → redirect."""
+    """The checklist: error param → state → issuer → code → redeem + validate → IdP still on → pipeline →
+    session → redirect."""
     ctx = web(request)
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":  # response_mode=form_post
@@ -150,6 +151,12 @@ async def callback(request: Request) -> Response:
             return await connection_test.finish(request, party.config, result)
         if pending.purpose == "admin":  # an admin session, never a customer one
             return await admin_idp_signin.finish(request, party.config, result, pending.next_url)
+        if not party.config.enabled:  # turned off (its sessions ended) while the customer was at the IdP
+            raise LoginDenied(
+                "idp_disabled",
+                f"{pending.idp} was turned off during the sign-in",
+                subject=result.claims.subject,
+            )
         login_ctx = await ctx.services.pipeline.run(
             LoginContext(party.config, result.claims, result.id_token, next_url=pending.next_url)
         )

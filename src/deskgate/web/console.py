@@ -128,11 +128,19 @@ async def route_idp(request: Request) -> ProviderConfig:
 async def save_idp(
     request: Request, admin: SessionRecord, config: ProviderConfig, event: str, *, detail: str, then: str
 ) -> Response:
-    """Store a changed IdP through `ProviderRegistry` (as the CLI and config import do), audit it as
-    `event`, and send the browser on to the console page `then`."""
-    await web(request).services.providers.save(config)
+    """Store a changed IdP through `Services.save_provider` (as config import does: saved disabled, its
+    customer sessions end), audit it as `event` with how many ended, and send the browser on to the
+    console page `then`."""
+    ended = await web(request).services.save_provider(config)
+    if not config.enabled:
+        detail = f"{detail}; {sessions_ended(ended)}"
     await audit_change(request, admin, event, idp=config.name, detail=detail)
     return see_other(then)
+
+
+def sessions_ended(count: int) -> str:
+    """How an audit record says that turning an IdP off ended its customers' sessions."""
+    return f"{count} customer session{'' if count == 1 else 's'} ended"
 
 
 def continue_page(request: Request, target: str, message: str) -> Response:

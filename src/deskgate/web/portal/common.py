@@ -69,21 +69,14 @@ def sign_in_answer(request: Request, *, api: bool) -> Response:
     return sign_in_redirect(request)
 
 
-async def session_of(request: Request) -> SessionRecord | None:
-    """The live session, unless the admin has turned its IdP off since: disabling an IdP does not end its
-    sessions, and a customer it vouched for must not keep reaching their requests through one."""
-    session = await current_user(request)
-    if session is None:
-        return None
-    providers = await web(request).services.providers.all()  # cached for a few seconds per process
-    if any(p.name == session.idp and not p.enabled for p in providers):
-        return None
-    return session
+# The signed-in customer's live session, or None, by the name the portal's routes use. A session of an IdP
+# the admin has turned off is none, here as on /me and /account: `Sessions.resolve` refuses it.
+session_of = current_user
 
 
 async def visitor(request: Request, desk_id: str | None = None) -> Visitor:
     """The signed-in customer (provisioned, and added to `desk_id` when given); SignInRequired if none."""
-    session = await session_of(request)
+    session = await current_user(request)
     if session is None:
         raise SignInRequired("portal visit without a session")
     ctx = web(request)
