@@ -160,12 +160,22 @@ async def test_merge_keeps_and_replace_deletes_the_idps_the_file_does_not_list(c
     await console.services.providers.save(extra)
     assert (await console.upload(exported)).status_code == 200
     assert [p.name for p in await console.services.providers.all()] == ["gluu", "extra"]
+    assert "Customer sessions ended" not in (await console.upload(exported)).text
+    session_id, _ = await console.services.sessions.start(
+        idp="extra", subject="ada", email="ada@example.com", display_name="Ada", attributes={}
+    )
     replaced = await console.upload(exported, mode="replace")
     assert (
         replaced.status_code == 200 and "<dt>Identity providers deleted</dt><dd>extra</dd>" in replaced.text
     )
+    assert '<dd id="import-sessions-ended">1, of the identity providers' in replaced.text
     assert 'id="mode-replace" name="mode" value="replace" checked' in replaced.text
     assert [p.name for p in await console.services.providers.all()] == ["gluu"]
+    assert await console.services.sessions.resolve(session_id) is None
+    assert (await console.details("admin.backup.import"))[0] == (  # newest first
+        f"configuration imported (replace): updated gluu; deleted extra; desks 1; JSM connection updated; "
+        f"login page settings saved; customer sessions ended: 1 by {ADMIN_USER}"
+    )
 
 
 async def test_invalid_files_list_every_problem_and_change_nothing(console: Console) -> None:

@@ -112,6 +112,8 @@ def _summary(report: ImportReport, replace: bool) -> str:
         parts.append(f"another site: {site_switch_summary(report.site_switch)}")
     if report.login_page:
         parts.append("login page settings saved")
+    if report.sessions_ended:
+        parts.append(f"customer sessions ended: {report.sessions_ended}")
     mode = "replace" if replace else "merge"
     return f"configuration imported ({mode}): {'; '.join(parts) or 'nothing to change'}"
 
