@@ -19,10 +19,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from deskgate.admin.accounts import AdminAccounts
-from deskgate.admin.sessions import admin_sessions
+from deskgate.admin.sessions import admin_sessions, end_admin_sessions_through
 from deskgate.admin.setup import AdminSetup
 from deskgate.admin.throttle import SignInThrottle
-from deskgate.audit import AuditLog
+from deskgate.audit import AuditEvent, AuditLog
 from deskgate.crypto import SecretBox
 from deskgate.errors import ConfigError
 from deskgate.identity.oidc.client import RelyingParty
@@ -119,12 +119,30 @@ class Services:
         turning an IdP off never leaves its customers signed in until their sessions expire.
         """
         await self.providers.save(config)
+        if not config.enabled or config.admin_access is None:
+            why = "it no longer admits admins" if config.enabled else "it was disabled"
+            await self._end_admin_sessions(config.name, why)
         return 0 if config.enabled else len(await self.sessions.end_idp(config.name))
 
     async def delete_provider(self, name: str) -> int:
         """Remove an IdP (NotFound if there is none of that name) and end its customer sessions; how many."""
         await self.providers.delete(name)
+        await self._end_admin_sessions(name, "it was deleted")
         return len(await self.sessions.end_idp(name))
+
+    async def _end_admin_sessions(self, idp: str, why: str) -> None:
+        """Admins who signed in through `idp` lose the console with it; the audit log says so (the change
+        itself is audited by whoever made it)."""
+        ended = await end_admin_sessions_through(self.admin_sessions, idp)
+        if ended:
+            await self.audit.record(
+                AuditEvent(
+                    event="admin.session.end",
+                    outcome="success",
+                    idp=idp,
+                    detail=f"{len(ended)} admin session(s) signed in through {idp} ended: {why}",
+                )
+            )
 
     async def jsm_client(self) -> JsmClient:
         """The client for the stored JSM connection (JsmNotConnected when there is none)."""

@@ -45,6 +45,11 @@ class SqlAdminSessionStore(SqlTableStore[AdminSessionRow]):
             expires_at=row.expires_at,
         )
 
+    async def delete_signed_in_through(self, idp: str) -> list[SessionRecord]:
+        """End the sessions begun by signing in through `idp`: their user is `<idp>:…`, a name no local
+        account can have (no colon in those)."""
+        return await self._delete_rows([AdminSessionRow.username.startswith(f"{idp}:", autoescape=True)])
+
     def _to_row(self, record: SessionRecord) -> AdminSessionRow:
         return AdminSessionRow(
             id_hash=record.id_hash,
@@ -53,6 +58,12 @@ class SqlAdminSessionStore(SqlTableStore[AdminSessionRow]):
             last_seen_at=record.last_seen_at,
             expires_at=record.expires_at,
         )
+
+
+async def end_admin_sessions_through(sessions: Sessions, idp: str) -> list[SessionRecord]:
+    """End the admin sessions begun through `idp` (it was turned off, removed, or admits admins no more)."""
+    store = sessions.store
+    return await store.delete_signed_in_through(idp) if isinstance(store, SqlAdminSessionStore) else []
 
 
 def admin_sessions(

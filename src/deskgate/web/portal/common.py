@@ -69,11 +69,6 @@ def sign_in_answer(request: Request, *, api: bool) -> Response:
     return sign_in_redirect(request)
 
 
-# The signed-in customer's live session, or None, by the name the portal's routes use. A session of an IdP
-# the admin has turned off is none, here as on /me and /account: `Sessions.resolve` refuses it.
-session_of = current_user
-
-
 async def visitor(request: Request, desk_id: str | None = None) -> Visitor:
     """The signed-in customer (provisioned, and added to `desk_id` when given); SignInRequired if none."""
     session = await current_user(request)

@@ -21,7 +21,7 @@ from deskgate.jsm.models import RequestType, ServiceDesk
 from deskgate.portal.forms import FormErrors, FormSpec, build_spec, validate
 from deskgate.portal.ratelimit import RateLimited, SubmissionLimit, SubmissionRateLimit
 from deskgate.portal.submissions import AttachmentTooLarge, Submissions, Submitter
-from deskgate.web.context import web
+from deskgate.web.context import current_user, web
 from deskgate.web.portal.common import (
     MAX_FILE_BYTES,
     MAX_FILES,
@@ -31,7 +31,6 @@ from deskgate.web.portal.common import (
     guarded,
     open_desk,
     render_with_csrf,
-    session_of,
     visitor,
 )
 from deskgate.web.portal.uploads import read_uploads
@@ -42,7 +41,7 @@ PENDING_NOTICE = "pending"
 
 async def _context(request: Request) -> tuple[Visitor, ServiceDesk, RequestType]:
     desk_id, type_id = str(request.path_params["desk_id"]), str(request.path_params["request_type_id"])
-    if await session_of(request) is None:
+    if await current_user(request) is None:
         raise SignInRequired("portal visit without a session")
     desk = await open_desk(web(request), desk_id)
     who = await visitor(request, desk.id)

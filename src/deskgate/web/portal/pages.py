@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from deskgate.jsm.models import RequestType, RequestTypeGroup
-from deskgate.web.context import web
-from deskgate.web.portal.common import SignInRequired, guarded, open_desk, session_of, visitor
+from deskgate.web.context import current_user, web
+from deskgate.web.portal.common import SignInRequired, guarded, open_desk, visitor
 from deskgate.web.security import NO_STORE
 
 MAX_QUERY = 200
@@ -53,7 +53,7 @@ def grouped(
 @guarded()
 async def desk_page(request: Request) -> Response:
     desk_id = str(request.path_params["desk_id"])
-    if await session_of(request) is None:
+    if await current_user(request) is None:
         raise SignInRequired("portal visit without a session")
     desk = await open_desk(web(request), desk_id)  # before provisioning: never into a closed desk
     who = await visitor(request, desk.id)  # provisions into this desk on the first visit
@@ -77,7 +77,7 @@ async def desk_page(request: Request) -> Response:
 async def jsm_desk(request: Request) -> Response:
     """`/servicedesk/customer/portal/<id>`: a JSM link with its host swapped lands on the desk's page.
     Signed-out visitors keep the JSM-shaped URL through sign-in (the login step provisions from it)."""
-    if await session_of(request) is None:
+    if await current_user(request) is None:
         raise SignInRequired("portal visit without a session")
     return RedirectResponse(f"/portal/{int(request.path_params['desk_id'])}", 303, headers=NO_STORE)
 
@@ -85,7 +85,7 @@ async def jsm_desk(request: Request) -> Response:
 @guarded()
 async def jsm_request(request: Request) -> Response:
     """`/servicedesk/customer/portal/<id>/<ISSUE-KEY>`: the request's page (authorized there)."""
-    if await session_of(request) is None:
+    if await current_user(request) is None:
         raise SignInRequired("portal visit without a session")
     key = str(request.path_params["issue_key"]).upper()
     return RedirectResponse(f"/portal/requests/{key}", 303, headers=NO_STORE)
