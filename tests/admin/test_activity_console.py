@@ -14,7 +14,7 @@ import pytest
 from deskgate.audit import AuditEvent
 from deskgate.crypto import digest
 from deskgate.services import Services
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.admin import ADMIN_USER, console_sign_in
 from tests.support.inprocess import running_app
 
 pytestmark = pytest.mark.anyio
@@ -22,12 +22,7 @@ T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 async def _admin(client: httpx.AsyncClient, services: Services) -> str:
-    """Signs the client in as the admin; returns a CSRF token valid for its forms."""
-    await create_admin(services)
-    form = await client.get("/admin/login")
-    data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
-    assert (await client.post("/admin/login", data=data)).status_code == 303
-    return csrf_token((await client.get("/admin/")).text)
+    return await console_sign_in(client, services)
 
 
 async def _start(services: Services, name: str, *, idp: str = "gluu", subject: str | None = None) -> str:

@@ -13,7 +13,7 @@ from deskgate.admin.sessions import ADMIN_REALM
 from deskgate.identity.filters import ClaimRule
 from deskgate.identity.provider import AdminAccess, ProviderConfig
 from deskgate.services import Services
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.admin import console_sign_in
 from tests.support.inprocess import running_app
 
 pytestmark = pytest.mark.anyio
@@ -82,11 +82,7 @@ async def test_other_changes_keep_the_admins_signed_in_and_record_nothing(db_url
 
 async def test_disabling_the_idp_in_the_console_signs_out_the_admin_who_came_through_it(db_url: str) -> None:
     async with running_app(db_url, idps=[_idp("corp")]) as (client, services):
-        await create_admin(services)
-        form = await client.get("/admin/login")
-        data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
-        assert (await client.post("/admin/login", data=data)).status_code == 303
-        token = csrf_token((await client.get("/admin/")).text)
+        token = await console_sign_in(client, services)
         through_corp = await _admin_session(services, "corp:ada@example.com")
         disabled = await client.post("/admin/idps/corp/disable", data={"csrf_token": token})
         assert disabled.status_code == 303

@@ -17,7 +17,7 @@ from deskgate.identity.filters import ClaimRule, FilterRules
 from deskgate.identity.provider import AdminAccess, ProviderConfig
 from deskgate.services import CALLBACK_PATH, Services
 from tests.flow.conftest import ServerFactory, deskgate, deskgate_base, deskgate_port, gluu_idp, gluu_peer
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.admin import ADMIN_USER, console_sign_in, csrf_token
 from tests.support.inprocess import running_app
 from tests.support.live import LiveServer
 
@@ -150,11 +150,7 @@ def _idp(**changes: object) -> ProviderConfig:
 
 
 async def _admin(client: httpx.AsyncClient, services: Services) -> str:
-    await create_admin(services)
-    form = await client.get("/admin/login")
-    data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
-    assert (await client.post("/admin/login", data=data)).status_code == 303
-    return csrf_token((await client.get("/admin/idps/corp/admin-access")).text)
+    return await console_sign_in(client, services, "/admin/idps/corp/admin-access")
 
 
 PAGE = "/admin/idps/corp/admin-access"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from deskgate.services import Services, build_services
 from deskgate.settings import load_settings
 from deskgate.store.models import CustomerLinkRow, JsmConnectionRow, ServiceDeskSettingRow
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.admin import ADMIN_USER, console_sign_in
 from tests.support.inprocess import SECRET_KEY, running_app
 from tests.support.jsm_sites import SITE_A, SITE_B, connect_site_a
 
@@ -62,13 +62,7 @@ async def console(db_url: str) -> AsyncIterator[Console]:
     finally:
         await services.aclose()
     async with running_app(db_url) as (client, services):
-        await create_admin(services)
-        form = await client.get("/admin/login")
-        data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
-        assert (await client.post("/admin/login", data=data)).status_code == 303
-        page = await client.get("/admin/backup")
-        assert page.status_code == 200
-        yield Console(client, services, csrf_token(page.text))
+        yield Console(client, services, await console_sign_in(client, services, "/admin/backup"))
 
 
 def document(site_url: str) -> dict[str, Any]:

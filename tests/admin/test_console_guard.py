@@ -33,7 +33,7 @@ from deskgate.web import (
 )
 from deskgate.web.app import create_app
 from deskgate.web.security import CookieNames
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.admin import console_sign_in, csrf_token
 from tests.support.inprocess import SECRET_KEY, running_app
 
 pytestmark = pytest.mark.anyio
@@ -109,11 +109,7 @@ async def test_a_customer_session_opens_no_console_route(db_url: str) -> None:
 
 
 async def _admin(client: httpx.AsyncClient, services: Services) -> str:
-    await create_admin(services)
-    form = await client.get("/admin/login")
-    data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
-    assert (await client.post("/admin/login", data=data)).status_code == 303
-    return csrf_token((await client.get("/admin/")).text)
+    return await console_sign_in(client, services)
 
 
 async def _token_of_another_browser(client: httpx.AsyncClient) -> str:

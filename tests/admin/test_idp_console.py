@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH, Services
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.admin import ADMIN_USER, console_sign_in
 from tests.support.inprocess import running_app
 
 pytestmark = pytest.mark.anyio
@@ -36,12 +36,7 @@ def _idp(name: str, order: int) -> ProviderConfig:
 
 
 async def _admin(client: httpx.AsyncClient, services: Services) -> str:
-    """Signs the client in as the admin; returns a CSRF token valid for its forms."""
-    await create_admin(services)
-    form = await client.get("/admin/login")
-    data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
-    assert (await client.post("/admin/login", data=data)).status_code == 303
-    return csrf_token((await client.get("/admin/")).text)
+    return await console_sign_in(client, services)
 
 
 async def _events(services: Services, event: str) -> list[str | None]:

@@ -11,7 +11,7 @@ from deskgate.identity.provider import ProviderConfig
 from deskgate.login.page import Branding, LoginPageSettings
 from deskgate.services import Services
 from deskgate.web.security import CookieNames
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.admin import ADMIN_USER, console_sign_in, csrf_token
 from tests.support.inprocess import running_app
 
 pytestmark = pytest.mark.anyio
@@ -44,11 +44,7 @@ GOOD = {
 
 
 async def _admin(client: httpx.AsyncClient, services: Services) -> str:
-    await create_admin(services)
-    form = await client.get("/admin/login")
-    data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
-    assert (await client.post("/admin/login", data=data)).status_code == 303
-    return csrf_token((await client.get(PATH)).text)
+    return await console_sign_in(client, services, PATH)
 
 
 async def test_the_form_saves_every_setting_and_audits_it(db_url: str) -> None:

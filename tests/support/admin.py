@@ -41,3 +41,14 @@ def continue_target(response: httpx.Response) -> str:
     found = CONTINUE_FORM.search(response.text)
     assert found, "not the continue page"
     return found.group(1)
+
+
+async def console_sign_in(client: httpx.AsyncClient, services: Services, page: str = "/admin/") -> str:
+    """Create the admin, sign `client` in through /admin/login, and return a CSRF token from `page`."""
+    await create_admin(services)
+    form = await client.get("/admin/login")
+    data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
+    assert (await client.post("/admin/login", data=data)).status_code == 303
+    opened = await client.get(page)
+    assert opened.status_code == 200, (page, opened.status_code)
+    return csrf_token(opened.text)

@@ -14,7 +14,7 @@ from deskgate.login.page import Branding, LoginPageSettings
 from deskgate.services import build_services
 from deskgate.settings import load_settings
 from deskgate.web.security import image_origin
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.admin import console_sign_in
 from tests.support.inprocess import SECRET_KEY, running_app
 
 pytestmark = pytest.mark.anyio
@@ -121,11 +121,7 @@ async def test_https_deployments_keep_their_form_action(db_url: str) -> None:
 
 async def test_a_logo_saved_in_the_console_shows_at_once(db_url: str) -> None:
     async with running_app(db_url, idps=[IDP]) as (client, services):
-        await create_admin(services)
-        form = await client.get("/admin/login")
-        data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
-        assert (await client.post("/admin/login", data=data)).status_code == 303
-        token = csrf_token((await client.get("/admin/login-page")).text)
+        token = await console_sign_in(client, services, "/admin/login-page")
 
         async def save_logo(logo_url: str) -> str:
             fields = {

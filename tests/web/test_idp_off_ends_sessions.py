@@ -19,7 +19,7 @@ from deskgate.identity.provider import ProviderConfig
 from deskgate.services import Services
 from deskgate.sessions.redis_store import RedisSessionStore
 from deskgate.sessions.store import SessionRecord
-from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.admin import ADMIN_USER, console_sign_in
 from tests.support.inprocess import running_app
 from tests.support.redis import REDIS_URL, redis_prefix
 
@@ -72,12 +72,7 @@ async def _stored(services: Services, session_id: str) -> bool:
 
 
 async def _admin(client: httpx.AsyncClient, services: Services) -> str:
-    """Signs the client in to the console; returns a CSRF token for its forms."""
-    await create_admin(services)
-    form = await client.get("/admin/login")
-    data = {"csrf_token": csrf_token(form.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD}
-    assert (await client.post("/admin/login", data=data)).status_code == 303
-    return csrf_token((await client.get("/admin/")).text)
+    return await console_sign_in(client, services)
 
 
 async def _details(services: Services, event: str) -> list[str | None]:
