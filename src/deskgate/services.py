@@ -218,7 +218,7 @@ async def build_services(
     providers = ProviderRegistry(sessionmaker, box)
 
     async def idp_allowed(name: str) -> bool:
-        return all(config.enabled for config in await providers.all() if config.name == name)
+        return not await providers.turned_off(name)
 
     sessions = Sessions(
         session_store or SqlSessionStore(sessionmaker, box),

@@ -44,14 +44,22 @@ class ProviderRegistry:
             data["client_secret"] = SecretStr(self._box.decrypt(row.client_secret_encrypted))
         return ProviderConfig.model_validate(data)
 
-    async def all(self) -> list[ProviderConfig]:
+    async def _by_name(self) -> dict[str, ProviderConfig]:
         if self._cache is None or self._monotonic() - self._loaded_at >= CACHE_SECONDS:
             self._loaded_at = self._monotonic()
             async with self._sessions() as db:
                 rows = (await db.scalars(select(IdentityProviderRow))).all()
             configs = sorted((self._decode(row) for row in rows), key=lambda c: (c.order, c.name))
             self._cache = {c.name: c for c in configs}
-        return list(self._cache.values())
+        return self._cache
+
+    async def all(self) -> list[ProviderConfig]:
+        return list((await self._by_name()).values())
+
+    async def turned_off(self, name: str) -> bool:
+        """Whether `name` is a configured IdP that is disabled (asked for every session resolved)."""
+        config = (await self._by_name()).get(name)
+        return config is not None and not config.enabled
 
     async def enabled(self) -> list[ProviderConfig]:
         return [c for c in await self.all() if c.enabled]
