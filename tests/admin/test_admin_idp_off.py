@@ -7,13 +7,13 @@ the audit log says which sessions ended and why.
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
 
 from deskgate.admin.sessions import ADMIN_REALM
 from deskgate.identity.filters import ClaimRule
 from deskgate.identity.provider import AdminAccess, ProviderConfig
 from deskgate.services import Services
 from tests.support.admin import console_sign_in
+from tests.support.idps import provider
 from tests.support.inprocess import running_app
 
 pytestmark = pytest.mark.anyio
@@ -21,14 +21,7 @@ AGENTS = AdminAccess(claim_rules=(ClaimRule(effect="allow", claim="groups", valu
 
 
 def _idp(name: str) -> ProviderConfig:
-    return ProviderConfig(
-        name=name,
-        title=name.title(),
-        issuer=f"https://{name}.test",
-        client_id="deskgate",
-        client_secret=SecretStr(f"{name}-secret-0123"),
-        admin_access=AGENTS,
-    )
+    return provider(name, admin_access=AGENTS)
 
 
 async def _admin_session(services: Services, subject: str) -> str:

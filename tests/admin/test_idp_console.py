@@ -9,6 +9,7 @@ from pydantic import SecretStr
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH, Services
 from tests.support.admin import ADMIN_USER, console_sign_in
+from tests.support.idps import provider
 from tests.support.inprocess import running_app
 
 pytestmark = pytest.mark.anyio
@@ -25,14 +26,7 @@ GLUU_FORM = {
 
 
 def _idp(name: str, order: int) -> ProviderConfig:
-    return ProviderConfig(
-        name=name,
-        title=name.title(),
-        issuer=f"https://{name}.test",
-        client_id="deskgate",
-        client_secret=SecretStr(SECRET),
-        order=order,
-    )
+    return provider(name, client_secret=SecretStr(SECRET), order=order)
 
 
 async def _admin(client: httpx.AsyncClient, services: Services) -> str:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from pydantic import SecretStr
 
 from deskgate.config_io import export_config, import_config
 from deskgate.crypto import SecretBox, digest
@@ -20,6 +19,7 @@ from deskgate.services import Services
 from deskgate.sessions.redis_store import RedisSessionStore
 from deskgate.sessions.store import SessionRecord
 from tests.support.admin import ADMIN_USER, console_sign_in
+from tests.support.idps import provider
 from tests.support.inprocess import running_app
 from tests.support.redis import REDIS_URL, redis_prefix
 
@@ -28,14 +28,7 @@ COOKIE = "deskgate_session"
 
 
 def _idp(name: str, *, enabled: bool = True) -> ProviderConfig:
-    return ProviderConfig(
-        name=name,
-        title=name.title(),
-        issuer=f"https://{name}.test",
-        client_id="deskgate",
-        client_secret=SecretStr(f"{name}-secret"),
-        enabled=enabled,
-    )
+    return provider(name, enabled=enabled)
 
 
 async def _customer(services: Services, idp: str, subject: str) -> str:
