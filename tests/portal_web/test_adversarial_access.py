@@ -48,6 +48,15 @@ async def own_request(rig: Rig, customer: Customer, summary: str = "Mallory's ow
     return issue(rig, created.issue_key)
 
 
+def own_upload(rig: Rig, mine: Issue) -> Attachment:
+    """A file Mallory attached to her own request."""
+    author = rig.jsm.store.user_by_email("mallory@example.com")
+    assert author is not None
+    upload = rig.jsm.store.new_attachment("mine.png", "image/png", PIXEL_PNG, author)
+    mine.attachments.append(upload)
+    return upload
+
+
 def content_downloads(rig: Rig, attachment: Attachment) -> int:
     """JSM calls for the file's content, at any of the URLs JSM has for it."""
     return sum(
@@ -159,10 +168,7 @@ async def test_a_file_of_another_request_is_not_served_through_mallorys_own(rig:
 async def test_mallorys_own_file_is_not_a_key_to_alices_request(rig: Rig) -> None:
     intruder = await mallory(rig)
     mine = await own_request(rig, intruder)
-    author = rig.jsm.store.user_by_email("mallory@example.com")
-    assert author is not None
-    upload = rig.jsm.store.new_attachment("mine.png", "image/png", PIXEL_PNG, author)
-    mine.attachments.append(upload)
+    upload = own_upload(rig, mine)
     laptop = issue(rig, "ITH-1")
     laptop.attachments.append(upload)  # the same file id on Alice's request too
     assert (
@@ -305,10 +311,7 @@ async def test_what_the_admin_closed_cannot_be_raised_with_a_form_opened_before(
 async def test_a_desk_with_sso_off_hides_even_her_own_requests_there(rig: Rig) -> None:
     intruder = await mallory(rig)
     mine = await own_request(rig, intruder)
-    author = rig.jsm.store.user_by_email("mallory@example.com")
-    assert author is not None
-    upload = rig.jsm.store.new_attachment("mine.png", "image/png", PIXEL_PNG, author)
-    mine.attachments.append(upload)
+    upload = own_upload(rig, mine)
     token = await intruder.csrf(f"/portal/requests/{mine.key}")
     comments = len(mine.comments)
     await rig.services.desks.save(DeskSetting("1", sso_enabled=False))
