@@ -44,6 +44,7 @@ def lemonldap_idp(peer: LemonLdapPeer) -> ProviderConfig:
     return ProviderConfig(
         name="lemonldap",
         title="LemonLDAP::NG",
+        preset="lemonldap",  # whose default front-channel mode takes the user id as sid (2.16's quirk)
         issuer=peer.issuer,  # exactly as published: with its trailing slash
         client_id=CLIENT[0],
         client_secret=SecretStr(CLIENT[1]),

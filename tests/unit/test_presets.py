@@ -32,6 +32,7 @@ SAMPLE_VALUES: dict[str, dict[str, str]] = {
     "adfs": {"domain": "sts.example.com"},
     "onelogin": {"subdomain": "example"},
     "pingfederate": {"domain": "sso.example.com:9031"},
+    "lemonldap": {"domain": "auth.example.com"},
     "salesforce": {},
     "jumpcloud": {},
     "gitlab": {},

@@ -12,6 +12,10 @@ from deskgate.identity.mapping import AttributeMapping
 
 Protocol = Literal["oidc", "oauth2"]
 ClientAuthMethod = Literal["client_secret_post", "client_secret_basic", "none"]
+# What the IdP's front-channel logout request carries, hence which sessions it may end (see
+# deskgate.login.frontchannel, which documents each value): the URL is public, so a request may only end
+# the sessions it names in a way an outsider cannot forge.
+FrontChannelLogout = Literal["discover", "iss_and_sid", "sid_only", "sid_or_subject", "cookie", "off"]
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # Asymmetric algorithms only: an HMAC ID token keyed with the client secret is refused, and `none` never passes.
@@ -92,6 +96,10 @@ class ProviderConfig(BaseModel):
     userinfo_endpoint: str | None = None
     jwks_uri: str | None = None
     end_session_endpoint: str | None = None
+    frontchannel_logout: FrontChannelLogout | None = Field(
+        default=None,
+        description="What the IdP's front-channel logout request carries (None: the preset's default).",
+    )
 
     client_id: str
     client_secret: SecretStr | None = None

@@ -47,6 +47,7 @@ KEPT_ON_EDIT = (
     "admin_access",
     "response_mode",
     "id_token_signing_algs",
+    "frontchannel_logout",
 )
 
 

@@ -12,8 +12,10 @@ from starlette.routing import Route
 
 from deskgate.audit import AuditEvent
 from deskgate.errors import DeskgateError, LoginStateError, LogoutTokenRejected
+from deskgate.identity.oidc.discovery import ProviderMetadata
+from deskgate.identity.provider import ProviderConfig
+from deskgate.login.frontchannel import FrontChannel
 from deskgate.services import BACKCHANNEL_LOGOUT_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
-from deskgate.sessions.store import SessionRecord
 from deskgate.web.context import WebContext, current_user, web
 from deskgate.web.errors import error_id_of
 from deskgate.web.security import NO_STORE, delete_cookie
@@ -73,26 +75,22 @@ async def logged_out(request: Request) -> Response:
 async def frontchannel_logout(request: Request) -> Response:
     """OIDC Front-Channel Logout: loaded by the IdP in a (sandboxed, third-party) iframe.
 
-    The session cookie is usually absent there (third-party context), so the sessions to end are named by
-    `iss` + `sid`. Without them, the cookie's session ends if the browser sent it.
+    The URL is public, so a request ends only the sessions it names in a way an outsider cannot forge;
+    `deskgate.login.frontchannel` says what that is for each kind of IdP. The answer is the same page
+    whatever ended: an IdP's iframe must never show an error.
     """
     ctx = web(request)
-    iss, sid = request.query_params.get("iss"), request.query_params.get("sid")
-    ended: list[SessionRecord] = []
-    if iss and sid:
-        # Discovery pins the issuer to the configured one, so no call to the IdP is needed to compare.
-        for config in await ctx.services.providers.all():
-            if config.issuer is not None and config.issuer == iss:
-                ended += await ctx.services.sessions.end_matching(idp=config.name, idp_session_id=sid)
-                # LemonLDAP::NG 2.16 puts no sid in its ID tokens and sends the user id as the front-channel
-                # sid: for sessions the IdP gave no sid, the subject is the only name it can use.
-                ended += await ctx.services.sessions.end_matching(
-                    idp=config.name, subject=sid, only_without_sid=True
-                )
-    own = await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
-    if own is not None:
-        ended.append(own)
-    for record in ended:
+
+    async def metadata(config: ProviderConfig) -> ProviderMetadata:
+        return await (await ctx.services.relying_party(config.name)).metadata()
+
+    front = FrontChannel(ctx.services.providers, ctx.services.sessions, metadata)
+    outcome = await front.logout(
+        iss=request.query_params.get("iss"),
+        sid=request.query_params.get("sid"),
+        cookie=request.cookies.get(ctx.cookies.session),
+    )
+    for record in outcome.ended:
         await ctx.services.audit.record(
             AuditEvent(
                 event="logout.frontchannel",
@@ -103,8 +101,8 @@ async def frontchannel_logout(request: Request) -> Response:
                 client_ip=ctx.client_ip(request),
             )
         )
-    response = ctx.render(request, "frontchannel.html", {"ended": len(ended)}, headers=NO_STORE)
-    if own is not None:
+    response = ctx.render(request, "frontchannel.html", {"ended": len(outcome.ended)}, headers=NO_STORE)
+    if outcome.cookie_session_ended:
         delete_cookie(response, ctx.cookies.session, https=ctx.https)
     return response
 

@@ -34,6 +34,7 @@ class ProviderMetadata:
     end_session_endpoint: str | None
     id_token_signing_alg_values_supported: tuple[str, ...] = ()
     frontchannel_logout_supported: bool = False
+    frontchannel_logout_session_supported: bool = False  # its front-channel requests carry iss and sid
     backchannel_logout_supported: bool = False
     authorization_response_iss_parameter_supported: bool = False
 
@@ -78,6 +79,7 @@ def _parse_discovery(config: ProviderConfig, document: Any) -> ProviderMetadata:
             document.get("id_token_signing_alg_values_supported") or ()
         ),
         frontchannel_logout_supported=bool(document.get("frontchannel_logout_supported")),
+        frontchannel_logout_session_supported=bool(document.get("frontchannel_logout_session_supported")),
         backchannel_logout_supported=bool(document.get("backchannel_logout_supported")),
         authorization_response_iss_parameter_supported=bool(
             document.get("authorization_response_iss_parameter_supported")

@@ -25,7 +25,7 @@ from deskgate.identity.presets.cloud import (
 )
 from deskgate.identity.presets.generic import GenericOAuth2, GenericOIDC
 from deskgate.identity.presets.microsoft import ADFS, AzureB2C, Entra
-from deskgate.identity.presets.selfhosted import GitLab, Gluu, Janssen, Keycloak, PingFederate
+from deskgate.identity.presets.selfhosted import GitLab, Gluu, Janssen, Keycloak, LemonLdap, PingFederate
 
 __all__ = ["PRESETS", "Preset", "PresetField", "PresetInputError", "UnknownPresetError", "get_preset"]
 
@@ -44,6 +44,7 @@ _ORDER: tuple[type[Preset], ...] = (
     ADFS,
     OneLogin,
     PingFederate,
+    LemonLdap,
     Salesforce,
     JumpCloud,
     GitLab,

@@ -27,7 +27,7 @@ from pydantic import SecretStr, ValidationError
 
 from deskgate.identity.mapping import AttributeMapping
 from deskgate.identity.presets.inputs import CLEANERS, InputKind
-from deskgate.identity.provider import NAME_PATTERN, ClientAuthMethod, ProviderConfig
+from deskgate.identity.provider import NAME_PATTERN, ClientAuthMethod, FrontChannelLogout, ProviderConfig
 from deskgate.identity.provider import Protocol as ProviderProtocol
 
 Template = str | tuple[str, ...]
@@ -36,6 +36,27 @@ Template = str | tuple[str, ...]
 HELP_PLACEHOLDERS = ("callback_url", "frontchannel_logout_url", "post_logout_redirect_uri")
 # Key for problems that belong to no single form field (ProviderConfig's cross-field checks).
 GENERAL_ERROR = "config"
+# The closing paragraph of every preset's help: what its front-channel logout requests can end.
+FRONTCHANNEL_HELP: Mapping[FrontChannelLogout, str] = MappingProxyType(
+    {
+        "discover": "Front-channel logout: when the IdP's discovery document says its requests name the "
+        "session (frontchannel_logout_session_supported), only a request carrying iss and sid ends a "
+        "session, the one it names; otherwise a request ends the session whose cookie the browser sends "
+        "(browsers only send it when the IdP is on the same site as Deskgate).",
+        "iss_and_sid": "Front-channel logout: the IdP names the session it ends (iss and sid); Deskgate "
+        "ends that session only, and a request without them ends nothing.",
+        "sid_only": "Front-channel logout: the IdP sends the session's sid without iss; Deskgate ends the "
+        "session with that sid, and a request without a sid ends nothing.",
+        "sid_or_subject": "Front-channel logout: the IdP sends iss and, for sessions whose ID token had no "
+        "sid, the user's id as sid; Deskgate ends the sessions it names that way. Whoever knows a user's id "
+        "can therefore sign that user out of Deskgate.",
+        "cookie": "Front-channel logout: the IdP's requests name no session; Deskgate ends the session "
+        "whose cookie the browser sends (only when the IdP is on the same site as Deskgate), so any page "
+        "can sign a user out with a link.",
+        "off": "Front-channel logout: the IdP does not do it, and the front-channel URL ends none of its "
+        "sessions.",
+    }
+)
 ENDPOINTS = (
     "authorization_endpoint",
     "token_endpoint",
@@ -117,6 +138,9 @@ class Preset:
     subject_claim: ClassVar[str] = "sub"  # a template too, so a generic preset can ask for it
     default_mapping: ClassVar[AttributeMapping] = AttributeMapping()
     extra_authorize_params: ClassVar[Mapping[str, str]] = MappingProxyType({})  # values are templates
+    # What the IdP's front-channel logout requests carry (FRONTCHANNEL_HELP says what each value ends);
+    # the default for every IdP made with this preset that does not set its own.
+    frontchannel_logout: ClassVar[FrontChannelLogout] = "discover"
     # What the vendor's console calls the client credentials, so the form uses the same words.
     client_id_label: ClassVar[str] = "Client ID"
     client_secret_label: ClassVar[str] = "Client secret"
@@ -242,7 +266,7 @@ class Preset:
         # Plain replacement, not str.format: help text may show literal braces (JSON, claim rules).
         for key, url in urls.items():
             text = text.replace("{" + key + "}", url)
-        return text
+        return f"{text}\n{FRONTCHANNEL_HELP[cls.frontchannel_logout]}"
 
 
 def _by_field(exc: ValidationError, field_names: set[str]) -> dict[str, str]:

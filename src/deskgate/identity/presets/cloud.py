@@ -50,6 +50,7 @@ class Google(Preset):
     title = "Google"
     description = "Google accounts, including Google Workspace."
     issuer = "https://accounts.google.com"
+    frontchannel_logout = "off"  # no logout of any kind for relying parties
     default_mapping = AttributeMapping(organization=("hd",))  # hd: the Workspace domain
     setup_help = """
         1. In the Google Cloud console choose (or create) a project and open Google Auth Platform
@@ -134,6 +135,7 @@ class Cognito(Preset):
         ),
     )
     issuer = "https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+    frontchannel_logout = "off"  # user pools call no relying party at sign-out
     end_session_endpoint = "https://{hosted_domain}/logout"
     setup_help = """
         1. In the AWS console open Amazon Cognito > User pools and choose your pool. Note its region
@@ -242,6 +244,7 @@ class GitHub(Preset):
     """
 
     name = "github"
+    frontchannel_logout = "off"  # OAuth 2.0 only: no logout of any kind for applications
     title = "GitHub"
     description = "GitHub accounts (OAuth App); identifies people by their GitHub user id."
     protocol = "oauth2"

@@ -42,6 +42,7 @@ class GenericOAuth2(Preset):
     """A plain OAuth 2.0 provider: no ID token, the identity comes from a userinfo-style API."""
 
     name = "generic-oauth2"
+    frontchannel_logout = "off"  # plain OAuth 2.0 defines no front-channel logout
     title = "OAuth 2.0"
     description = "A plain OAuth 2.0 provider whose user API identifies the person (no OpenID Connect)."
     protocol = "oauth2"

@@ -32,6 +32,7 @@ class Entra(Preset):
         ),
     )
     issuer = "https://login.microsoftonline.com/{tenant}/v2.0"
+    frontchannel_logout = "sid_only"  # Entra sends ?sid=… without iss, against the spec
     client_id_label = "Application (client) ID"
     # email is only sent when the user has a mailbox address and the optional claim is configured;
     # preferred_username and upn are usually the sign-in address.

@@ -16,6 +16,7 @@ class Gluu(Preset):
     description = "Gluu Server 4.x with oxAuth as the OpenID Provider, clients managed in oxTrust."
     fields = (domain_field("Gluu host name", "The host name of your Gluu Server.", "idp.example.com"),)
     issuer = "https://{domain}"
+    frontchannel_logout = "iss_and_sid"  # with Logout Session Required on (step 6)
     # Discovery stays on; the explicit endpoints (oxAuth's fixed paths) take precedence over it.
     authorization_endpoint = "https://{domain}/oxauth/restv1/authorize"
     token_endpoint = "https://{domain}/oxauth/restv1/token"
@@ -51,6 +52,7 @@ class Janssen(Preset):
         domain_field("Janssen host name", "The host name of your Janssen or Flex server.", "idp.example.com"),
     )
     issuer = "https://{domain}"
+    frontchannel_logout = "iss_and_sid"  # with Front Channel Logout Session Required on (step 6)
     authorization_endpoint = "https://{domain}/jans-auth/restv1/authorize"
     token_endpoint = "https://{domain}/jans-auth/restv1/token"
     userinfo_endpoint = "https://{domain}/jans-auth/restv1/userinfo"
@@ -91,6 +93,7 @@ class Keycloak(Preset):
         ),
     )
     issuer = "{server}/realms/{realm}"
+    frontchannel_logout = "iss_and_sid"  # with Front-channel logout session required on (step 5)
     setup_help = """
         1. In the Keycloak admin console switch to the realm your customers sign in to.
         2. Clients > Create client. Client type: OpenID Connect. Client ID: deskgate. Next.
@@ -98,7 +101,7 @@ class Keycloak(Preset):
         4. Login settings: Valid redirect URIs {callback_url}
            Valid post logout redirect URIs {post_logout_redirect_uri}. Save.
         5. Settings > Logout settings: Front channel logout On, Front-channel logout URL
-           {frontchannel_logout_url}. Save.
+           {frontchannel_logout_url}, Front-channel logout session required On. Save.
         6. Advanced > Proof Key for Code Exchange Code Challenge Method: S256. Save.
         7. Credentials: Client Authenticator "Client Id and Secret" (Deskgate sends it with HTTP Basic,
            client_secret_basic). Copy the Client Secret, and the Client ID from step 2, into this form.
@@ -136,6 +139,32 @@ class PingFederate(Preset):
         """
 
 
+class LemonLdap(Preset):
+    """LemonLDAP::NG 2.x. Its issuer is the portal's URL with the trailing slash; 2.16 puts no sid in its
+    ID tokens and sends the user's id as the front-channel ``sid`` (hence ``sid_or_subject``)."""
+
+    name = "lemonldap"
+    title = "LemonLDAP::NG"
+    description = "LemonLDAP::NG 2.x, its portal as the OpenID Provider."
+    fields = (
+        domain_field("Portal host name", "The host name of the LemonLDAP::NG portal.", "auth.example.com"),
+    )
+    issuer = "https://{domain}/"
+    frontchannel_logout = "sid_or_subject"
+    setup_help = """
+        1. In the LemonLDAP::NG manager, General Parameters > Issuer modules > OpenID Connect: Activation On.
+        2. OpenID Connect Relying Parties > Add OpenID Relying Party: deskgate.
+        3. Options > Basic: Client ID deskgate; Client secret a long random value (keep a copy); Public
+           client Off. Deskgate sends it with HTTP Basic (client_secret_basic).
+        4. Options > Basic: Allowed redirection addresses for login {callback_url}
+        5. Options > Logout: Allowed redirection addresses for logout {post_logout_redirect_uri}; URL
+           {frontchannel_logout_url}; Type Front-channel; Session required On.
+        6. Exported attributes: email, name, given_name, family_name (and groups) from the user's
+           session attributes. Save the configuration.
+        7. Enter the client ID and secret in this form.
+        """
+
+
 class GitLab(Preset):
     """GitLab.com or a self-managed GitLab instance."""
 
@@ -148,6 +177,7 @@ class GitLab(Preset):
         ),
     )
     issuer = "https://{domain}"
+    frontchannel_logout = "off"  # no logout of any kind for applications
     client_id_label = "Application ID"
     # The ID token lists direct memberships in groups_direct; userinfo has groups (with inherited ones).
     default_mapping = AttributeMapping(display_name=("name", "nickname"), groups=("groups", "groups_direct"))
