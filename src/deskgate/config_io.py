@@ -14,18 +14,19 @@ at once (as `ConfigError.problems`), and nothing changes unless there are none. 
 another site than the stored one is saved as the Jira page saves it (`deskgate.portal.jira_setup.connect`):
 the previous site's customer links and desk settings go, the report says how many, and the document's
 desk settings are saved after that, for the new site. An IdP the import disables or deletes ends its
-customer sessions, as in the console (`Services.save_provider`, `delete_provider`).
+customer sessions, as in the console (`Services.save_provider`, `delete_provider`). Reading the file, which
+may come from anywhere, is `deskgate.config_document`'s job.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from deskgate.config_document import capped
 from deskgate.errors import ConfigError
 from deskgate.identity.provider import ProviderConfig
 from deskgate.jsm import JsmConnection
@@ -164,30 +165,22 @@ def _validate_login_page(entry: object) -> tuple[LoginPageSettings | None, list[
         return None, [f"login_page: {problem}" for problem in _describe(exc)]
 
 
-def read_export_file(path: Path) -> dict[str, Any]:
-    """The document in a YAML (or JSON) file, or ConfigError saying why it cannot be read."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError as exc:
-        raise ConfigError([f"{path}: no such file"]) from exc
-    return parse_export_text(text, source=str(path))
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """A document checked against what is stored: what importing it writes."""
+
+    configs: list[ProviderConfig]
+    kept_secrets: list[str]
+    jsm: JsmConnection | None
+    desks: list[DeskSetting]
+    login_page: LoginPageSettings | None
 
 
-def parse_export_text(text: str, *, source: str) -> dict[str, Any]:
-    """The document in YAML (or JSON) text, or ConfigError saying why it cannot be read."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{source}: not valid YAML ({exc})"]) from exc
-    if not isinstance(data, dict):
-        raise ConfigError([f"{source}: expected a mapping with 'version' and 'idps'"])
-    return data
-
-
-async def import_config(services: Services, data: dict[str, Any], *, replace: bool = False) -> ImportReport:
-    """Save every IdP in `data` (and with `replace`, delete the others), or change nothing and raise."""
-    stored = {config.name: config for config in await services.providers.all()}
-    stored_jsm = await services.jira.get()
+def check_document(
+    data: dict[str, Any], stored: dict[str, ProviderConfig], stored_jsm: JsmConnection | None
+) -> ImportPlan:
+    """The plan for a parsed document, or ConfigError listing every problem (no I/O: the import and the
+    property tests share it)."""
     jsm, jsm_problems = _validate_jsm(data.get("jsm"), stored_jsm)
     desks, desk_problems = _validate_desks(data.get("desks"))
     login_page, page_problems = _validate_login_page(data.get("login_page"))
@@ -195,9 +188,18 @@ async def import_config(services: Services, data: dict[str, Any], *, replace: bo
     try:
         configs, kept_secrets = _validate(data, stored)
     except ConfigError as exc:
-        raise ConfigError([*exc.problems, *others]) from None
+        raise ConfigError(capped([*exc.problems, *others])) from None
     if others:
-        raise ConfigError(others)
+        raise ConfigError(capped(others))
+    return ImportPlan(configs, kept_secrets, jsm, desks, login_page)
+
+
+async def import_config(services: Services, data: dict[str, Any], *, replace: bool = False) -> ImportReport:
+    """Save every IdP in `data` (and with `replace`, delete the others), or change nothing and raise."""
+    stored = {config.name: config for config in await services.providers.all()}
+    stored_jsm = await services.jira.get()
+    plan = check_document(data, stored, stored_jsm)
+    configs, jsm, desks, login_page = plan.configs, plan.jsm, plan.desks, plan.login_page
     deleted = sorted(set(stored) - {c.name for c in configs}) if replace else []
     # The connection first: on another site it deletes the desk settings, which the document's then replace.
     switch = await connect(services, jsm) if jsm is not None else None
@@ -214,7 +216,7 @@ async def import_config(services: Services, data: dict[str, Any], *, replace: bo
         created=[c.name for c in configs if c.name not in stored],
         updated=[c.name for c in configs if c.name in stored],
         deleted=deleted,
-        kept_secrets=kept_secrets,
+        kept_secrets=plan.kept_secrets,
         jsm=None if jsm is None else ("updated" if stored_jsm is not None else "created"),
         desks=[desk.desk_id for desk in desks],
         login_page=login_page is not None,

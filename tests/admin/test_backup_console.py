@@ -246,3 +246,23 @@ async def test_the_page_needs_an_admin(db_url: str) -> None:
             await client.post("/admin/backup/export", data={"include_secrets": "on"}),
         ):
             assert answer.status_code == 303 and answer.headers["location"].startswith("/admin/login")
+
+
+async def test_hostile_uploads_get_the_problem_page_never_a_500(console: Console) -> None:
+    before = await console.state()
+    laughs = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "\n".join(
+        f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]"
+        for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    for content, problem in (
+        ("[" * 5000, "deep.yaml: refused: nested deeper than 32 levels"),
+        ("- " * 5000 + "x", "deep.yaml: refused: nested deeper than 32 levels"),
+        (laughs, "deep.yaml: refused: its aliases expand it to more than 100,000 values"),
+        ("version: 2024-13-45\nidps: []", "deep.yaml: not valid YAML: month must be in 1..12"),
+        ("version: " + "9" * 5000, "deep.yaml: not valid YAML: Exceeds the limit"),
+        ("[1, 2]", "deep.yaml: expected a mapping with &#39;version&#39; and &#39;idps&#39;, found a list"),
+    ):
+        answer = await console.upload(content, name="deep.yaml")
+        assert answer.status_code == 400, problem
+        assert "Nothing was imported" in answer.text and problem in answer.text, problem
+    assert await console.state() == before

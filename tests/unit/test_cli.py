@@ -483,3 +483,18 @@ def test_demo_starts_the_provider_and_deskgate_in_one_step(tmp_path: Path) -> No
     with pytest.raises(httpx.TransportError):
         httpx.get(issuer + "/.well-known/openid-configuration", timeout=5)
     assert (tmp_path / "var" / "demo.db").is_file()
+
+
+def test_import_of_a_hostile_or_unreadable_file_says_why(config_file: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("[" * 5000)
+    refused = invoke("config", "import", str(deep), "--config", str(config_file))
+    assert refused.exit_code == 1, refused.output
+    assert "Nothing was imported" in refused.stderr
+    assert f"{deep}: refused: nested deeper than 32 levels" in refused.stderr
+    directory = invoke("config", "import", str(tmp_path), "--config", str(config_file))
+    assert directory.exit_code != 0 and "Traceback" not in directory.output
+    binary = tmp_path / "x.bin"
+    binary.write_bytes(b"\xff\xfe\x00")
+    not_text = invoke("config", "import", str(binary), "--config", str(config_file))
+    assert not_text.exit_code == 1 and f"{binary}: not a text file" in not_text.stderr

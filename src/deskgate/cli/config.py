@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from deskgate.cli._shared import EXIT_PROBLEM, ConfigOption, echo_problems, settings_or_exit, with_services
-from deskgate.config_io import export_yaml, import_config, read_export_file
+from deskgate.config_document import read_export_file
+from deskgate.config_io import export_yaml, import_config
 from deskgate.errors import ConfigError
 from deskgate.portal.jira_setup import site_switch_summary
 from deskgate.settings import load_settings

@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from deskgate.config_io import ImportReport, export_yaml, import_config, parse_export_text
+from deskgate.config_document import MAX_BYTES, parse_export_bytes
+from deskgate.config_io import ImportReport, export_yaml, import_config
 from deskgate.errors import ConfigError
 from deskgate.portal.jira_setup import site_switch_summary
 from deskgate.sessions.store import SessionRecord
@@ -26,7 +27,7 @@ from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
 
 PAGE = "/admin/backup"
-MAX_UPLOAD_BYTES = 1024 * 1024  # a configuration is a few kilobytes; anything near this is not one
+MAX_UPLOAD_BYTES = MAX_BYTES  # a configuration is a few kilobytes; anything near this is not one
 
 
 def _page(
@@ -81,13 +82,7 @@ async def import_(request: Request, admin: SessionRecord) -> Response:
         content = await upload.read(MAX_UPLOAD_BYTES + 1)
         source = upload.filename
     try:
-        if len(content) > MAX_UPLOAD_BYTES:
-            raise ConfigError([f"{source}: larger than {MAX_UPLOAD_BYTES // 1024} KB, not an export"])
-        try:
-            text = content.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ConfigError([f"{source}: not a text file (UTF-8 expected)"]) from None
-        data = parse_export_text(text, source=source)
+        data = parse_export_bytes(content, source=source)
         report = await import_config(web(request).services, data, replace=replace)
     except ConfigError as exc:
         return _page(request, problems=exc.problems, replace=replace, status_code=400)
