@@ -19,6 +19,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from deskgate.admin.accounts import AdminAccounts
+from deskgate.admin.failure_counts import SqlFailureCounts
 from deskgate.admin.sessions import admin_sessions, end_admin_sessions_through
 from deskgate.admin.setup import AdminSetup
 from deskgate.admin.throttle import SignInThrottle
@@ -153,6 +154,7 @@ class Services:
         tables clean themselves on write."""
         ended = await self.sessions.store.purge_expired(datetime.now(UTC))
         await self.admin_sessions.store.purge_expired(datetime.now(UTC))
+        await self.admin_throttle.purge()
         await purge_submissions(self.db, keep=timedelta(days=self.settings.submission_retention_days))
         if ended:
             log.info("housekeeping: %d expired session(s) removed", ended)
@@ -269,7 +271,7 @@ async def build_services(
             idle=timedelta(minutes=settings.admin_idle_minutes),
             absolute=timedelta(hours=settings.admin_absolute_hours),
         ),
-        admin_throttle=SignInThrottle(sessionmaker),
+        admin_throttle=SignInThrottle(SqlFailureCounts(sessionmaker)),
         login_page=login_page,
         owns_http=owns_http,
     )

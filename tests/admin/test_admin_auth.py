@@ -13,10 +13,12 @@ from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from deskgate.admin.accounts import AdminAccounts
+from deskgate.admin.throttle import SignInThrottle
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import Services
 from deskgate.store.models import AdminAccountRow, AdminSessionRow
 from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_token
+from tests.support.clock import Clock
 from tests.support.inprocess import running_app
 
 pytestmark = pytest.mark.anyio
@@ -121,12 +123,16 @@ async def test_wrong_password_and_unknown_user_are_refused_alike(db_url: str) ->
 
 
 async def test_failed_sign_ins_are_throttled(db_url: str) -> None:
+    """The details (per address and name, backoff, workers) are in test_sign_in_throttle*."""
     async with running_app(db_url) as (client, services):
+        # A stopped clock: the first wait is a second, which a slow machine could let pass.
+        services.admin_throttle = SignInThrottle(services.admin_throttle.counts, clock=Clock())
         await create_admin(services)
         for _ in range(5):
             assert (await _sign_in(client, ADMIN_USER, "guess-guess-guess")).status_code == 401
         throttled = await _sign_in(client, ADMIN_USER, ADMIN_PASSWORD)
     assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "1"
     assert COOKIE not in throttled.cookies
 
 

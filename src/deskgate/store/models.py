@@ -268,3 +268,16 @@ class SettingsFileSeedRow(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     applied_at: Mapped[datetime]
+
+
+class AdminSignInFailureRow(Base):
+    """Failed admin sign-ins in a row, per client address and user name and per address: the memory of
+    `deskgate.admin.throttle`, shared by every worker. Keyed by a digest, so the table holds no user names
+    (a name field sometimes receives a password)."""
+
+    __tablename__ = "admin_sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)  # quiet long enough: forgotten
+    blocked_until: Mapped[datetime]  # no attempt is checked before then

@@ -3,13 +3,17 @@
 
 Admin sessions live in their own table behind their own cookie, so a customer session never opens a
 console page. Every form carries a CSRF token; failed sign-ins are audited (never the password) and
-throttled per user name and per client address.
+slowed down per (client address, user name) by `deskgate.admin.throttle`, so that a stranger elsewhere
+cannot lock the real admin out.
 
 An admin may also sign in through an IdP whose configuration carries `admin_access` (`admin_idp_signin`);
 it ends in the same `start_admin_session`.
 """
 
 from __future__ import annotations
+
+import math
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +26,17 @@ from deskgate.web.context import WebContext, web
 from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
 
 WRONG = "Wrong user name or password."
-THROTTLED = "Too many failed sign-ins. Please wait a few minutes and try again."
+
+
+def throttled_message(wait: timedelta) -> str:
+    """What a refused sign-in is told: when it may try again (the Retry-After header says it to machines)."""
+    seconds = math.ceil(wait.total_seconds())
+    if seconds < 60:
+        when = f"{seconds} second{'s' if seconds != 1 else ''}"
+    else:
+        minutes = math.ceil(seconds / 60)
+        when = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"Too many failed sign-ins with this name. Please try again in {when}."
 
 
 async def start_admin_session(
@@ -70,22 +84,29 @@ async def login(request: Request) -> Response:
     next_url = safe_admin_next(form.get("next"))
     ip = ctx.client_ip(request) or "-"
     services = ctx.services
-    # The audit records below are the throttle's memory: every worker sees the same failures.
-    if await services.admin_throttle.blocked(username, ip):
-        outcome, message, status = "refused", THROTTLED, 429
+    # Admitted first, and counted as a failure until the password proves right: a pair in its backoff
+    # gets no password check at all, however many requests it sends at once.
+    wait = await services.admin_throttle.admit(ip, username)
+    if wait:
+        message, status = throttled_message(wait), 429
     elif await services.admins.verify(username, password):
+        await services.admin_throttle.succeeded(ip, username)
         await services.audit.record(
             AuditEvent(event="admin.login", outcome="success", subject=username, client_ip=ip)
         )
         return await _signed_in(request, ctx, username, next_url)
     else:
-        outcome, message, status = "refused", WRONG, 401
+        await services.admin_throttle.failed(ip, username)
+        message, status = WRONG, 401
     await services.audit.record(
         AuditEvent(
-            event="admin.login", outcome=outcome, subject=username or None, client_ip=ip, detail=message
+            event="admin.login", outcome="refused", subject=username or None, client_ip=ip, detail=message
         )
     )
-    return await _login_form(request, next_url, username, message, status_code=status)
+    response = await _login_form(request, next_url, username, message, status_code=status)
+    if wait:
+        response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+    return response
 
 
 async def logout(request: Request) -> Response:
