@@ -94,6 +94,21 @@ class Settings(BaseSettings):
     jsm_cache_seconds: float = Field(
         300.0, ge=0, le=86400, description="How long service desks, request types and forms are cached."
     )
+    body_limit_anonymous_bytes: int = Field(
+        8 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request body an endpoint open to anyone accepts: the sign-in callback, the "
+        "logouts (incl. front- and back-channel), admin sign-in and setup, and every GET. Counted as it "
+        "arrives; a larger one is refused with 413 before the route sees it.",
+    )
+    body_limit_form_bytes: int = Field(
+        64 * 1024,
+        ge=4 * 1024,
+        le=16 * 1024 * 1024,
+        description="Largest body of any other request (console forms and the like). Upload forms follow "
+        "the portal's attachment limits instead (files per form times bytes per file, plus 1 MB for the rest).",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -30,6 +30,7 @@ from deskgate.web import (
     health,
     portal,
 )
+from deskgate.web.body_limits import BodyLimits, Limits
 from deskgate.web.context import TEMPLATES, WebContext
 from deskgate.web.fastpath import IdentityFastPath
 from deskgate.web.security import (
@@ -103,6 +104,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(IdentityFastPath)
+    # Before any route reads a byte; inside the headers, so that a 413 carries them too.
+    app.add_middleware(BodyLimits, limits=Limits.from_settings(settings), templates=templates)
     app.add_middleware(SecurityHeaders, https=settings.is_https)  # outermost: every answer gets the headers
     return app
 

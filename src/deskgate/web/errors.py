@@ -29,31 +29,37 @@ def _wants_json(request: Request) -> bool:
     )
 
 
+def error_response(
+    templates: Jinja2Templates, request: Request, exc: DeskgateError, *, retry_url: str | None = "/login"
+) -> Response:
+    """The page (or JSON) for a DeskgateError, its id logged with the operator's detail.
+
+    Public so that a middleware refusing a request before any route runs (`web.body_limits`) answers with
+    the very same page as the routes do; it passes no `retry_url`, since signing in again would not help."""
+    error_id = error_id_of(exc)
+    level = logging.ERROR if exc.status_code >= 500 else logging.WARNING
+    log.log(
+        level,
+        "error_id=%s %s %s: %s",
+        error_id,
+        request.method,
+        request.url.path,
+        exc.detail or type(exc).__name__,
+    )
+    if _wants_json(request):
+        return JSONResponse({"error": exc.user_message, "error_id": error_id}, status_code=exc.status_code)
+    context = {"error_id": error_id, "message": exc.user_message, "user": None}
+    if isinstance(exc, LoginDenied):
+        context["email"] = getattr(exc, "email", None)
+        return templates.TemplateResponse(request, "denied.html", context, status_code=exc.status_code)
+    context["retry_url"] = None if isinstance(exc, NotFound) else retry_url
+    return templates.TemplateResponse(request, "error.html", context, status_code=exc.status_code)
+
+
 def install(app_templates: Jinja2Templates) -> dict[type[Exception] | int, object]:
     async def deskgate_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DeskgateError)
-        error_id = error_id_of(exc)
-        level = logging.ERROR if exc.status_code >= 500 else logging.WARNING
-        log.log(
-            level,
-            "error_id=%s %s %s: %s",
-            error_id,
-            request.method,
-            request.url.path,
-            exc.detail or type(exc).__name__,
-        )
-        if _wants_json(request):
-            return JSONResponse(
-                {"error": exc.user_message, "error_id": error_id}, status_code=exc.status_code
-            )
-        context = {"error_id": error_id, "message": exc.user_message, "user": None}
-        if isinstance(exc, LoginDenied):
-            context["email"] = getattr(exc, "email", None)
-            return app_templates.TemplateResponse(
-                request, "denied.html", context, status_code=exc.status_code
-            )
-        context["retry_url"] = None if isinstance(exc, NotFound) else "/login"
-        return app_templates.TemplateResponse(request, "error.html", context, status_code=exc.status_code)
+        return error_response(app_templates, request, exc)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         error_id = error_id_of(exc)
