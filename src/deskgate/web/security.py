@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deskgate.login.page import LOGO_HOST
 from deskgate.settings import Settings
+from deskgate.web.form_targets import FormTargets
 
 if TYPE_CHECKING:
     from deskgate.services import Services
@@ -30,8 +31,9 @@ BASE_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-# {images}: the branding logo's origin when it is on another host (`image_origin`), else nothing.
-CSP = "default-src 'self'; img-src 'self' data:{images}; style-src 'self'; script-src 'self'; form-action 'self' {forms}; base-uri 'none'"
+# {images}: the branding logo's origin when it is on another host (`image_origin`), else nothing;
+# {forms}: the enabled IdPs' origins, where sign-in and sign-out forms lead (`web.form_targets`).
+CSP = "default-src 'self'; img-src 'self' data:{images}; style-src 'self'; script-src 'self'; form-action 'self'{forms}; base-uri 'none'"
 # Pages an IdP must be able to frame (front-channel logout) opt out of the frame ban themselves.
 FRAMEABLE_PATHS = frozenset({"/plugins/servlet/oauth/logout"})
 NO_STORE = {
@@ -39,6 +41,13 @@ NO_STORE = {
     "Pragma": "no-cache",
     "Expires": "0",
 }
+_NO_STORE_ENCODED = tuple(
+    (name.lower().encode("latin-1"), value.encode()) for name, value in NO_STORE.items()
+)
+# The only answers that show nothing personal and may be kept by a browser or a proxy; every other answer
+# is no-store unless its route says otherwise (a signed-in page, JSON about the user, a console page...).
+CACHEABLE_PREFIX = "/static/"
+CACHEABLE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def image_origin(logo_url: str | None) -> str | None:
@@ -60,41 +69,49 @@ def image_origin(logo_url: str | None) -> str | None:
     return f"https://{host}" if port is None else f"https://{host}:{port}"
 
 
-def _logo_url(scope: Scope) -> str | None:
-    """The branding logo from the login page settings this process caches: no database round trip
-    here (a stale cache is refreshed in the background, as for the templates)."""
+def _services(scope: Scope) -> Services | None:
     state = getattr(scope.get("app"), "state", None)
     services: Services | None = getattr(state, "services", None)  # None until the lifespan built them
-    return services.login_page.current().branding.logo_url if services is not None else None
+    return services
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware (no per-request task overhead) adding the security headers to every answer.
+    """Pure ASGI middleware (no per-request task overhead) adding the security headers to every answer,
+    and ``Cache-Control: no-store`` to every answer but static files and health probes.
 
     A header the route set itself is left alone. The headers are encoded here, not per request: again
-    only when the branding logo changes, since the CSP's img-src names its origin and no other.
+    only when the branding logo or the enabled IdPs change, since the CSP names their origins and no
+    others (img-src the logo's; form-action the IdPs', see `web.form_targets`).
     """
 
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
         self.https = https
-        self._names = frozenset(name for name, _ in self._encoded(False, None) + self._encoded(True, None))
-        self._logo_url: str | None = None
-        self._headers = self._for_logo(None)
+        self._names = frozenset(
+            name for name, _ in self._encoded(False, None, ()) + self._encoded(True, None, ())
+        )
+        self._forms = FormTargets()
+        self._key: tuple[str | None, tuple[str, ...]] = (None, ())
+        self._headers = self._build(None, ())
 
-    def _for_logo(self, logo_url: str | None) -> dict[bool, EncodedHeaders]:
+    def _build(self, logo_url: str | None, forms: tuple[str, ...]) -> dict[bool, EncodedHeaders]:
         origin = image_origin(logo_url)
-        return {frameable: self._encoded(frameable, origin) for frameable in (False, True)}
+        return {frameable: self._encoded(frameable, origin, forms) for frameable in (False, True)}
 
-    def _current(self, scope: Scope) -> dict[bool, EncodedHeaders]:
-        logo_url = _logo_url(scope)
-        if logo_url != self._logo_url:  # the same pair for every request until the admin changes it
-            self._headers, self._logo_url = self._for_logo(logo_url), logo_url
+    async def _current(self, scope: Scope) -> dict[bool, EncodedHeaders]:
+        """The logo from the login page settings this process caches (no database round trip; a stale
+        cache is refreshed in the background, as for the templates) and the IdPs' form targets."""
+        services = _services(scope)
+        if services is None:
+            return self._headers
+        key = (services.login_page.current().branding.logo_url, await self._forms.origins(services))
+        if key != self._key:  # the same pair for every request until the admin changes something
+            self._headers, self._key = self._build(*key), key
         return self._headers
 
-    def _encoded(self, frameable: bool, origin: str | None) -> EncodedHeaders:
+    def _encoded(self, frameable: bool, origin: str | None, forms: tuple[str, ...]) -> EncodedHeaders:
         ancestors = "*" if frameable else "'none'"
-        csp = CSP.format(images=f" {origin}" if origin else "", forms="https:" if self.https else "http:")
+        csp = CSP.format(images=f" {origin}" if origin else "", forms="".join(f" {o}" for o in forms))
         headers = {**BASE_HEADERS, "Content-Security-Policy": f"{csp}; frame-ancestors {ancestors}"}
         if not frameable:
             headers["X-Frame-Options"] = "DENY"
@@ -108,19 +125,23 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        frameable = scope["path"] in FRAMEABLE_PATHS
+        path = scope["path"]
+        frameable = path in FRAMEABLE_PATHS
+        personal = not (path.startswith(CACHEABLE_PREFIX) or path in CACHEABLE_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 # Read when the answer starts, after the route: a page that loaded the settings to
                 # render its logo gets the policy that lets that very logo in.
-                extra = self._current(scope)[frameable]
+                extra = (await self._current(scope))[frameable]
                 headers = list(message.get("headers", ()))
                 present = {name for name, _ in headers}  # ASGI header names are lowercase
                 if present.isdisjoint(self._names):  # the usual case: the route set none of them
                     headers += extra
                 else:
                     headers += [header for header in extra if header[0] not in present]
+                if personal and b"cache-control" not in present:
+                    headers += [header for header in _NO_STORE_ENCODED if header[0] not in present]
                 message["headers"] = headers
             await send(message)
 

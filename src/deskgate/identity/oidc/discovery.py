@@ -125,6 +125,11 @@ class ProviderKeys:
         self._metadata = (self._clock(), metadata)
         return metadata
 
+    def cached_metadata(self) -> ProviderMetadata | None:
+        """The metadata fetched last, however old, and without I/O (None before the first fetch): for
+        callers that must not wait on the provider, such as a response header."""
+        return self._metadata[1] if self._metadata else None
+
     async def key_set(self, *, refresh: bool = False) -> KeySet:
         """The provider's public keys; `refresh` refetches, at most once per `REFETCH_INTERVAL`.
 
