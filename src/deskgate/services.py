@@ -36,7 +36,7 @@ from deskgate.login.page import LoginPageStore
 from deskgate.login.pipeline import LoginPipeline
 from deskgate.login.states import LoginStates
 from deskgate.portal.catalogue import Catalogue
-from deskgate.portal.connection import JiraSettings, JsmClients
+from deskgate.portal.connection import JiraSettings, JsmClients, audit_refusal
 from deskgate.portal.desks import DeskSettings
 from deskgate.portal.provisioning import CustomerLinks, CustomerProvisioning
 from deskgate.portal.retention import purge_submissions
@@ -235,7 +235,8 @@ async def build_services(
     jira = JiraSettings(sessionmaker, box)
     if settings.jsm is not None:
         await seeds.apply("jsm", settings.jsm, functools.partial(jira.save, settings.jsm))
-    jsm_clients = JsmClients(http, jira)
+    audit = AuditLog(sessionmaker)
+    jsm_clients = JsmClients(http, jira, on_refused=functools.partial(audit_refusal, audit))
     catalogue = Catalogue(jsm_clients.get, ttl=settings.jsm_cache_seconds)
     desks = DeskSettings(sessionmaker, settings)
     customers = CustomerProvisioning(CustomerLinks(sessionmaker), jsm_clients.get, catalogue, desks)
@@ -255,7 +256,7 @@ async def build_services(
         providers=providers,
         login_states=LoginStates(sessionmaker, lifetime=timedelta(seconds=settings.login_state_seconds)),
         sessions=sessions,
-        audit=AuditLog(sessionmaker),
+        audit=audit,
         pipeline=LoginPipeline(sessions, extra_steps=[customers.login_step()]),
         logout_replay=LogoutReplayGuard(sessionmaker),
         connection_tests=ConnectionTests(sessionmaker),

@@ -37,8 +37,23 @@ async def test_attachments_round_trip_with_their_content_type(rig: Rig) -> None:
     assert (download.content_type, await download.read()) == ("application/pdf", b"%PDF-1.4 streamed")
     with pytest.raises(JsmBadRequest):  # a temporary id is used once
         await rig.client.attach_to_request("ITH-1", [first])
-    with pytest.raises(ValueError, match="outside the JSM site"):
-        await rig.client.download_attachment("https://elsewhere.example/secure/attachment/1/x.png")
+    calls = len(rig.app.calls)
+    for not_an_id in ("https://elsewhere.example/secure/attachment/1/x.png", "1/../2", "", "١٢"):
+        with pytest.raises(JsmBadRequest, match="not a numeric id"):  # content only by id, never a URL
+            await rig.client.download_attachment(not_an_id)
+    assert len(rig.app.calls) == calls
+
+
+async def test_cloud_content_is_asked_for_without_a_redirect(rig: Rig) -> None:
+    """Cloud answers a content request with a 303 to a media URL unless asked `redirect=false`; the client
+    asks so, and would refuse to follow a redirect (its target is a URL from JSM's answer)."""
+    (listed, *_) = await rig.client.attachments("ITH-1")
+    async with await rig.client.download_attachment(listed) as download:
+        assert download.size is not None and download.size > 0
+    method, path = rig.app.calls[-1]
+    assert method == "GET" and "/__media__/" not in path
+    if rig.app.flavour == "cloud":
+        assert path.endswith(f"/attachment/content/{listed.id}")
 
 
 async def test_the_attachment_list_holds_internal_files_and_only_comments_tell_them_apart(rig: Rig) -> None:

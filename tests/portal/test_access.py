@@ -27,15 +27,15 @@ async def test_only_the_reporter_and_participants_reach_a_request(portal: Portal
         "1", "1", {"summary": "My screen flickers"}, raise_on_behalf_of=alice.jsm_user_id
     )
     for ref in (created.issue_key, created.issue_id):
-        assert (await authorize_request(client, alice, ref)).issue_key == created.issue_key
+        assert (await authorize_request(client, alice, ref)).request.issue_key == created.issue_key
         for stranger in (bob, carol):
             with pytest.raises(NotFound) as caught:
                 await authorize_request(client, stranger, ref)
             assert caught.value.status_code == 404
 
     # ITH-2 was reported by Bob with Alice as a participant (seed data).
-    assert (await authorize_request(client, bob, "ITH-2")).reporter.user_id == bob.jsm_user_id
-    assert (await authorize_request(client, alice, "ITH-2")).issue_key == "ITH-2"
+    assert (await authorize_request(client, bob, "ITH-2")).request.reporter.user_id == bob.jsm_user_id
+    assert (await authorize_request(client, alice, "ITH-2")).request.issue_key == "ITH-2"
     with pytest.raises(NotFound):
         await authorize_request(client, carol, "ITH-2")
 

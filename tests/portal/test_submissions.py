@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from deskgate.audit import AuditFilter, AuditLog
 from deskgate.jsm import JsmClient, RetryPolicy
 from deskgate.jsm.emulator import EmulatorApp, create_emulator
 from deskgate.portal.forms import ValidatedRequest, validate
@@ -25,6 +26,7 @@ from deskgate.portal.submissions import (
     SubmissionWorker,
     Submitter,
     UploadedFile,
+    customer_message,
 )
 from deskgate.settings import Settings
 from deskgate.store.db import create_engine, migrate, sessionmaker
@@ -225,6 +227,14 @@ async def test_values_jsm_refuses_fail_visibly_and_are_not_retried(rig: Rig) -> 
     (shown,) = await outbox.pending_for("oidc", "alice-subject")
     assert shown.state == "failed" and shown.last_error == status.last_error
     assert rig.posts("/rest/servicedeskapi/request") == 1
+    # JSM's own words go to the audit log only; the customer reads Deskgate's and the error id.
+    (event,) = await AuditLog(sessionmaker(rig.engines[0])).search(AuditFilter(event="portal.submission"))
+    assert event.outcome == "refused" and event.subject == "alice-subject" and event.error_id
+    assert "JSM says:" in (event.detail or "")
+    jsm_words = (event.detail or "").split("JSM says:", 1)[1].split(" — ")[0].strip()
+    told = customer_message(shown.last_error)
+    assert event.error_id in told and "did not accept" in told
+    assert jsm_words and jsm_words not in told and jsm_words not in (shown.last_error or "")
 
 
 async def test_without_a_marker_field_an_unclear_failure_is_not_risked_twice(rig: Rig) -> None:

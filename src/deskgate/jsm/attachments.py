@@ -12,10 +12,10 @@ from typing import Any
 
 from deskgate.jsm import parsing
 from deskgate.jsm.client_base import SD, JsmClientBase
+from deskgate.jsm.endpoints import IssueRef, JsmId
 from deskgate.jsm.errors import JsmError
 from deskgate.jsm.files import AttachmentDownload, FileContent, multipart_file
 from deskgate.jsm.models import Attachment
-from deskgate.jsm.paging import segment_id, segment_key
 
 
 class AttachmentCalls(JsmClientBase):
@@ -26,12 +26,10 @@ class AttachmentCalls(JsmClientBase):
         `content` may be an async iterator (streamed, then not retried)."""
         header, body = multipart_file(filename, content, content_type or "application/octet-stream")
         raw = await self._t.json(
-            "POST",
-            f"{SD}/servicedesk/{segment_id(desk_id)}/attachTemporaryFile",
+            SD.upload(desk=JsmId(desk_id)),
             content=body,
             headers={"Content-Type": header, "X-Atlassian-Token": "no-check"},
             experimental=True,
-            operation="upload attachment",
         )
         uploaded = (raw or {}).get("temporaryAttachments") or []
         if not uploaded or not uploaded[0].get("temporaryAttachmentId"):
@@ -40,7 +38,7 @@ class AttachmentCalls(JsmClientBase):
 
     async def attach_to_request(
         self,
-        issue_key_or_id: str,
+        issue: IssueRef | str,
         temporary_ids: Sequence[str],
         *,
         public: bool = True,
@@ -51,40 +49,37 @@ class AttachmentCalls(JsmClientBase):
         body: dict[str, Any] = {"temporaryAttachmentIds": list(temporary_ids), "public": public}
         if comment is not None:
             body["additionalComment"] = {"body": comment}
-        raw = await self._t.json(
-            "POST",
-            f"{SD}/request/{segment_key(issue_key_or_id)}/attachment",
-            json=body,
-            operation="attach files",
-            idempotent=False,
-        )
+        raw = await self._t.json(SD.attach(issue=IssueRef(issue)), json=body, idempotent=False)
         values = ((raw or {}).get("attachments") or {}).get("values") or []
         return tuple(self._attachment(a) for a in values)
 
-    async def attachments(self, issue_key_or_id: str) -> tuple[Attachment, ...]:
+    async def attachments(self, issue: IssueRef | str) -> tuple[Attachment, ...]:
         """Every attachment of the request. To an agent (the service account) JSM lists internal ones
         too, and says nothing of their visibility: filter with the public comments before showing any."""
-        path = f"{SD}/request/{segment_key(issue_key_or_id)}/attachment"
-        return await self._pages.read_all(path, "attachments", self._attachment)
+        return await self._pages.read_all(SD.attachments(issue=IssueRef(issue)), self._attachment)
 
-    async def comment_attachments(self, issue_key_or_id: str, comment_id: str) -> tuple[Attachment, ...]:
-        path = f"{SD}/request/{segment_key(issue_key_or_id)}/comment/{segment_id(comment_id)}/attachment"
-        return await self._pages.read_all(path, "comment attachments", self._attachment)
+    async def comment_attachments(
+        self, issue: IssueRef | str, comment_id: JsmId | str
+    ) -> tuple[Attachment, ...]:
+        call = SD.comment_attachments(issue=IssueRef(issue), comment=JsmId(comment_id))
+        return await self._pages.read_all(call, self._attachment)
 
     def _attachment(self, raw: Any) -> Attachment:
         return parsing.attachment(raw, self.flavour)
 
-    async def download_attachment(self, attachment: Attachment | str) -> AttachmentDownload:
-        """Open an attachment's content for streaming: an Attachment, its content URL, or its id.
-        Only URLs on the JSM site are fetched (they get the service account's credentials)."""
-        target = (
-            (attachment.content_url or attachment.id) if isinstance(attachment, Attachment) else attachment
-        )
-        if target.isdigit():
-            target = self.flavour.attachment_content_path(target)
-        elif not target.startswith(("https://", "http://")):
-            raise ValueError("an attachment id, content URL or Attachment is required")
+    async def download_attachment(self, attachment: Attachment | JsmId | str) -> AttachmentDownload:
+        """Open an attachment's content for streaming, by its id (never by a URL from an answer).
+
+        The caller checks first that the id belongs to a request the customer may see."""
+        attachment_id = JsmId(attachment.id if isinstance(attachment, Attachment) else attachment)
         response = await self._t.send(
-            "GET", target, operation="download attachment", stream=True, follow_redirects=True
+            self.api.attachment_content(attachment=attachment_id),
+            params=self.flavour.attachment_content_query(),
+            stream=True,
         )
+        if response.status_code != 200:  # a redirect is not followed: its target came from JSM
+            await response.aclose()
+            raise JsmError(
+                "the attachment's content was not sent", status=response.status_code, operation="download"
+            )
         return AttachmentDownload(response)

@@ -15,6 +15,7 @@ from typing import Any
 from deskgate.jsm import jql, parsing
 from deskgate.jsm.attachments import AttachmentCalls
 from deskgate.jsm.client_base import SD
+from deskgate.jsm.endpoints import IssueRef, JsmId
 from deskgate.jsm.errors import JsmConflict, JsmError
 from deskgate.jsm.marker import apply_marker, marker_label, search_term
 from deskgate.jsm.models import (
@@ -31,7 +32,7 @@ from deskgate.jsm.models import (
     ServiceDesk,
     StatusFilter,
 )
-from deskgate.jsm.paging import MAX_SEARCH_RESULTS, segment_id, segment_key
+from deskgate.jsm.paging import MAX_SEARCH_RESULTS
 
 __all__ = ["SD", "JsmClient", "same_email"]  # SD stays importable from here (`deskgate.jsm.organizations`)
 
@@ -48,11 +49,11 @@ class JsmClient(AttachmentCalls):
     # --- the site and the service account -------------------------------------------------------------
 
     async def myself(self) -> ServiceAccount:
-        raw = await self._t.json("GET", self.flavour.myself_path, operation="myself")
+        raw = await self._t.json(self.api.myself())
         return parsing.service_account(raw, self.flavour)
 
     async def server_info(self) -> ServerInfo:
-        raw = await self._t.json("GET", self.flavour.server_info_path, operation="serverInfo")
+        raw = await self._t.json(self.api.server_info())
         return ServerInfo(
             base_url=str(raw.get("baseUrl") or ""),
             version=str(raw.get("version") or ""),
@@ -63,19 +64,18 @@ class JsmClient(AttachmentCalls):
     # --- desks, request types, forms ------------------------------------------------------------------
 
     async def service_desks(self) -> tuple[ServiceDesk, ...]:
-        return await self._pages.read_all(f"{SD}/servicedesk", "service desks", parsing.service_desk)
+        return await self._pages.read_all(SD.service_desks(), parsing.service_desk)
 
     async def request_type_groups(self, desk_id: str) -> tuple[RequestTypeGroup, ...]:
-        path = f"{SD}/servicedesk/{segment_id(desk_id)}/requesttypegroup"
-        return await self._pages.read_all(path, "request type groups", parsing.request_type_group)
+        call = SD.request_type_groups(desk=JsmId(desk_id))
+        return await self._pages.read_all(call, parsing.request_type_group)
 
     async def request_types(self, desk_id: str) -> tuple[RequestType, ...]:
-        path = f"{SD}/servicedesk/{segment_id(desk_id)}/requesttype"
-        return await self._pages.read_all(path, "request types", parsing.request_type)
+        return await self._pages.read_all(SD.request_types(desk=JsmId(desk_id)), parsing.request_type)
 
     async def request_form(self, desk_id: str, request_type_id: str) -> RequestForm:
-        path = f"{SD}/servicedesk/{segment_id(desk_id)}/requesttype/{segment_id(request_type_id)}/field"
-        return parsing.request_form(await self._t.json("GET", path, operation="request type fields"))
+        call = SD.request_form(desk=JsmId(desk_id), request_type=JsmId(request_type_id))
+        return parsing.request_form(await self._t.json(call))
 
     # --- customers --------------------------------------------------------------------------------------
 
@@ -85,8 +85,7 @@ class JsmClient(AttachmentCalls):
         if not email.strip():
             return None
         candidates = await self._pages.read_all(
-            f"{SD}/servicedesk/{segment_id(desk_id)}/customer",
-            "desk customers",
+            SD.desk_customers(desk=JsmId(desk_id)),
             lambda raw: parsing.customer(raw, self.flavour),
             params={"query": email.strip()},
             experimental=True,
@@ -96,10 +95,8 @@ class JsmClient(AttachmentCalls):
             return found
         # Not (yet) a customer of this desk: the platform's user search sees customers of every desk.
         users = await self._t.json(
-            "GET",
-            self.flavour.user_search_path,
+            self.api.user_search(),
             params={self.flavour.user_search_param: email.strip(), "maxResults": 50},
-            operation="user search",
         )
         matches = (parsing.customer(u, self.flavour) for u in users or ())
         return next((c for c in matches if same_email(c.email, email) and c.user_id), None)
@@ -109,11 +106,9 @@ class JsmClient(AttachmentCalls):
         by a concurrent sign-in): look it up again with `find_customer_by_email`."""
         try:
             raw = await self._t.json(
-                "POST",
-                f"{SD}/customer",
+                SD.create_customer(),
                 params=self.flavour.create_customer_params,
                 json=self.flavour.create_customer_body(email.strip(), display_name),
-                operation="create customer",
                 idempotent=False,
             )
         except JsmError as exc:
@@ -130,10 +125,7 @@ class JsmClient(AttachmentCalls):
     async def add_customers(self, desk_id: str, user_ids: Sequence[str]) -> None:
         """Make users customers of a desk (also fine when they already are)."""
         await self._t.send(
-            "POST",
-            f"{SD}/servicedesk/{segment_id(desk_id)}/customer",
-            json=self.flavour.add_customers_body(user_ids),
-            operation="add customers",
+            SD.add_desk_customers(desk=JsmId(desk_id)), json=self.flavour.add_customers_body(user_ids)
         )
 
     # --- requests ---------------------------------------------------------------------------------------
@@ -156,14 +148,12 @@ class JsmClient(AttachmentCalls):
         """
         values = apply_marker(field_values, marker, marker_field) if marker else dict(field_values)
         body = {
-            "serviceDeskId": segment_id(desk_id),
-            "requestTypeId": segment_id(request_type_id),
+            "serviceDeskId": str(JsmId(desk_id)),
+            "requestTypeId": str(JsmId(request_type_id)),
             "requestFieldValues": values,
             "raiseOnBehalfOf": raise_on_behalf_of,
         }
-        raw = await self._t.json(
-            "POST", f"{SD}/request", json=body, operation="create request", idempotent=False
-        )
+        raw = await self._t.json(SD.create_request(), json=body, idempotent=False)
         return parsing.customer_request(raw, self.flavour)
 
     async def find_request_by_marker(self, project_key: str, marker: str) -> CustomerRequest | None:
@@ -172,16 +162,13 @@ class JsmClient(AttachmentCalls):
         page = await self._pages.search(query, start=0, limit=10, extra_fields=("description", "labels"))
         return next((r for r in page.values if r.marker == marker), None)
 
-    async def get_request(self, issue_key_or_id: str) -> CustomerRequest:
-        raw = await self._t.json(
-            "GET", f"{SD}/request/{segment_key(issue_key_or_id)}", operation="get request"
-        )
+    async def get_request(self, issue: IssueRef | str) -> CustomerRequest:
+        raw = await self._t.json(SD.request(issue=IssueRef(issue)))
         return parsing.customer_request(raw, self.flavour)
 
-    async def request_participants(self, issue_key_or_id: str) -> tuple[Customer, ...]:
-        path = f"{SD}/request/{segment_key(issue_key_or_id)}/participant"
+    async def request_participants(self, issue: IssueRef | str) -> tuple[Customer, ...]:
         return await self._pages.read_all(
-            path, "participants", lambda raw: parsing.customer(raw, self.flavour)
+            SD.participants(issue=IssueRef(issue)), lambda raw: parsing.customer(raw, self.flavour)
         )
 
     async def search_customer_requests(
@@ -201,14 +188,13 @@ class JsmClient(AttachmentCalls):
 
     # --- comments ---------------------------------------------------------------------------------------
 
-    async def comments(self, issue_key_or_id: str) -> tuple[Comment, ...]:
+    async def comments(self, issue: IssueRef | str) -> tuple[Comment, ...]:
         """The request's public comments, each with the files it carries (`expand=attachment`), so that
         the same call tells which attachments a customer may see. Internal comments are never asked for
         (`internal=false`) and, should JSM send one anyway, dropped here: a customer must never read one."""
-        key = segment_key(issue_key_or_id)
+        key = IssueRef(issue)
         found = await self._pages.read_all(
-            f"{SD}/request/{key}/comment",
-            "comments",
+            SD.comments(issue=key),
             lambda raw: (parsing.comment(raw, self.flavour), parsing.comment_attachments_complete(raw)),
             params={"public": "true", "internal": "false", "expand": "attachment"},
         )
@@ -220,13 +206,9 @@ class JsmClient(AttachmentCalls):
                 shown.append(comment)
         return tuple(shown)
 
-    async def add_comment(self, issue_key_or_id: str, body: str) -> Comment:
+    async def add_comment(self, issue: IssueRef | str, body: str) -> Comment:
         """A public comment, authored by the service account (the caller says whose words they are)."""
         raw = await self._t.json(
-            "POST",
-            f"{SD}/request/{segment_key(issue_key_or_id)}/comment",
-            json={"body": body, "public": True},
-            operation="add comment",
-            idempotent=False,
+            SD.add_comment(issue=IssueRef(issue)), json={"body": body, "public": True}, idempotent=False
         )
         return parsing.comment(raw, self.flavour)

@@ -9,11 +9,17 @@ from __future__ import annotations
 import httpx
 
 from deskgate.jsm.connection import JsmConnection
+from deskgate.jsm.endpoints import Endpoint, ServiceDeskApi, endpoints_of
 from deskgate.jsm.flavour import Flavour
 from deskgate.jsm.paging import Pages
-from deskgate.jsm.transport import JsmTransport, RetryPolicy
+from deskgate.jsm.transport import JsmTransport, OnRefused, RetryPolicy
 
-SD = "/rest/servicedeskapi"
+SD = ServiceDeskApi  # the service desk API's endpoints, by operation
+
+
+def allowed_endpoints(flavour: Flavour) -> tuple[Endpoint, ...]:
+    """The closed list of calls a client of this flavour may make: everything the firewall lets out."""
+    return endpoints_of(ServiceDeskApi, flavour.platform)
 
 
 class JsmClientBase:
@@ -24,11 +30,15 @@ class JsmClientBase:
         *,
         retry: RetryPolicy | None = None,
         page_size: int = 100,
+        on_refused: OnRefused | None = None,
     ) -> None:
         self.connection = connection
         self.flavour: Flavour = connection.flavour
+        self.api = self.flavour.platform
         self.page_size = page_size
-        self._t = JsmTransport(http, connection, retry or RetryPolicy())
+        self._t = JsmTransport(
+            http, connection, retry or RetryPolicy(), allowed_endpoints(self.flavour), on_refused
+        )
         self._pages = Pages(self._t, connection, page_size)
 
     @property

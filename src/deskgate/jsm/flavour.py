@@ -13,13 +13,15 @@ deployment type itself.
 | issue search              | POST /rest/api/3/search/jql (page tokens) | POST /rest/api/2/search (startAt)  |
 | issue text fields         | Atlassian Document Format (JSON)         | plain strings (wiki markup)        |
 | X-ExperimentalApi         | opt-in                                   | true                               |
-| attachment content        | /rest/api/3/attachment/content/{id}      | /secure/attachment/{id}/           |
+| attachment content        | /rest/api/3/attachment/content/{id}?redirect=false | /secure/attachment/{id}/ |
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
+
+from deskgate.jsm.endpoints import CloudPlatform, DataCenterPlatform, PlatformApi
 
 Deployment = Literal["cloud", "datacenter"]
 
@@ -45,7 +47,7 @@ def adf_text(node: Any) -> str:
 
 class Flavour:
     name: ClassVar[Deployment]
-    platform_api: ClassVar[str]  # prefix of the Jira platform REST API
+    platform: ClassVar[type[PlatformApi]]  # the platform API's endpoints (`deskgate.jsm.endpoints`)
     experimental_header: ClassVar[str]  # value of X-ExperimentalApi
     user_id_key: ClassVar[str]  # the key of a user object that identifies the user
     customer_name_key: ClassVar[str]  # the display name's key in POST /customer
@@ -53,22 +55,6 @@ class Flavour:
     user_search_param: ClassVar[str]  # the query parameter of the platform user search
     create_customer_params: ClassVar[Mapping[str, str]] = {}
     token_paging: ClassVar[bool] = False  # issue search pages with nextPageToken rather than startAt
-
-    @property
-    def user_search_path(self) -> str:
-        return f"{self.platform_api}/user/search"
-
-    @property
-    def myself_path(self) -> str:
-        return f"{self.platform_api}/myself"
-
-    @property
-    def server_info_path(self) -> str:
-        return f"{self.platform_api}/serverInfo"
-
-    @property
-    def search_path(self) -> str:
-        return f"{self.platform_api}/search"
 
     def user_id(self, user: Mapping[str, Any]) -> str:
         return str(user.get(self.user_id_key) or "")
@@ -83,8 +69,9 @@ class Flavour:
         """Whether a failed POST /customer means "a customer with this e-mail exists already"."""
         return status == 409 or (status == 400 and "exist" in error_message.lower())
 
-    def attachment_content_path(self, attachment_id: str) -> str:
-        return f"{self.platform_api}/attachment/content/{attachment_id}"
+    def attachment_content_query(self) -> dict[str, str]:
+        """The query of the attachment content call (Cloud's asks for the bytes instead of a redirect)."""
+        return {}
 
     def search_body(
         self, jql: str, fields: Sequence[str], max_results: int, *, start_at: int, token: str | None
@@ -104,7 +91,7 @@ class Flavour:
 
 class CloudFlavour(Flavour):
     name = "cloud"
-    platform_api = "/rest/api/3"
+    platform = CloudPlatform
     experimental_header = "opt-in"
     user_id_key = "accountId"
     customer_name_key = "displayName"
@@ -114,10 +101,8 @@ class CloudFlavour(Flavour):
     # Without it, Cloud answers 400 for an existing e-mail, like any other invalid input.
     create_customer_params: ClassVar[Mapping[str, str]] = {"strictConflictStatusCode": "true"}
 
-    @property
-    def search_path(self) -> str:
-        # /rest/api/3/search is deprecated on Cloud; the enhanced search pages with tokens.
-        return f"{self.platform_api}/search/jql"
+    def attachment_content_query(self) -> dict[str, str]:
+        return {"redirect": "false"}
 
     def search_body(
         self, jql: str, fields: Sequence[str], max_results: int, *, start_at: int, token: str | None
@@ -138,15 +123,12 @@ class CloudFlavour(Flavour):
 
 class DataCenterFlavour(Flavour):
     name = "datacenter"
-    platform_api = "/rest/api/2"
+    platform = DataCenterPlatform
     experimental_header = "true"
     user_id_key = "name"
     customer_name_key = "fullName"
     customer_ids_key = "usernames"
     user_search_param = "username"
-
-    def attachment_content_path(self, attachment_id: str) -> str:
-        return f"/secure/attachment/{attachment_id}/"
 
 
 CLOUD = CloudFlavour()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deskgate.jsm.client import SD, JsmClient
-from deskgate.jsm.paging import segment_id
+from deskgate.jsm.endpoints import JsmId
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ def same_name(a: str, b: str) -> bool:
 
 async def organizations(client: JsmClient) -> tuple[Organization, ...]:
     """Every organization of the site (not experimental: no X-ExperimentalApi header)."""
-    return await client.pages.read_all(f"{SD}/organization", "organizations", _organization)
+    return await client.pages.read_all(SD.organizations(), _organization)
 
 
 async def find_organization(client: JsmClient, name: str) -> Organization | None:
@@ -46,8 +46,6 @@ async def add_to_organization(client: JsmClient, organization_id: str, user_ids:
     """Make users members of an organization (204 also when they already are, so retrying is safe).
     The body names users as desks do: accountIds on Cloud, usernames on Data Center."""
     await client.transport.send(
-        "POST",
-        f"{SD}/organization/{segment_id(organization_id)}/user",
+        SD.add_to_organization(organization=JsmId(organization_id)),
         json=client.flavour.add_customers_body(user_ids),
-        operation="add to organization",
     )

@@ -1,8 +1,4 @@
-"""Reading JSM's paged answers: service desk lists to their last page, and one page of a JQL search.
-
-Also the checks for ids that go into URL paths: desk and request type ids are numbers, requests are named
-by issue key or id; nothing else reaches a path.
-"""
+"""Reading JSM's paged answers: service desk lists to their last page, and one page of a JQL search."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ from typing import Any, TypeVar
 
 from deskgate.jsm import parsing
 from deskgate.jsm.connection import JsmConnection
-from deskgate.jsm.errors import JsmBadRequest
+from deskgate.jsm.endpoints import Call
 from deskgate.jsm.models import CustomerRequest, Page
 from deskgate.jsm.transport import JsmTransport
 
@@ -28,8 +24,7 @@ class Pages:
 
     async def read_all(
         self,
-        path: str,
-        what: str,
+        call: Call,
         parse: Callable[[Any], T],
         *,
         params: Mapping[str, Any] | None = None,
@@ -40,11 +35,9 @@ class Pages:
         start = 0
         while True:
             page = await self._t.json(
-                "GET",
-                path,
+                call,
                 params={**(params or {}), "start": start, "limit": self.page_size},
                 experimental=experimental,
-                operation=what,
             )
             values = page.get("values") or []
             items.extend(parse(v) for v in values)
@@ -67,7 +60,7 @@ class Pages:
         while True:
             wanted = min(MAX_SEARCH_RESULTS, end - position)
             body = self.flavour.search_body(query, fields, wanted, start_at=position, token=token)
-            answer = await self._t.json("POST", self.flavour.search_path, json=body, operation="issue search")
+            answer = await self._t.json(self.flavour.platform.issue_search(), json=body)
             issues = answer.get("issues") or []
             token, is_last = self.flavour.search_next(answer, position)
             found.extend(issues)
@@ -77,20 +70,3 @@ class Pages:
         window = found[start - first : end - first]
         values = tuple(parsing.issue(i, self.flavour, field) for i in window)
         return Page(values=values, start=start, limit=limit, is_last=is_last or not issues)
-
-
-def segment_id(value: str) -> str:
-    """A numeric id for a path segment (desk and request type ids are numbers; nothing else gets in)."""
-    text = str(value).strip()
-    if not text.isdigit():
-        raise JsmBadRequest(f"not a numeric id: {text[:40]!r}", status=None)
-    return text
-
-
-def segment_key(value: str) -> str:
-    """An issue key (PROJ-123) or id for a path segment."""
-    text = str(value).strip()
-    project, _, number = text.rpartition("-")
-    if not (text.isdigit() or (project and number.isdigit() and project.replace("_", "").isalnum())):
-        raise JsmBadRequest(f"not an issue key or id: {text[:40]!r}", status=None)
-    return text

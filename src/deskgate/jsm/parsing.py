@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from deskgate.jsm.flavour import Flavour, adf_text
 from deskgate.jsm.marker import marker_in_labels, split_description
@@ -27,7 +28,10 @@ from deskgate.jsm.models import (
 )
 
 Json = Mapping[str, Any]
-_ATTACHMENT_ID = re.compile(r"/(?:attachment(?:/content)?|secure/attachment)/(\d+)(?:/|$)")
+# An attachment's id: the end of its REST link, else the first id in its content link (whose tail is the
+# file name, which may hold anything). The id is all Deskgate keeps: content is fetched by id only.
+_REST_ID = re.compile(r"/attachment/([0-9]{1,18})$")
+_CONTENT_ID = re.compile(r"/(?:attachment(?:/content)?|secure/attachment)/([0-9]{1,18})(?:/|$)")
 
 
 def _str(value: Any) -> str:
@@ -214,7 +218,9 @@ def comment_attachments_complete(raw: Json) -> bool:
 def attachment(raw: Json, flavour: Flavour) -> Attachment:
     links = raw.get("_links") or {}
     content = _str(links.get("content"))
-    found = _ATTACHMENT_ID.search(content) or _ATTACHMENT_ID.search(_str(links.get("jiraRest")))
+    found = _REST_ID.search(urlsplit(_str(links.get("jiraRest"))).path) or _CONTENT_ID.search(
+        urlsplit(content).path
+    )
     author = raw.get("author") or {}
     return Attachment(
         id=found.group(1) if found else "",

@@ -8,6 +8,10 @@ jitter. A `Retry-After` longer than `max_retry_after` is not waited for: the cal
 Writes that must not happen twice (`idempotent=False`) are retried only when JSM surely did not act on
 them: a 429, or a connection that was never made. After a timeout or a 5xx they fail with
 `JsmUnavailable(outcome_unknown=True)`.
+
+Only `Call`s of `deskgate.jsm.endpoints` can be sent, and each passes the `Firewall` first: a request that
+fits none of the flavour's endpoints is refused before it leaves (`JsmRefused`), logged, and reported to
+`on_refused`. Redirects are never followed: a URL that JSM sends back is not requested.
 """
 
 from __future__ import annotations
@@ -16,15 +20,15 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from deskgate.jsm.connection import JsmConnection
+from deskgate.jsm.endpoints import Call, Endpoint
 from deskgate.jsm.errors import (
     JsmAuthError,
     JsmBadRequest,
@@ -34,8 +38,10 @@ from deskgate.jsm.errors import (
     JsmRateLimited,
     JsmUnavailable,
 )
+from deskgate.jsm.firewall import Firewall, Refusal, refused_error
 
 log = logging.getLogger("deskgate.jsm")
+OnRefused = Callable[[Refusal], Awaitable[None]]
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Failures where the request surely never reached JSM, so even a write may be sent again.
@@ -116,26 +122,22 @@ def error_for(response: httpx.Response, operation: str) -> JsmError:
 
 
 class JsmTransport:
-    """Sends requests to one JSM site as the service account."""
+    """Sends requests to one JSM site as the service account, each through the firewall."""
 
-    def __init__(self, http: httpx.AsyncClient, connection: JsmConnection, retry: RetryPolicy) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        connection: JsmConnection,
+        retry: RetryPolicy,
+        endpoints: Iterable[Endpoint],
+        on_refused: OnRefused | None = None,
+    ) -> None:
         self.http = http
         self.connection = connection
         self.retry = retry
+        self.firewall = Firewall(connection.site_url, endpoints)
+        self._on_refused = on_refused
         self._base_headers = {"Accept": "application/json", **connection.auth_headers()}
-        site = urlsplit(connection.site_url)
-        self._origin = (site.scheme, site.netloc)
-
-    def url(self, path_or_url: str) -> str:
-        """An API path on the site, or an absolute URL that must be on the site (credentials go there)."""
-        if path_or_url.startswith("/"):
-            return self.connection.url(path_or_url)
-        parts = urlsplit(path_or_url)
-        if (parts.scheme, parts.netloc) != self._origin or not (parts.path + "/").startswith(
-            urlsplit(self.connection.site_url).path + "/"
-        ):
-            raise ValueError("refusing to send the service account's credentials outside the JSM site")
-        return path_or_url
 
     def headers(
         self, *, experimental: bool = False, extra: Mapping[str, str] | None = None
@@ -149,10 +151,8 @@ class JsmTransport:
 
     async def send(
         self,
-        method: str,
-        path: str,
+        call: Call,
         *,
-        operation: str,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         content: bytes | AsyncIterable[bytes] | None = None,
@@ -160,24 +160,27 @@ class JsmTransport:
         experimental: bool = False,
         idempotent: bool = True,
         stream: bool = False,
-        follow_redirects: bool = False,
     ) -> httpx.Response:
         """The successful (2xx/3xx) response, read unless `stream`; else the mapped JsmError."""
+        operation = call.operation
         replayable = not (content is not None and not isinstance(content, bytes))
         request = self.http.build_request(
-            method,
-            self.url(path),
+            call.method,
+            self.connection.url(call.path),
             params=params,
             json=json,
             content=content,
             headers=self.headers(experimental=experimental, extra=headers),
             timeout=self.connection.timeout_seconds,
         )
+        refusal = self.firewall.refusal(call, request)
+        if refusal is not None:
+            await self._refuse(refusal, content)
         attempts = self.retry.max_attempts if replayable else 1
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
             try:
-                response = await self._attempt(request, stream=stream, follow_redirects=follow_redirects)
+                response = await self._attempt(request, stream=stream)
             except (httpx.TransportError, TimeoutError) as exc:
                 unknown = not isinstance(exc, _NOT_SENT)
                 if last or (unknown and not idempotent):
@@ -213,13 +216,27 @@ class JsmTransport:
             await self.retry.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _attempt(
-        self, request: httpx.Request, *, stream: bool, follow_redirects: bool
-    ) -> httpx.Response:
+    async def _refuse(self, refusal: Refusal, content: object) -> None:
+        log.error(
+            "security: JSM firewall refused %s %r (%s): %s",
+            refusal.method,
+            refusal.target,
+            refusal.operation,
+            refusal.reason,
+        )
+        if isinstance(content, AsyncIterable) and hasattr(content, "aclose"):
+            await content.aclose()
+        if self._on_refused is not None:
+            try:
+                await self._on_refused(refusal)
+            except Exception:  # the refusal stands even if it cannot be audited
+                log.exception("security: the JSM firewall refusal could not be reported")
+        raise refused_error(refusal)
+
+    async def _attempt(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         # httpx times each phase; this bounds the whole try, on any transport (also in-process ones).
-        # A redirect to another host loses the Authorization header (httpx drops it across origins).
         async with asyncio.timeout(self.connection.timeout_seconds):
-            response = await self.http.send(request, stream=True, follow_redirects=follow_redirects)
+            response = await self.http.send(request, stream=True, follow_redirects=False)
             if stream and response.status_code < 400:
                 return response
             try:
@@ -229,13 +246,13 @@ class JsmTransport:
                 raise
             return response
 
-    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.send(method, path, **kwargs)
+    async def json(self, call: Call, **kwargs: Any) -> Any:
+        response = await self.send(call, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
         try:
             return response.json()
         except ValueError as exc:
             raise JsmError(
-                "the answer is not JSON", status=response.status_code, operation=kwargs.get("operation", "")
+                "the answer is not JSON", status=response.status_code, operation=call.operation
             ) from exc

@@ -1,42 +1,98 @@
-"""The one authorization rule of the portal: a customer may only touch a request they reported or
-participate in. Every read and write (page, comments, attachments, downloads, comment form, API) goes
-through `authorize_request` first.
+"""The one authorization rule of the portal, as a capability: a customer may only touch a request they
+reported or participate in, and the only way to touch one is the `AuthorizedRequest` that
+`authorize_request` hands out after checking that rule.
 
-Anything else answers NotFound (404), never 403: a 403 would tell a stranger that the request exists.
+Every request-scoped read and write (comments, files, downloads, new comments) is a method of that
+object, bound to the request it was checked for; the portal's routes never name a request to JSM
+themselves, so a new route cannot forget the check. Anything refused answers NotFound (404), never 403: a
+403 would tell a stranger that the request exists.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from deskgate.errors import NotFound
-from deskgate.jsm import JsmAuthError, JsmBadRequest, JsmClient, JsmNotFound
-from deskgate.jsm.models import Customer, CustomerRequest
+from deskgate.jsm import AttachmentDownload, JsmAuthError, JsmBadRequest, JsmClient, JsmNotFound
+from deskgate.jsm.endpoints import IssueRef, JsmId
+from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest
+from deskgate.portal.attachments import visible_attachments
+from deskgate.portal.outbox import UploadedFile
 from deskgate.portal.provisioning import CustomerLink
 
 _NOT_FOUND = "We could not find this request."
+_NO_FILE = "We could not find this file."
 
 
-async def authorize_request(
-    client: JsmClient, customer: CustomerLink, issue_key_or_id: str
-) -> CustomerRequest:
-    """The request, if `customer` reported it or participates in it; otherwise NotFound."""
-    # Both calls at once: the request detail page pays one JSM round trip for the check.
+@dataclass(frozen=True)
+class AuthorizedRequest:
+    """What one customer may do with one request; made only by `authorize_request`."""
+
+    request: CustomerRequest
+    participants: tuple[Customer, ...]
+    customer: CustomerLink
+    _client: JsmClient
+
+    @property
+    def key(self) -> IssueRef:
+        return IssueRef(self.request.issue_key)
+
+    async def comments(self) -> tuple[Comment, ...]:
+        """The public comments (internal ones are never asked for, see `JsmClient.comments`)."""
+        return await self._client.comments(self.key)
+
+    async def comments_and_files(self) -> tuple[tuple[Comment, ...], tuple[Attachment, ...]]:
+        """The public comments and the attachments this customer may see (`visible_attachments`),
+        asked of JSM at the same time."""
+        comments, everything = await asyncio.gather(
+            self._client.comments(self.key), self._client.attachments(self.key)
+        )
+        return comments, visible_attachments(everything, comments, self.customer.jsm_user_id)
+
+    async def open_file(self, attachment_id: str) -> tuple[Attachment, AttachmentDownload]:
+        """A visible attachment's content, by id; any other id reads as a file that does not exist."""
+        _, shown = await self.comments_and_files()
+        found = next((a for a in shown if a.id == attachment_id), None)
+        if found is None:
+            raise NotFound(f"{self.key}: no visible attachment {attachment_id[:40]!r}", user_message=_NO_FILE)
+        return found, await self._client.download_attachment(JsmId(found.id))
+
+    async def add_comment(self, text: str, files: Sequence[UploadedFile] = ()) -> None:
+        """A public comment in the customer's name (`text` already attributed), with the files, if any,
+        uploaded to this request's own desk and filed under that one comment."""
+        if not files:
+            await self._client.add_comment(self.key, text)
+            return
+        desk = JsmId(self.request.service_desk_id or "")
+        temporary = [
+            await self._client.attach_temporary_file(desk, f.filename, f.content, f.content_type)
+            for f in files
+        ]
+        await self._client.attach_to_request(self.key, temporary, public=True, comment=text)
+
+
+async def authorize_request(client: JsmClient, customer: CustomerLink, ref: str) -> AuthorizedRequest:
+    """The request named `ref`, if `customer` reported it or participates in it; otherwise NotFound."""
+    try:
+        key = IssueRef(ref)
+    except JsmBadRequest as exc:
+        raise NotFound(f"request {ref[:40]!r}: {exc}", user_message=_NOT_FOUND) from None
+    # Both calls at once: the check costs one JSM round trip.
     results = await asyncio.gather(
-        client.get_request(issue_key_or_id),
-        client.request_participants(issue_key_or_id),
-        return_exceptions=True,
+        client.get_request(key), client.request_participants(key), return_exceptions=True
     )
     request, participants = results
     for outcome in results:
         if _hidden(outcome):
-            raise NotFound(f"request {issue_key_or_id!r}: {outcome}", user_message=_NOT_FOUND)
+            raise NotFound(f"request {key!r}: {outcome}", user_message=_NOT_FOUND)
     for outcome in results:
         if isinstance(outcome, BaseException):
             raise outcome
     assert isinstance(request, CustomerRequest) and isinstance(participants, tuple)
     if may_access(customer, request, participants):
-        return request
+        return AuthorizedRequest(request, participants, customer, client)
     raise NotFound(
         f"request {request.issue_key}: {customer.jsm_user_id!r} is neither its reporter nor a participant",
         user_message=_NOT_FOUND,

@@ -25,9 +25,12 @@ from pydantic import SecretStr
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from deskgate.audit import AuditEvent, AuditLog
 from deskgate.crypto import SecretBox
 from deskgate.errors import DeskgateError
 from deskgate.jsm import JsmClient, JsmConnection
+from deskgate.jsm.firewall import Refusal
+from deskgate.jsm.transport import OnRefused
 from deskgate.store.models import CustomerLinkRow, JsmConnectionRow, ServiceDeskSettingRow
 
 CACHE_SECONDS = 5.0
@@ -173,12 +176,28 @@ def fingerprint(connection: JsmConnection) -> str:
     return hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
 
 
-class JsmClients:
-    """One JsmClient per connection configuration, built on the shared httpx client."""
+async def audit_refusal(audit: AuditLog, refusal: Refusal) -> None:
+    """A request the JSM firewall refused is a security event: it means some input tried to steer the
+    service account (or a bug would have let it), so it goes to the audit log as well as the log."""
+    await audit.record(
+        AuditEvent(
+            event="jsm.firewall",
+            outcome="refused",
+            detail=f"{refusal.operation}: {refusal.method} {refusal.target} — {refusal.reason}",
+        )
+    )
 
-    def __init__(self, http: httpx.AsyncClient, jira: JiraSettings) -> None:
+
+class JsmClients:
+    """One JsmClient per connection configuration, built on the shared httpx client; each reports what
+    its firewall refuses to `on_refused`."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, jira: JiraSettings, *, on_refused: OnRefused | None = None
+    ) -> None:
         self._http = http
         self._jira = jira
+        self._on_refused = on_refused
         self._current: tuple[str, JsmClient] | None = None
 
     async def get(self) -> JsmClient:
@@ -186,5 +205,5 @@ class JsmClients:
         connection = await self._jira.require()
         key = fingerprint(connection)
         if self._current is None or self._current[0] != key:
-            self._current = (key, JsmClient(self._http, connection))
+            self._current = (key, JsmClient(self._http, connection, on_refused=self._on_refused))
         return self._current[1]

@@ -29,6 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.errors import DeskgateError
+from deskgate.jsm.files import clean_filename
 from deskgate.jsm.marker import apply_marker, new_marker
 from deskgate.portal.forms import ValidatedRequest
 from deskgate.store.models import SubmissionFileRow, SubmissionRow
@@ -84,13 +85,6 @@ class Claim:
     was_unclear: bool  # an earlier try may have reached JSM (it timed out, or its worker died)
 
 
-def _clean_filename(name: str) -> str:
-    # Some browsers send the full client path; control characters never belong in a name.
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = "".join(c for c in base if c.isprintable()).strip()
-    return (base or "attachment")[:255]
-
-
 def _clean_content_type(value: str) -> str:
     kept = "".join(c for c in value if c.isprintable()).strip()
     return kept[:255] or "application/octet-stream"
@@ -120,7 +114,7 @@ class SubmissionOutbox:
             if len(upload.content) > max_file_bytes:
                 raise AttachmentTooLarge(
                     f"{upload.filename}: {len(upload.content)} bytes > {max_file_bytes}",
-                    user_message=f"“{_clean_filename(upload.filename)}” is larger than the limit of "
+                    user_message=f"“{clean_filename(upload.filename)}” is larger than the limit of "
                     f"{max_file_bytes / 1_048_576:.1f} MB. Please attach a smaller file.",
                 )
         marker = new_marker()
@@ -152,7 +146,7 @@ class SubmissionOutbox:
             session.add_all(
                 SubmissionFileRow(
                     submission_id=submission_id,
-                    filename=_clean_filename(f.filename),
+                    filename=clean_filename(f.filename),
                     content_type=_clean_content_type(f.content_type),
                     size=len(f.content),
                     content=f.content,

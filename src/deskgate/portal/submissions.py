@@ -33,6 +33,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from deskgate.audit import AuditEvent, AuditLog
+from deskgate.errors import new_error_id
 from deskgate.jsm import JsmBadRequest, JsmClient, JsmError, JsmRateLimited, JsmUnavailable
 from deskgate.jsm.marker import marker_label, marker_line
 from deskgate.portal.outbox import (
@@ -72,6 +74,24 @@ class DeliveryPolicy:
         """Wait after failed attempt number `attempts` (1-based): half fixed, half random."""
         ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
         return float(ceiling / 2 + self.jitter() * ceiling / 2)
+
+
+REFUSED = "refused by JSM, error id "  # prefixes of last_error: what the customer is told is
+FILES_REFUSED = "files refused by JSM, error id "  # `customer_message`, never JSM's text
+
+
+def customer_message(last_error: str | None) -> str:
+    """What a customer reads about a submission that failed: Deskgate's own words and an error id."""
+    text = last_error or ""
+    for prefix, message in (
+        (REFUSED, "The help desk did not accept this request"),
+        (FILES_REFUSED, "The request was created, but the help desk did not accept its files"),
+    ):
+        if text.startswith(prefix):
+            return (
+                f"{message}. If you ask the help desk about it, give them the error id {text[len(prefix) :]}."
+            )
+    return text or "The help desk did not accept this request."
 
 
 def _carries_marker(values: dict[str, Any], marker: str) -> bool:
@@ -121,13 +141,24 @@ class Submissions(SubmissionOutbox):
                 await self._save(claim, issue_key=key)
             await self._attach(claim, key)
         except JsmBadRequest as refused:
-            if key is None:
-                await self._save(claim, state="failed", last_error=refused.error_message or str(refused))
-            else:  # the request exists; only its files were refused: keep the request, say so
-                note = (
-                    f"The request was created, but its files were refused: {refused.error_message or refused}"
+            # JSM's own words go to the log and the audit log; the customer reads a plain message and
+            # the error id (`customer_message`), with which the help desk finds the rest.
+            error_id = new_error_id()
+            log.warning("submission %s refused by JSM [error id %s]: %s", row.id, error_id, refused)
+            await AuditLog(self._sessions).record(
+                AuditEvent(
+                    event="portal.submission",
+                    outcome="refused",
+                    idp=row.idp,
+                    subject=row.subject,
+                    error_id=error_id,
+                    detail=f"{'files of ' + key if key else 'new request'}: {refused}",
                 )
-                await self._finish(claim, key, note)
+            )
+            if key is None:
+                await self._save(claim, state="failed", last_error=f"{REFUSED}{error_id}")
+            else:  # the request exists; only its files were refused: keep the request, say so
+                await self._finish(claim, key, f"{FILES_REFUSED}{error_id}")
             return
         except JsmError as failed:
             await self._reschedule(claim, failed)

@@ -21,6 +21,7 @@ from deskgate.jsm.emulator.jql import JqlError, search
 from deskgate.jsm.emulator.state import now
 
 SEARCH_CAP = 50  # like Jira, more than this per page is capped silently
+MEDIA = "/__media__/file"  # where Cloud's attachment redirect points (a media host in real JSM)
 
 
 async def myself(request: Request) -> Response:
@@ -127,8 +128,13 @@ async def issue_search(request: Request) -> Response:
 
 
 async def attachment_content(request: Request) -> Response:
-    store, _ = context(request)
+    """The bytes of an attachment. Cloud's "Get attachment content" (`GET /rest/api/3/attachment/content/
+    {id}`, Jira Cloud platform REST API v3, "Issue attachments") answers 303 to a media-service URL
+    unless asked `redirect=false`; Data Center's attachment servlet sends the bytes."""
+    store, base = context(request)
     _, attachment = found(store.attachment(request.path_params["id"]), "attachment")
+    if request.url.path.startswith("/rest/api/3/") and request.query_params.get("redirect") != "false":
+        return Response(status_code=303, headers={"Location": f"{base}{MEDIA}/{attachment.id}/binary"})
     return Response(
         attachment.content,
         headers={
@@ -152,5 +158,6 @@ def routes(flavour: str) -> list[Route]:
         Route(f"{api}/user/search", user_search),
         Route(search_path, issue_search, methods=["GET", "POST"]),
         Route("/servicedesk/customershim/secure/attachment/{id}/{name:path}", attachment_content),
+        Route(MEDIA + "/{id}/binary", attachment_content),
         content,
     ]

@@ -20,7 +20,7 @@ from deskgate.errors import NotFound
 from deskgate.jsm.models import RequestType, ServiceDesk
 from deskgate.portal.forms import FormErrors, FormSpec, build_spec, validate
 from deskgate.portal.ratelimit import RateLimited, SubmissionLimit, SubmissionRateLimit
-from deskgate.portal.submissions import AttachmentTooLarge, Submissions, Submitter
+from deskgate.portal.submissions import AttachmentTooLarge, Submissions, Submitter, customer_message
 from deskgate.web.context import current_user, web
 from deskgate.web.portal.common import (
     MAX_FILE_BYTES,
@@ -154,8 +154,7 @@ async def create_submit(request: Request) -> Response:
     if status is not None and status.state == "done" and status.issue_key:
         return RedirectResponse(f"/portal/requests/{status.issue_key}?created=1", 303, headers=NO_STORE)
     if status is not None and status.state == "failed":
-        message = f"The help desk refused this request: {status.last_error or 'no reason given'}"
-        return again({"": message}, 422)
+        return again({"": customer_message(status.last_error)}, 422)
     query = urlencode({"desk": desk.id, "notice": PENDING_NOTICE})
     return RedirectResponse(f"/portal/requests?{query}", 303, headers=NO_STORE)
 

@@ -1,9 +1,10 @@
 """My requests, one request's page, adding a comment, and attachment downloads.
 
-Every route that names a request calls `authorize_request` first (reporter or participant, else 404) and
-then checks the request's desk has SSO on; the request's own data is fetched alongside the check, so the
-page costs one JSM round trip, and is only shown once the check passed. Attachments: a customer is shown
-and served only what `visible_attachments` allows; any other file id answers 404 like a stranger's.
+Every route that names a request gets an `AuthorizedRequest` from `authorize_request` first (reporter or
+participant, else 404), checks that the request's desk has SSO on, and then reads and writes only through
+that capability: nothing about a request is asked of JSM before the check passed. Attachments: a customer
+is shown and served only what `visible_attachments` allows; any other file id answers 404 like a
+stranger's, and content is fetched by attachment id, never by a URL from JSM's answer.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from deskgate.errors import NotFound
 from deskgate.jsm import JsmUnavailable
 from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest, Page, StatusFilter
-from deskgate.portal.access import authorize_request
-from deskgate.portal.attachments import visible_attachments
-from deskgate.portal.submissions import Submissions
+from deskgate.portal.access import AuthorizedRequest, authorize_request
+from deskgate.portal.submissions import Submissions, customer_message
 from deskgate.web.portal.common import (
     MAX_FILE_BYTES,
     PAGE_SIZE,
@@ -101,6 +101,7 @@ async def my_requests(request: Request) -> Response:
             "desk": desk,
             "page": page,
             "pending": pending if start == 0 else [],
+            "pending_messages": {p.id: customer_message(p.last_error) for p in pending},
             "status": status,
             "q": text,
             "start": start,
@@ -117,27 +118,20 @@ async def _authorized(
 ) -> tuple[CustomerRequest, list[dict[str, Any]], tuple[Attachment, ...], tuple[Customer, ...]]:
     """The request and what its page shows; NotFound unless this customer may see it. The attachments
     are those the customer may see (`visible_attachments`), told apart with the comments' own files."""
-    client = await who.client()
-    checked, comments, attachments, participants, account = await asyncio.gather(
-        authorize_request(client, who.link, ref),
-        client.comments(ref),
-        client.attachments(ref),
-        client.request_participants(ref),
-        _service_account_id(request, who),
-        return_exceptions=True,
+    granted = await _granted(who, ref)
+    (comments, shown), account = await asyncio.gather(
+        granted.comments_and_files(), _service_account_id(request, who)
     )
-    if isinstance(checked, BaseException):
-        raise checked
-    await _desk_open(who, checked)
-    for outcome in (comments, attachments, participants, account):
-        if isinstance(outcome, BaseException):
-            raise outcome
-    assert isinstance(comments, tuple) and isinstance(attachments, tuple) and isinstance(participants, tuple)
-    assert isinstance(account, str)
-    shown = visible_attachments(attachments, comments, who.link.jsm_user_id)
     # A comment JSM made only to carry files has no text: its files are listed with the others.
     views = [_comment_view(c, account) for c in comments if c.body.strip()]
-    return checked, views, shown, participants
+    return granted.request, views, shown, granted.participants
+
+
+async def _granted(who: Visitor, ref: str) -> AuthorizedRequest:
+    """The capability for `ref`, once the customer's right to it and its desk's SSO were checked."""
+    granted = await authorize_request(await who.client(), who.link, ref)
+    await _desk_open(who, granted.request)
+    return granted
 
 
 async def _service_account_id(request: Request, who: Visitor) -> str:
@@ -212,8 +206,7 @@ async def add_comment(request: Request) -> Response:
     form = await request.form(max_files=6, max_fields=20)
     try:
         check_csrf(who.ctx, request, form.get("csrf_token"))
-        found = await authorize_request(await who.client(), who.link, ref)
-        await _desk_open(who, found)
+        granted = await _granted(who, ref)
         body = str(form.get("body") or "").replace("\r\n", "\n").strip()
         files = [f for f in form.getlist("attachment") if isinstance(f, UploadFile) and f.filename]
         uploads, problem = await read_uploads(files)
@@ -223,19 +216,25 @@ async def add_comment(request: Request) -> Response:
             problem = f"A comment holds at most {MAX_COMMENT:,} characters."
         if problem is not None:
             return await _detail(request, who, ref, errors={"body": problem}, comment=body, status_code=400)
-        client = await who.client()
-        desk = found.service_desk_id or ""
-        temporary = [
-            await client.attach_temporary_file(desk, u.filename, u.content, u.content_type) for u in uploads
-        ]
-        text = attributed(who.session, who.link, body)
-        if temporary:  # one public comment carrying the text and the files
-            await client.attach_to_request(found.issue_key, temporary, public=True, comment=text)
-        else:
-            await client.add_comment(found.issue_key, text)
+        await granted.add_comment(attributed(who.session, who.link, body), uploads)
     finally:
         await form.close()
-    return RedirectResponse(f"/portal/requests/{found.issue_key}#comments", 303, headers=NO_STORE)
+    return RedirectResponse(f"/portal/requests/{granted.key}#comments", 303, headers=NO_STORE)
+
+
+# Types a browser may show as they are; anything else downloads as bytes, so that a file a customer
+# uploads (HTML, SVG, XML…) can never run as a page of Deskgate's origin.
+SAFE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "application/pdf", "text/plain"}
+)
+
+
+def served_type(mime_type: str) -> str:
+    """The Content-Type a download is served with: the file's own for a safe type, else octet-stream."""
+    kind = mime_type.split(";", 1)[0].strip().lower()
+    if kind == "text/plain":
+        return "text/plain; charset=utf-8"
+    return kind if kind in SAFE_TYPES else "application/octet-stream"
 
 
 def content_disposition(filename: str) -> str:
@@ -248,33 +247,15 @@ def content_disposition(filename: str) -> str:
 async def download(request: Request) -> Response:
     who = await visitor(request)
     ref, wanted = str(request.path_params["key"]), str(request.path_params["attachment_id"])
-    client = await who.client()
-    checked, attachments, comments = await asyncio.gather(
-        authorize_request(client, who.link, ref),
-        client.attachments(ref),
-        client.comments(ref),
-        return_exceptions=True,
-    )
-    if isinstance(checked, BaseException):
-        raise checked
-    await _desk_open(who, checked)
-    for outcome in (attachments, comments):
-        if isinstance(outcome, BaseException):
-            raise outcome
-    assert isinstance(attachments, tuple) and isinstance(comments, tuple)
+    granted = await _granted(who, ref)
     # A file the customer may not see is "not found", exactly like one of another request.
-    shown = visible_attachments(attachments, comments, who.link.jsm_user_id)
-    found = next((a for a in shown if a.id == wanted), None)
-    if found is None:
-        raise NotFound(f"{ref}: no attachment {wanted!r}", user_message="We could not find this file.")
-    content = await client.download_attachment(found)
+    found, content = await granted.open_file(wanted)
     headers = {
         **NO_STORE,
         "Content-Disposition": content_disposition(found.filename),
         "X-Content-Type-Options": "nosniff",
     }
-    media_type = found.mime_type or content.content_type
-    return StreamingResponse(content.iter_bytes(), media_type=media_type, headers=headers)
+    return StreamingResponse(content.iter_bytes(), media_type=served_type(found.mime_type), headers=headers)
 
 
 @guarded(api=True)

@@ -1,4 +1,5 @@
-"""Files a customer attaches (to a new request or a comment): read with a size limit, content type kept."""
+"""Files a customer attaches (to a new request or a comment): read with a size limit, content type kept,
+and the name cleaned once (`clean_filename`): the cleaned name is the one stored, sent to JSM and shown."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 
 from starlette.datastructures import UploadFile
 
+from deskgate.jsm.files import clean_filename
 from deskgate.portal.submissions import UploadedFile
 from deskgate.web.portal.common import MAX_FILE_BYTES, MAX_FILES
 
@@ -28,9 +30,10 @@ async def read_uploads(
         while chunk := await upload.read(CHUNK):
             size += len(chunk)
             if size > limit:
-                name = upload.filename or "A file"
+                name = clean_filename(upload.filename or "A file")
                 return [], f"“{name}” is larger than the limit of {limit / 1_048_576:.1f} MB."
             chunks.append(chunk)
         content_type = upload.content_type or "application/octet-stream"
-        read.append(UploadedFile(upload.filename or "attachment", content_type, b"".join(chunks)))
+        name = clean_filename(upload.filename or "attachment")
+        read.append(UploadedFile(name, content_type, b"".join(chunks)))
     return read, None

@@ -1,0 +1,228 @@
+"""Property: whatever a signed-in customer sends to any customer-facing route (keys, ids, file names,
+query strings, form fields), every request Deskgate then makes to JSM is one of the allowed endpoint
+templates, and names only what that customer is authorized for. The one exception is the authorization
+check itself (`GET /request/{ref}` and its participants), which must read a request to refuse it.
+
+Run against both JSM flavours, with Mallory as the customer and Alice's requests as the prize."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import httpx
+import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deskgate.jsm.client_base import allowed_endpoints
+from deskgate.jsm.emulator import EmulatorApp, create_emulator
+from deskgate.jsm.endpoints import IssueRef
+from deskgate.jsm.flavour import flavour_for
+from tests.portal_web.conftest import SITE, Customer, Rig
+from tests.support.databases import database_url
+from tests.support.inprocess import running_app
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+AUTHORIZATION_CHECK = {
+    ("GET", "/rest/servicedeskapi/request/{issue}"),
+    ("GET", "/rest/servicedeskapi/request/{issue}/participant"),
+}
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """What Deskgate sends to JSM, exactly as it leaves (method, raw path, body)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.sent: list[tuple[str, str, bytes]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        self.sent.append((request.method, request.url.raw_path.decode("ascii"), body))
+        return await self.inner.handle_async_request(request)
+
+
+@dataclass(repr=False)
+class Scene:
+    rig: Rig
+    recording: Recording
+    mallory: Customer
+    token: str
+    portal: BlockingPortal
+
+
+@asynccontextmanager
+async def _scene(flavour: str, db_url: str, portal: BlockingPortal) -> AsyncIterator[Scene]:
+    jsm: EmulatorApp = create_emulator(flavour)  # type: ignore[arg-type]
+    recording = Recording(httpx.ASGITransport(app=jsm))
+    async with (
+        httpx.AsyncClient(transport=recording) as jsm_http,
+        running_app(db_url, idp_http=jsm_http, jsm=jsm.connection(SITE)) as (client, services),
+    ):
+        rig = Rig(jsm, services, client, client._transport)
+        mallory = await rig.sign_in("mallory-sub", "mallory@example.com", "Mallory Mole")
+        created = await (await services.jsm_client()).create_request(
+            "1", "1", {"summary": "Mallory's printer"}, raise_on_behalf_of=mallory.jsm_user_id
+        )
+        page = await mallory.browser.get(f"/portal/requests/{created.issue_key}")
+        found = _CSRF.search(page.text)
+        assert found
+        yield Scene(rig, recording, mallory, found.group(1), portal)
+
+
+@pytest.fixture(params=["cloud", "datacenter"], scope="module")
+def scene(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+    """One app and one emulator per flavour, running in a thread of their own, so that Hypothesis (which
+    drives synchronous tests) can send it as many visits as it likes."""
+    with (
+        database_url("sqlite", tmp_path_factory.mktemp("db")) as db_url,
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(_scene(request.param, db_url, portal)) as built,
+    ):
+        yield built
+
+
+# The seed's requests (Alice's ITH-1, ITH-3, HRS-1; Bob's ITH-2, shared with Alice) and Mallory's own
+# first request (ITH-4 on the IT desk): by key, by id, and bent.
+_SEED = create_emulator("cloud").store.issues
+KNOWN_REFS = [*(i.key for i in _SEED), *(i.id for i in _SEED), "ITH-4", str(int(_SEED[-1].id) + 1), "ith-4"]
+TRICKS = [
+    "ITH-1/../ITH-4",
+    "ITH-4/../ITH-1",
+    "ITH-1%2F..%2FITH-4",
+    "..",
+    "%2e%2e",
+    "ITH-1\\..",
+    "ITH-4?x=1",
+    "",
+]
+REFS = st.one_of(st.sampled_from(KNOWN_REFS + TRICKS), st.text(max_size=30))
+ATTACHMENT_IDS = st.one_of(
+    st.integers(min_value=10000, max_value=10040).map(str),
+    st.sampled_from(["0", "-1", "1e3", "10001/../10002", "10005%2F..%2F10006"]),
+    st.text(max_size=20),
+)
+FILE_NAMES = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(
+        ["../../../rest/servicedeskapi/request/ITH-1/comment", "..\\..\\x", "\u202egnp.exe", "a\x00b"]
+    ),
+)
+FORM_TEXT = st.text(max_size=80)
+ROUTES = ["page", "api", "file", "comment", "list", "create", "jsm-link"]
+
+
+@dataclass(frozen=True)
+class Visit:
+    route: str
+    ref: str
+    raw: bool  # the ref as it is in the path (httpx may normalise it), else percent-encoded as one segment
+    attachment_id: str
+    file_name: str
+    body: str
+    params: dict[str, str]
+    desk: str
+    request_type: str
+    fields: dict[str, str]
+
+    def segment(self, text: str) -> str:
+        return text if self.raw else quote(text, safe="")
+
+
+VISITS = st.builds(
+    Visit,
+    route=st.sampled_from(ROUTES),
+    ref=REFS,
+    raw=st.booleans(),
+    attachment_id=ATTACHMENT_IDS,
+    file_name=FILE_NAMES,
+    body=FORM_TEXT,
+    params=st.dictionaries(
+        st.sampled_from(["desk", "status", "q", "start", "limit", "key"]),
+        st.one_of(FORM_TEXT, st.sampled_from(["1", "2", "open", "closed", "ITH-1"])),
+    ),
+    desk=st.sampled_from(["1", "2", "3", "01", "x"]),
+    request_type=st.sampled_from(["1", "2", "10", "999"]),
+    fields=st.dictionaries(
+        st.sampled_from(["summary", "description", "raiseOnBehalfOf", "issue", "reporter"]), FORM_TEXT
+    ),
+)
+
+
+async def _visit(scene: Scene, visit: Visit) -> httpx.Response:
+    browser = scene.mallory.browser
+    where = visit.segment(visit.ref)
+    if visit.route == "page":
+        return await browser.get(f"/portal/requests/{where}")
+    if visit.route == "api":
+        return await browser.get(f"/portal/api/requests/{where}", headers={"Accept": "application/json"})
+    if visit.route == "file":
+        return await browser.get(f"/portal/requests/{where}/attachments/{visit.segment(visit.attachment_id)}")
+    if visit.route == "comment":
+        return await browser.post(
+            f"/portal/requests/{where}/comment",
+            data={"csrf_token": scene.token, "body": visit.body or "hello", "key": visit.ref},
+            files={"attachment": (visit.file_name or "x", b"bytes", "text/plain")},
+        )
+    if visit.route == "list":
+        return await browser.get("/portal/requests", params=visit.params)
+    if visit.route == "create":
+        return await browser.post(
+            f"/portal/{visit.desk}/create/{visit.request_type}",
+            data={"csrf_token": scene.token, **visit.fields},
+            files={"attachment": (visit.file_name or "x", b"bytes", "text/plain")},
+        )
+    return await browser.get(f"/servicedesk/customer/portal/1/{where}")
+
+
+def _template(flavour: str, method: str, path: str) -> tuple[str, str] | None:
+    for endpoint in allowed_endpoints(flavour_for(flavour)):  # type: ignore[arg-type]
+        if endpoint.method == method and endpoint.pattern.fullmatch(path):
+            return endpoint.method, endpoint.template
+    return None
+
+
+def _mallorys(scene: Scene) -> set[str]:
+    """Keys and ids of every request Mallory reported or participates in (also ones she raised now)."""
+    me = scene.mallory.email
+    mine = [
+        i
+        for i in scene.rig.jsm.store.issues
+        if i.reporter.email == me or any(p.email == me for p in i.participants)
+    ]
+    return {i.key for i in mine} | {i.id for i in mine}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(visit=VISITS)
+def test_every_jsm_call_fits_a_template_and_names_only_mallorys_requests(scene: Scene, visit: Visit) -> None:
+    scene.recording.sent.clear()
+    try:
+        answer = scene.portal.call(_visit, scene, visit)
+    except httpx.InvalidURL:  # no browser sends this path either
+        assert scene.recording.sent == []
+        return
+    assert answer.status_code < 500, (visit, answer.status_code, answer.text[:300])
+    flavour = scene.rig.jsm.flavour
+    mine = _mallorys(scene)
+    mallory_id = scene.mallory.jsm_user_id
+    visible_files = {a.id for i in scene.rig.jsm.store.issues if i.key in mine for a in i.attachments}
+    for method, raw, body in scene.recording.sent:
+        path = raw.partition("?")[0]
+        template = _template(flavour, method, path)
+        assert template is not None, f"{method} {raw}: no endpoint"
+        issue = re.match(r"/rest/servicedeskapi/request/([^/?]+)", path)
+        if issue and template not in AUTHORIZATION_CHECK:
+            assert IssueRef(issue.group(1)) in mine, f"{method} {raw} names a request that is not Mallory's"
+        if "/attachment/content/" in path or path.startswith("/secure/attachment/"):
+            assert re.findall(r"\d+", path)[-1] in visible_files, f"{raw}: a file of someone else's request"
+        if template[1] == "/rest/servicedeskapi/request" and method == "POST":
+            assert json.loads(body)["raiseOnBehalfOf"] == mallory_id
+        if template[1].startswith(("/rest/api/3/search", "/rest/api/2/search")):
+            assert mallory_id in json.loads(body)["jql"]
