@@ -1,7 +1,9 @@
 """The audit log: who signed in or out, through which IdP, and why a sign-in was refused or failed.
 
 The console and `deskgate audit` read it through the same `AuditFilter`; the CSV export escapes every cell
-a spreadsheet would take for a formula, since subjects, emails and details come from outside.
+a spreadsheet would take for a formula, since subjects, emails and details come from outside. Failures that
+name nobody (a forged callback, a stray logout token) are recorded within a budget per client address, the
+rest summed up in one row (`deskgate.audit_budget`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import io
 import logging
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from deskgate.audit_budget import AuditBudget, Surplus
 from deskgate.store.models import AuditEventRow
 
 log = logging.getLogger("deskgate.audit")
@@ -103,10 +106,39 @@ def _event(r: AuditEventRow) -> AuditEvent:
 
 
 class AuditLog:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, budget: AuditBudget | None = None
+    ) -> None:
         self._sessions = sessions
+        self.budget = budget or AuditBudget(sessions)
 
     async def record(self, event: AuditEvent) -> None:
+        at = event.at or datetime.now(UTC)
+        if self.budget.covers(event.event, event.outcome, event.subject, event.email):
+            spent = await self.budget.spend(event.event, event.client_ip, at)
+            if spent.surplus is not None:
+                await self._write(self._summary(spent.surplus, at))
+            if not spent.record:
+                log.debug("audit event=%s client_ip=%s: over budget, counted", event.event, event.client_ip)
+                return
+        await self._write(replace(event, at=at))
+
+    async def settle(self, now: datetime | None = None) -> int:
+        """Write the summaries of the anonymous failures that closed windows counted (housekeeping's part:
+        an address that stops sending never closes its window itself); how many rows that made."""
+        at = now or datetime.now(UTC)
+        surpluses = await self.budget.settle(at)
+        for surplus in surpluses:
+            await self._write(self._summary(surplus, at))
+        return len(surpluses)
+
+    def _summary(self, surplus: Surplus, at: datetime) -> AuditEvent:
+        detail = surplus.detail(self.budget.window, self.budget.budget)
+        return AuditEvent(
+            event=surplus.event, outcome="failure", client_ip=surplus.client_ip, detail=detail, at=at
+        )
+
+    async def _write(self, event: AuditEvent) -> None:
         at = event.at or datetime.now(UTC)
         log.info(
             "audit event=%s outcome=%s idp=%s subject=%s client_ip=%s error_id=%s detail=%s",

@@ -150,11 +150,12 @@ class Services:
         return await self.jsm_clients.get()
 
     async def housekeeping(self) -> None:
-        """Drop what has expired (sessions past their end, old outbox rows and delivered files); the other
-        tables clean themselves on write."""
+        """Drop what has expired (sessions past their end, old outbox rows and delivered files) and sum up the
+        closed windows of the audit log's budget; the other tables clean themselves on write."""
         ended = await self.sessions.store.purge_expired(datetime.now(UTC))
         await self.admin_sessions.store.purge_expired(datetime.now(UTC))
         await self.admin_throttle.purge()
+        await self.audit.settle()
         await purge_submissions(self.db, keep=timedelta(days=self.settings.submission_retention_days))
         if ended:
             log.info("housekeeping: %d expired session(s) removed", ended)

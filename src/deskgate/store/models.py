@@ -281,3 +281,20 @@ class AdminSignInFailureRow(Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[datetime] = mapped_column(index=True)  # quiet long enough: forgotten
     blocked_until: Mapped[datetime]  # no attempt is checked before then
+
+class AuditBudgetRow(Base):
+    """Anonymous failures of one kind from one client address in the current window: how many there were
+    (`deskgate.audit_budget` records the first few one by one and counts the rest), shared by every worker.
+    """
+
+    __tablename__ = "audit_budgets"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # digest of (event, client address)
+    event: Mapped[str] = mapped_column(String(64))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    window_start: Mapped[datetime] = mapped_column(index=True)  # closed windows are summed up, then go
+    seen: Mapped[int] = mapped_column(Integer)
+    # Set by the count that opened this window: how many the window before it left unrecorded, from when.
+    carried: Mapped[int] = mapped_column(Integer)
+    carried_since: Mapped[datetime]
+
