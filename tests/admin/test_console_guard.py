@@ -9,18 +9,13 @@ the token.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from pydantic import SecretStr
-from starlette.routing import Route
 
 from deskgate.config_io import export_config
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import Services
-from deskgate.settings import load_settings
 from deskgate.web import (
     admin,
     admin_activity,
@@ -31,35 +26,12 @@ from deskgate.web import (
     admin_login_page,
     admin_policy,
 )
-from deskgate.web.app import create_app
 from deskgate.web.security import CookieNames
 from tests.support.admin import console_sign_in, csrf_token
-from tests.support.inprocess import SECRET_KEY, running_app
+from tests.support.console_routes import CONSOLE, GUARDED, STATE_CHANGING, concrete
+from tests.support.inprocess import running_app
 
 pytestmark = pytest.mark.anyio
-
-OPEN_WITHOUT_ADMIN = {"/admin/login", "/admin/login/idp/{name}", "/admin/logout", "/admin/setup/{token}"}
-# Values for the routes' path parameters: an IdP that exists, so a refusal is never a mere 404.
-PARAMS = {"name": "corp", "preset": "gluu", "token": "not-a-setup-token", "test_id": "t", "direction": "up"}
-
-
-def _console_routes() -> Iterator[tuple[str, str]]:
-    settings = load_settings(
-        base_url="http://127.0.0.1:8080", secret_key=SECRET_KEY, database_url="sqlite:///:memory:"
-    )
-    for route in create_app(settings).routes:
-        if isinstance(route, Route) and route.path.startswith("/admin"):
-            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
-                yield method, route.path
-
-
-CONSOLE = sorted(set(_console_routes()))
-GUARDED = [(method, path) for method, path in CONSOLE if path not in OPEN_WITHOUT_ADMIN]
-STATE_CHANGING = [(method, path) for method, path in CONSOLE if method != "GET"]
-
-
-def _concrete(path: str) -> str:
-    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: PARAMS.get(m.group(1), "x"), path)
 
 
 def _corp() -> ProviderConfig:
@@ -98,7 +70,7 @@ async def test_a_customer_session_opens_no_console_route(db_url: str) -> None:
         token = csrf_token((await client.get("/admin/login")).text)  # even a valid token changes nothing
         opened = []
         for method, path in GUARDED:
-            response = await client.request(method, _concrete(path), data={"csrf_token": token})
+            response = await client.request(method, concrete(path), data={"csrf_token": token})
             location = response.headers.get("location", "")
             if not (response.status_code == 303 and location.startswith("/admin/login")):
                 opened.append(f"{method} {path}: {response.status_code} {location}")
@@ -132,7 +104,7 @@ async def test_every_console_change_needs_a_valid_csrf_token(db_url: str) -> Non
         accepted = []
         for method, path in STATE_CHANGING:
             for sent in ({}, {"csrf_token": ""}, {"csrf_token": "forged-token"}, {"csrf_token": stolen}):
-                response = await client.request(method, _concrete(path), data=sent)
+                response = await client.request(method, concrete(path), data=sent)
                 if response.status_code != 403 or "form had expired" not in response.text:
                     accepted.append(f"{method} {path} with {sent}: {response.status_code}")
         assert accepted == []

@@ -101,10 +101,12 @@ def test_state_is_single_use_and_bound_to_the_browser(gluu_peer: OidcPeer, deskg
         assert forged.status_code == 400
         assert "error id" in forged.text.lower()
         assert victim.get(server.url + "/me").status_code == 401
-        # …and the state is spent: the attacker cannot use it either.
+        # The refusal took nothing (tests/flow/test_login_binding.py): the sign-in is its own browser's
+        # to finish, and then it is spent.
+        assert attacker.get(callback_url).status_code == 303
         assert attacker.get(callback_url).status_code == 400
     events = server.call(_audit)
-    assert {(e.event, e.outcome) for e in events} == {("login", "failure")}
+    assert {(e.event, e.outcome) for e in events} == {("login", "failure"), ("login", "success")}
     assert any("check=browser" in (e.detail or "") for e in events)
     assert any("check=state" in (e.detail or "") for e in events)
 

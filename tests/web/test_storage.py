@@ -52,9 +52,11 @@ async def test_a_login_state_is_taken_once_by_its_own_browser(db_url: str) -> No
         with pytest.raises(LoginStateError) as other_browser:
             await states.take("state-1", "browser-2")
         assert other_browser.value.check == "browser"
-        # A wrong browser burns the state: the attacker's attempt also ends the legitimate one.
-        with pytest.raises(LoginStateError):
-            await states.take("state-1", "browser-1")
+        with pytest.raises(LoginStateError) as no_browser:
+            await states.take("state-1", None)
+        assert no_browser.value.check == "browser"
+        # Another browser takes nothing: the sign-in is still there for the browser that began it.
+        assert await states.take("state-1", "browser-1") == PENDING
         await states.put("state-2", "browser-1", PENDING)
         assert await states.take("state-2", "browser-1") == PENDING
         with pytest.raises(LoginStateError) as reused:

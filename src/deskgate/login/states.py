@@ -1,7 +1,9 @@
 """Pending sign-ins: state, nonce and PKCE verifier kept server-side, single-use, short-lived.
 
-Each pending sign-in is also bound to the browser that started it (a random value in a cookie, stored
-hashed here), so a callback URL replayed in another browser — login CSRF — is refused.
+Each pending sign-in is also bound to the browser that started it (a random value in a cookie, minted
+afresh at every start and stored hashed here), so a callback URL replayed in another browser — login
+CSRF — is refused. The binding is part of the consuming DELETE's condition: a callback from another
+browser takes nothing, so it cannot spend the rightful browser's sign-in either.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.crypto import digest
@@ -61,26 +63,38 @@ class LoginStates:
             )
 
     async def take(self, state: str | None, browser_binding: str | None) -> PendingLogin:
-        """Consume a pending sign-in: it can be taken once, before it expires, by the browser that began it."""
+        """Consume a pending sign-in: it can be taken once, before it expires, by the browser that began it.
+
+        Another browser's callback (the victim's callback URL replayed by an attacker, or the attacker's
+        opened in the victim's browser) is refused and leaves the pending sign-in where it was.
+        """
         if not state or len(state) > 512:
             raise LoginStateError("state", "the callback carries no state")
+        state_hash = digest(state)
         async with self._sessions.begin() as db:
-            # DELETE … RETURNING makes "single use" atomic even when two callbacks race.
-            row = (
-                await db.execute(
-                    delete(LoginStateRow)
-                    .where(LoginStateRow.state_hash == digest(state))
-                    .returning(LoginStateRow)
-                )
-            ).scalar_one_or_none()
+            row = None
+            if browser_binding:
+                # DELETE … RETURNING makes "single use" atomic even when two callbacks race; the binding
+                # in the WHERE makes it take nothing when the callback comes from another browser.
+                row = (
+                    await db.execute(
+                        delete(LoginStateRow)
+                        .where(LoginStateRow.state_hash == state_hash)
+                        .where(LoginStateRow.browser_hash == digest(browser_binding))
+                        .returning(LoginStateRow)
+                    )
+                ).scalar_one_or_none()
+            # Only to tell the two refusals apart in the audit record: nothing is taken here.
+            found = select(LoginStateRow.state_hash).where(LoginStateRow.state_hash == state_hash)
+            elsewhere = row is None and (await db.execute(found)).first() is not None
+        if elsewhere:
+            raise LoginStateError(
+                "browser", "the callback arrived in another browser than the one that began it"
+            )
         if row is None:
             raise LoginStateError("state", "unknown or already used state")
         if row.expires_at <= self._clock():
             raise LoginStateError("state", "the sign-in took longer than allowed")
-        if not browser_binding or digest(browser_binding) != row.browser_hash:
-            raise LoginStateError(
-                "browser", "the callback arrived in another browser than the one that began it"
-            )
         return PendingLogin(
             idp=row.idp,
             purpose=row.purpose,

@@ -44,6 +44,7 @@ async def start_admin_session(
 ) -> Response:
     """`response`, carrying a new admin session for `username` (SameSite=Strict cookie)."""
     # A brand-new session id at every sign-in, and the one the browser brought (if any) ended: rotation.
+    # The console's CSRF tokens are bound to the session, so the ones minted before this no longer hold.
     await ctx.services.admin_sessions.end(request.cookies.get(ctx.cookies.admin))
     session_id, _ = await ctx.services.admin_sessions.start(
         idp="deskgate-admin", subject=username, email=None, display_name=username, attributes={}
@@ -77,7 +78,7 @@ async def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     ctx = web(request)
     form = await request.form()
-    if not ctx.csrf.valid(request, form.get("csrf_token")):
+    if not ctx.admin_csrf.valid(request, form.get("csrf_token")):
         return csrf_refused(request)
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))
@@ -112,7 +113,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     ctx = web(request)
     form = await request.form()
-    if not ctx.csrf.valid(request, form.get("csrf_token")):
+    if not ctx.admin_csrf.valid(request, form.get("csrf_token")):
         return csrf_refused(request)
     record = await ctx.services.admin_sessions.end(request.cookies.get(ctx.cookies.admin))
     if record is not None:
@@ -149,7 +150,7 @@ async def setup_page(request: Request) -> Response:
 async def setup(request: Request) -> Response:
     ctx = web(request)
     form = await request.form()
-    if not ctx.csrf.valid(request, form.get("csrf_token")):
+    if not ctx.admin_csrf.valid(request, form.get("csrf_token")):
         return csrf_refused(request)
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))

@@ -72,7 +72,7 @@ async def export(request: Request, admin: SessionRecord) -> Response:
 async def import_(request: Request, admin: SessionRecord) -> Response:
     # The context manager closes the uploaded file's spool however the handler ends.
     async with request.form(max_files=1, max_fields=5) as form:
-        if not web(request).csrf.valid(request, form.get("csrf_token")):
+        if not web(request).admin_csrf.valid(request, form.get("csrf_token")):
             return csrf_refused(request)
         replace = form.get("mode") == "replace"
         upload = form.get("file")

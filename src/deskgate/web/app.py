@@ -32,10 +32,10 @@ from deskgate.web import (
 )
 from deskgate.web.body_limits import BodyLimits, Limits
 from deskgate.web.context import TEMPLATES, WebContext
+from deskgate.web.csrf import Csrf, Realm
 from deskgate.web.fastpath import IdentityFastPath
 from deskgate.web.security import (
     CookieNames,
-    Csrf,
     SecurityHeaders,
     filter_access_logs,
     trusted_networks,
@@ -66,7 +66,8 @@ def create_app(
             services=services,
             templates=templates,
             cookies=cookies,
-            csrf=Csrf(secret_key_for(settings), cookies.csrf, settings.is_https),
+            csrf=_csrf(settings, Realm.CUSTOMER, cookies.session, cookies),
+            admin_csrf=_csrf(settings, Realm.ADMIN, cookies.admin, cookies),
             https=settings.is_https,
             trusted_proxies=trusted_networks(settings),
         )
@@ -108,6 +109,17 @@ def create_app(
     app.add_middleware(BodyLimits, limits=Limits.from_settings(settings), templates=templates)
     app.add_middleware(SecurityHeaders, https=settings.is_https)  # outermost: every answer gets the headers
     return app
+
+
+def _csrf(settings: Settings, realm: Realm, session_cookie: str, cookies: CookieNames) -> Csrf:
+    """The CSRF tokens of one realm, bound to the session behind `session_cookie`."""
+    return Csrf(
+        secret_key_for(settings),
+        realm=realm,
+        session_cookie=session_cookie,
+        cookie_name=cookies.csrf,
+        https=settings.is_https,
+    )
 
 
 def services_of(app: Starlette) -> Services:

@@ -99,9 +99,9 @@ async def begin_login(
     ctx = web(request)
     party = await ctx.services.relying_party(idp)
     auth = await party.authorization_request(prompt=prompt, login_hint=login_hint)
-    binding = request.cookies.get(ctx.cookies.login)
-    if not binding or not 20 <= len(binding) <= 128:
-        binding = secrets.token_urlsafe(32)
+    # Minted afresh at every start, never taken over from the browser: a value planted there (or left by an
+    # earlier sign-in) would otherwise bind this sign-in to a browser someone else also knows the value of.
+    binding = secrets.token_urlsafe(32)
     await ctx.services.login_states.put(
         auth.state,
         binding,

@@ -82,7 +82,7 @@ def form_page(
 ) -> Response:
     """A console page with a CSRF token for its forms (and the layout's sign-out button)."""
     ctx = web(request)
-    token, cookie = ctx.csrf.token(request)
+    token, cookie = ctx.admin_csrf.token(request)
     admin = getattr(request.state, "admin", None)
     response = ctx.render(
         request,
@@ -91,14 +91,14 @@ def form_page(
         status_code=status_code,
         headers=NO_STORE,
     )
-    ctx.csrf.attach(response, cookie)
+    ctx.admin_csrf.attach(response, cookie)
     return response
 
 
 async def checked_form(request: Request) -> Mapping[str, str] | Response:
     """The POSTed form's text fields, or the refusal page when its CSRF token is not valid."""
     form = await request.form()
-    if not web(request).csrf.valid(request, form.get("csrf_token")):
+    if not web(request).admin_csrf.valid(request, form.get("csrf_token")):
         return csrf_refused(request)
     return {key: value for key, value in form.items() if isinstance(value, str)}
 

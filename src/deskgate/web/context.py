@@ -13,7 +13,8 @@ from starlette.templating import Jinja2Templates
 
 from deskgate.services import Services
 from deskgate.sessions.store import SessionRecord
-from deskgate.web.security import CookieNames, Csrf, IpNetwork, client_ip
+from deskgate.web.csrf import Csrf
+from deskgate.web.security import CookieNames, IpNetwork, client_ip
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -23,7 +24,8 @@ class WebContext:
     services: Services
     templates: Jinja2Templates
     cookies: CookieNames
-    csrf: Csrf
+    csrf: Csrf  # customer forms (portal, sign-out): bound to the customer session
+    admin_csrf: Csrf  # console forms, sign-in and setup included: bound to the admin session
     https: bool
     trusted_proxies: tuple[IpNetwork, ...]
 

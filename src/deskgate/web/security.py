@@ -1,13 +1,11 @@
-"""Cross-cutting web security: headers, cookies, CSRF tokens and the client address behind proxies."""
+"""Cross-cutting web security: headers, cookies and the client address behind proxies (CSRF tokens are
+`web.csrf`'s)."""
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import logging
-import secrets
 from collections.abc import Sequence
-from hashlib import sha256
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -208,40 +206,6 @@ def set_cookie(
 
 def delete_cookie(response: Response, name: str, *, https: bool) -> None:
     response.delete_cookie(name, path="/", secure=https, httponly=True, samesite="lax")
-
-
-class Csrf:
-    """Double-submit tokens bound with an HMAC: the form carries HMAC(key, cookie), the cookie a random value.
-
-    An attacker who cannot read our pages cannot produce the token; one who can plant a cookie (a sibling
-    subdomain, without `__Host-`) still cannot produce the matching HMAC without the secret key.
-    """
-
-    def __init__(self, key: str, cookie_name: str, https: bool) -> None:
-        self._key = sha256(b"deskgate/csrf/v1" + key.encode()).digest()
-        self.cookie_name = cookie_name
-        self._https = https
-
-    def _token_for(self, cookie_value: str) -> str:
-        return hmac.new(self._key, cookie_value.encode(), sha256).hexdigest()
-
-    def token(self, request: Request) -> tuple[str, str | None]:
-        """(token for the form, new cookie value to set or None when the browser already has one)."""
-        current = request.cookies.get(self.cookie_name)
-        if current and 20 <= len(current) <= 128:
-            return self._token_for(current), None
-        fresh = secrets.token_urlsafe(32)
-        return self._token_for(fresh), fresh
-
-    def attach(self, response: Response, new_cookie: str | None) -> None:
-        if new_cookie:
-            set_cookie(response, self.cookie_name, new_cookie, https=self._https, samesite="strict")
-
-    def valid(self, request: Request, submitted: object) -> bool:
-        cookie = request.cookies.get(self.cookie_name)
-        if not cookie or not isinstance(submitted, str):
-            return False
-        return hmac.compare_digest(self._token_for(cookie), submitted)
 
 
 def trusted_networks(settings: Settings) -> tuple[IpNetwork, ...]:
