@@ -14,7 +14,7 @@
     ├── NotFound                  unknown IdP, record or page — also any request this customer may not see
     ├── JsmError                  (jsm.errors) JSM refused or failed; its own tree is in that module
     ├── JsmNotConnected           (portal.connection) no JSM connection is configured
-    ├── RateLimited               (portal.ratelimit) too many submissions from one customer (429)
+    ├── RateLimited               (portal.ratelimit) one customer over a request, comment or file limit (429)
     ├── SignInRequired            (web.portal.common) a portal route without a session (redirect / 401)
     ├── CsrfRefused               (web.portal.common) a portal form without a valid CSRF token (403)
     ├── AttachmentTooLarge        (portal.outbox) a file over the size limit (413)

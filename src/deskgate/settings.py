@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -70,15 +69,44 @@ class Settings(BaseSettings):
     )
     http_timeout_seconds: float = Field(10.0, gt=0, description="Timeout for calls to identity providers.")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Per-customer limits (`deskgate.portal.ratelimit`): each is a token bucket shared by every worker and
+    # instance through the database; a customer may use a whole limit at once, then one more each
+    # window / limit. Too much more is refused with 429 and a page saying when to retry.
     submission_limit: int = Field(
-        10, ge=0, description="Requests one customer may raise per submission window; 0 turns the limit off."
+        10,
+        ge=0,
+        le=100_000,
+        description="Requests one customer may raise per submission window; 0 turns the limit off.",
     )
-    submission_window_minutes: int = Field(60, ge=1, description="The window of the submission limit.")
+    submission_window_minutes: int = Field(
+        60, ge=1, le=10_080, description="The window of the submission limit (at most a week)."
+    )
+    comment_limit: int = Field(
+        30,
+        ge=0,
+        le=100_000,
+        description="Comments one customer may post per comment window, on all their requests together; "
+        "0 turns the limit off.",
+    )
+    comment_window_minutes: int = Field(
+        10, ge=1, le=10_080, description="The window of the comment limit (at most a week)."
+    )
+    upload_limit: int = Field(
+        50,
+        ge=0,
+        le=100_000,
+        description="Files one customer may attach per upload window, counting every file of a new "
+        "request or a comment; 0 turns the limit off. Below the 5 files one form may carry, a form "
+        "with more files than this is refused.",
+    )
+    upload_window_minutes: int = Field(
+        60, ge=1, le=10_080, description="The window of the upload limit (at most a week)."
+    )
     submission_retention_days: int = Field(
         30,
         ge=1,
         description="Delivered and failed requests are deleted from the outbox this long after they were "
-        "submitted; at least the submission window, whose limit counts them.",
+        "submitted (until then a failed one is still shown to its customer).",
     )
     idps: list[ProviderConfig] = Field(
         default_factory=list, description="Identity providers to load at start."
@@ -183,13 +211,6 @@ def _semantic_problems(settings: Settings) -> list[str]:
             ipaddress.ip_network(proxy, strict=False)
         except ValueError:
             problems.append(f"trusted_proxies: {proxy!r} is not an IP address or CIDR range")
-    if timedelta(days=settings.submission_retention_days) < timedelta(
-        minutes=settings.submission_window_minutes
-    ):
-        problems.append(
-            "submission_retention_days: must cover submission_window_minutes "
-            f"({settings.submission_window_minutes} minutes), or the submission limit would miss requests"
-        )
     names = [idp.name for idp in settings.idps]
     problems += [
         f"idps: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})

@@ -130,7 +130,7 @@ async def test_the_rate_limit_answers_429_with_a_clear_message(
     assert first.status_code == 303
     second = await customer.browser.post("/portal/1/create/1", data={"csrf_token": token, "summary": "Two"})
     assert second.status_code == 429
-    assert "You have sent 1 requests within 1 hour. Please try again in" in second.text
+    assert "You can send at most 1 request within 1 hour. Please try again in 1 hour." in second.text
     assert int(second.headers["retry-after"]) > 0
     assert 'value="Two"' in second.text  # still typed in
     assert rig.calls("/rest/servicedeskapi/request", "POST") == 1

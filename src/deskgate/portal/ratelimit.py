@@ -1,23 +1,28 @@
-"""Per-customer submission rate limit, counted from the submissions table.
+"""Per-customer limits on what the portal sends to JSM: requests raised, comments posted, files uploaded.
 
-The outbox already records every submission with its time, so the count is durable and shared by every
-worker and process, and costs no extra store. A sliding window: at most `limit` submissions in the last
-`window`; the refusal says when the oldest one in the window ages out. Two submissions racing past the
-check at the same instant may both pass: the limit is spam control, not accounting.
+Each limit is a token bucket per customer (`deskgate.portal.token_buckets`), kept in the database so that
+every worker and instance shares it, and taken atomically *before* anything is stored or sent: a refused
+create stores nothing, a refused comment reaches no one. What one action costs is taken together — a
+request and its files, a comment and its files — so a refusal spends nothing.
+
+A refusal is `RateLimited` (HTTP 429): its `retry_after` feeds the Retry-After header, and its message
+tells the customer the limit and when there is room again.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from typing import Literal
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.errors import DeskgateError
-from deskgate.store.models import SubmissionRow
+from deskgate.portal.token_buckets import Refusal, SqlTokenBuckets, TokenBuckets, Want, bucket_key
+from deskgate.settings import Settings
 
 
 class RateLimited(DeskgateError):
@@ -26,66 +31,122 @@ class RateLimited(DeskgateError):
 
     def __init__(self, detail: str, *, retry_after: float, user_message: str) -> None:
         super().__init__(detail, user_message=user_message)
-        self.retry_after = retry_after  # seconds; for a Retry-After header
+        self.retry_after = retry_after  # seconds, whole
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(int(self.retry_after))}
+
+
+LimitName = Literal["submissions", "comments", "files"]
 
 
 @dataclass(frozen=True, slots=True)
-class SubmissionLimit:
-    limit: int = 10  # submissions per customer …
-    window: timedelta = timedelta(hours=1)  # … in any window this long; limit 0 turns the check off
+class Limit:
+    """At most `count` per customer in any `window` (0 turns it off); `what` words it for the customer."""
+
+    name: LimitName
+    count: int
+    window: timedelta
+    what: str  # "send at most 10 requests"
+
+    @property
+    def off(self) -> bool:
+        return self.count <= 0
 
 
-def _wait_text(seconds: float) -> str:
-    minutes = max(1, math.ceil(seconds / 60))
-    if minutes < 60:
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+def _duration(seconds: float) -> str:
+    """A wait or a window in words: whole minutes below two hours, whole hours above (rounded up)."""
+    minutes = max(1, math.ceil(seconds / 60 - 1e-9))
+    if minutes < 120 and (minutes < 60 or minutes % 60):
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
     hours = math.ceil(minutes / 60)
     return f"{hours} hour{'s' if hours != 1 else ''}"
 
 
-class SubmissionRateLimit:
+class CustomerLimits:
+    """The portal's three limits, taken per customer (identity provider and subject) from `buckets`."""
+
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: SubmissionLimit | None = None,
+        buckets: TokenBuckets,
+        limits: dict[LimitName, Limit],
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._sessions = sessions
-        self.settings = settings or SubmissionLimit()
+        self._buckets = buckets
+        self.limits = limits
         self._clock = clock
 
-    async def check(self, idp: str, subject: str) -> None:
-        """Return if this customer may submit now; RateLimited (HTTP 429) with when to retry otherwise."""
-        limit = self.settings.limit
-        if limit <= 0:
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> CustomerLimits:
+        minutes = timedelta(minutes=1)
+        limits: dict[LimitName, Limit] = {
+            "submissions": Limit(
+                "submissions",
+                settings.submission_limit,
+                settings.submission_window_minutes * minutes,
+                f"send at most {_counted(settings.submission_limit, 'request')}",
+            ),
+            "comments": Limit(
+                "comments",
+                settings.comment_limit,
+                settings.comment_window_minutes * minutes,
+                f"post at most {_counted(settings.comment_limit, 'comment')}",
+            ),
+            "files": Limit(
+                "files",
+                settings.upload_limit,
+                settings.upload_window_minutes * minutes,
+                f"attach at most {_counted(settings.upload_limit, 'file')}",
+            ),
+        }
+        return cls(SqlTokenBuckets(sessions), limits, clock=clock)
+
+    async def take(
+        self, idp: str, subject: str, *, submissions: int = 0, comments: int = 0, files: int = 0
+    ) -> None:
+        """Spend what one action costs, all or nothing; RateLimited (429) with when to retry otherwise."""
+        costs: dict[LimitName, int] = {"submissions": submissions, "comments": comments, "files": files}
+        wants = {
+            bucket_key(name, idp, subject): self.limits[name]
+            for name, cost in costs.items()
+            if cost > 0 and not self.limits[name].off
+        }
+        if not wants:
             return
-        now = self._clock()
-        since = now - self.settings.window
-        query = (
-            select(func.count())
-            .where(SubmissionRow.idp == idp, SubmissionRow.subject == subject)
-            .where(SubmissionRow.created_at > since)
+        refusal = await self._buckets.take(
+            [
+                Want(key, costs[limit.name], limit.count, limit.window.total_seconds())
+                for key, limit in wants.items()
+            ],
+            now=self._clock(),
         )
-        async with self._sessions() as session:
-            count = int(await session.scalar(query) or 0)
-            if count < limit:
-                return
-            # The (count - limit + 1)th oldest in the window must age out before there is room again.
-            oldest = await session.scalar(
-                select(SubmissionRow.created_at)
-                .where(SubmissionRow.idp == idp, SubmissionRow.subject == subject)
-                .where(SubmissionRow.created_at > since)
-                .order_by(SubmissionRow.created_at)
-                .offset(count - limit)
-                .limit(1)
-            )
-        assert oldest is not None
-        window = self.settings.window.total_seconds()
-        retry_after = max(1.0, (oldest + self.settings.window - now).total_seconds())
-        raise RateLimited(
-            f"{idp}/{subject}: {count} submissions in {self.settings.window}",
-            retry_after=retry_after,
-            user_message=f"You have sent {limit} requests within {_wait_text(window)}. "
-            f"Please try again in {_wait_text(retry_after)}.",
+        if refusal is not None:
+            raise _refused(idp, subject, wants[refusal.want.key], refusal)
+
+
+def _refused(idp: str, subject: str, limit: Limit, refusal: Refusal) -> RateLimited:
+    window = _duration(limit.window.total_seconds())
+    if refusal.want.cost > limit.count:  # more at once than the limit allows at all
+        message = f"You can {limit.what} within {window}. Please attach fewer files."
+    else:
+        message = (
+            f"You can {limit.what} within {window}. Please try again in {_duration(refusal.retry_after)}."
         )
+    return RateLimited(
+        f"{idp}/{subject}: {limit.name} limit ({limit.count} per {limit.window}) reached; "
+        f"{refusal.want.cost} wanted",
+        retry_after=max(1.0, math.ceil(refusal.retry_after)),
+        user_message=message,
+    )

@@ -4,9 +4,8 @@
   delivery deletes them itself right after JSM has them; the sweep here catches a worker that stopped
   between marking a submission done and deleting its files.
 - Done and failed rows go once they are older than the retention period. Until then a failed one is still
-  shown to its customer ("may or may not have reached the help desk"), and every recent row counts
-  towards the customer's submission limit (`deskgate.portal.ratelimit` counts rows by `created_at`) —
-  which is why the settings refuse a retention shorter than the limit's window.
+  shown to its customer ("may or may not have reached the help desk"). The submission limit does not read
+  this table (it keeps its own token buckets, `deskgate.portal.ratelimit`), so any retention is safe.
 - Pending and sending rows, and their files, are never touched, however old: they are still to be
   delivered (a retry after the issue was created uploads the stored files).
 """
@@ -37,8 +36,8 @@ async def purge_submissions(
 ) -> Purged:
     """Delete the files of done submissions, and done or failed submissions older than `keep`."""
     cutoff = (now or datetime.now(UTC)) - keep
-    # Both times: `created_at` is what the rate limit counts, and a submission that failed only lately
-    # (after days of retries) stays visible to its customer for the whole period too.
+    # Both times: a submission that failed only lately (after days of retries) stays visible to its
+    # customer for the whole period too.
     old = and_(
         SubmissionRow.state.in_(FINAL_STATES),
         SubmissionRow.created_at < cutoff,

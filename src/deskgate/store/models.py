@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -282,6 +283,7 @@ class AdminSignInFailureRow(Base):
     last_failure_at: Mapped[datetime] = mapped_column(index=True)  # quiet long enough: forgotten
     blocked_until: Mapped[datetime]  # no attempt is checked before then
 
+
 class AuditBudgetRow(Base):
     """Anonymous failures of one kind from one client address in the current window: how many there were
     (`deskgate.audit_budget` records the first few one by one and counts the rest), shared by every worker.
@@ -298,3 +300,13 @@ class AuditBudgetRow(Base):
     carried: Mapped[int] = mapped_column(Integer)
     carried_since: Mapped[datetime]
 
+
+class TokenBucketRow(Base):
+    """One per-customer limit's bucket (`deskgate.portal.token_buckets`): the tokens left when it was last
+    taken from, and when (epoch seconds, so one CASE expression refills it on every database)."""
+
+    __tablename__ = "token_buckets"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # digest of (limit name, customer)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)  # long untouched: full, so forgotten

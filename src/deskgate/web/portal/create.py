@@ -1,14 +1,14 @@
 """Raising a request: the form built from the request type's fields, and what happens when it is sent.
 
-    POST: CSRF → rate limit → read files (size limit) → validate → store durably (outbox) → one inline
-    attempt → the request's page, or "my requests" showing it pending when JSM could not take it now.
+    POST: CSRF → read files (size limit) → validate → rate limits (the request and its files, taken
+    atomically) → store durably (outbox) → one inline attempt → the request's page, or "my requests"
+    showing it pending when JSM could not take it now.
 
 Whatever the customer typed comes back on every refusal, so nothing is entered twice.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from deskgate.errors import NotFound
 from deskgate.jsm.models import RequestType, ServiceDesk
 from deskgate.portal.forms import FormErrors, FormSpec, build_spec, validate
-from deskgate.portal.ratelimit import RateLimited, SubmissionLimit, SubmissionRateLimit
+from deskgate.portal.ratelimit import CustomerLimits, RateLimited
 from deskgate.portal.submissions import AttachmentTooLarge, Submissions, Submitter, customer_message
 from deskgate.web.context import current_user, web
 from deskgate.web.portal.common import (
@@ -123,15 +123,6 @@ async def create_submit(request: Request) -> Response:
                 request, who, desk, request_type, spec, raw, errors, status_code=status_code, **extra
             )
 
-        try:
-            settings = services.settings
-            limit = SubmissionLimit(
-                settings.submission_limit, timedelta(minutes=settings.submission_window_minutes)
-            )
-            await SubmissionRateLimit(services.db, limit).check(who.session.idp, who.session.subject)
-        except RateLimited as limited:
-            headers = {"Retry-After": str(int(limited.retry_after))}
-            return again({"": limited.user_message}, 429, headers=headers)
         files = [f for f in form.getlist("attachment") if isinstance(f, UploadFile) and f.filename]
         uploads, problem = await read_uploads(files)
         if problem is not None:
@@ -139,6 +130,11 @@ async def create_submit(request: Request) -> Response:
         checked = validate(jsm_form, raw, attachment_count=len(uploads))
         if isinstance(checked, FormErrors):
             return again(checked.errors)
+        try:  # after validation (a typo costs nothing), before anything is stored (a refusal stores nothing)
+            limits = CustomerLimits.from_settings(services.settings, services.db)
+            await limits.take(who.session.idp, who.session.subject, submissions=1, files=len(uploads))
+        except RateLimited as limited:
+            return again({"": limited.user_message}, 429, headers=limited.headers)
         client = await who.client()
         outbox = Submissions(services.db, client, project_key_for=_project_key(who))
         submitter = Submitter(who.session.idp, who.session.subject, who.link.jsm_user_id)

@@ -22,6 +22,7 @@ from deskgate.errors import NotFound
 from deskgate.jsm import JsmUnavailable
 from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest, Page, StatusFilter
 from deskgate.portal.access import AuthorizedRequest, authorize_request
+from deskgate.portal.ratelimit import CustomerLimits, RateLimited
 from deskgate.portal.submissions import Submissions, customer_message
 from deskgate.web.portal.common import (
     MAX_FILE_BYTES,
@@ -216,6 +217,15 @@ async def add_comment(request: Request) -> Response:
             problem = f"A comment holds at most {MAX_COMMENT:,} characters."
         if problem is not None:
             return await _detail(request, who, ref, errors={"body": problem}, comment=body, status_code=400)
+        try:  # the comment and its files, before any of it is sent to JSM
+            limits = CustomerLimits.from_settings(who.ctx.services.settings, who.ctx.services.db)
+            await limits.take(who.session.idp, who.session.subject, comments=1, files=len(uploads))
+        except RateLimited as limited:
+            refused = await _detail(
+                request, who, ref, errors={"body": limited.user_message}, comment=body, status_code=429
+            )
+            refused.headers.update(limited.headers)
+            return refused
         await granted.add_comment(attributed(who.session, who.link, body), uploads)
     finally:
         await form.close()

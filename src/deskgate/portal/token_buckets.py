@@ -1,0 +1,113 @@
+"""Token buckets in the database: the atomic store behind every per-customer limit.
+
+A bucket holds up to `capacity` tokens and refills at `capacity / window` tokens a second; taking `n`
+succeeds only while at least `n` are left. So a customer may use a whole limit at once and then one more
+each `window / capacity` — a limit per window that never resets all at once at a window's edge.
+
+Taking is one ``INSERT … ON CONFLICT DO UPDATE … WHERE <enough tokens> RETURNING`` (PostgreSQL, and
+SQLite since 3.35): the database computes the refill and the take itself from the row it holds locked
+(PostgreSQL locks the row, SQLite the whole database), so thirty requests racing for the last eight
+tokens get exactly eight — a count read first and written later (the old design) let all thirty in.
+The arithmetic is plain CASE over epoch-second floats, so one statement serves both databases.
+
+Several buckets taken together (a comment and its files) are taken in one transaction, in a fixed
+order: if one refuses, the transaction rolls back and none is spent; the fixed order means two requests
+can never hold each other's rows (no deadlock on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, case, delete, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.types import Float
+
+from deskgate.store.models import TokenBucketRow as Row
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    """`cost` tokens from the bucket `key`, which holds `capacity` and refills them in `window_seconds`."""
+
+    key: str
+    cost: int
+    capacity: int
+    window_seconds: float
+
+    @property
+    def rate(self) -> float:  # tokens per second
+        return self.capacity / self.window_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The first `Want` that could not be met, and in how many seconds it could be."""
+
+    want: Want
+    retry_after: float
+
+
+class TokenBuckets(Protocol):
+    """Where buckets live (the database here; any store that can take atomically would do)."""
+
+    async def take(self, wants: Sequence[Want], *, now: float) -> Refusal | None:
+        """Take every want at `now` (epoch seconds), or none of them and say which refused."""
+        ...
+
+
+def bucket_key(*parts: str) -> str:
+    """A fixed-length key for (limit name, customer…): the table holds no subjects, any length fits."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _refilled(want: Want, now: ColumnElement[float]) -> ColumnElement[float]:
+    """The row's tokens after refilling up to `now`; a clock behind the row's (another instance's
+    skew) refills nothing rather than taking tokens away."""
+    elapsed = case((now > Row.updated_at, now - Row.updated_at), else_=literal(0.0, Float))
+    grown = Row.tokens + elapsed * literal(want.rate, Float)
+    return case((grown > want.capacity, literal(float(want.capacity), Float)), else_=grown)
+
+
+class SqlTokenBuckets:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def take(self, wants: Sequence[Want], *, now: float) -> Refusal | None:
+        for want in wants:
+            if want.cost > want.capacity:  # could never be met: say so without touching anything
+                return Refusal(want, retry_after=want.window_seconds)
+        ordered = sorted(wants, key=lambda w: w.key)
+        at = literal(now, Float)
+        async with self._sessions() as db:  # begins at the first statement; commits only if all were met
+            postgres = db.get_bind().dialect.name == "postgresql"
+            insert = postgresql.insert if postgres else sqlite.insert
+            for want in ordered:
+                refilled = _refilled(want, at)
+                first = insert(Row).values(
+                    key=want.key, tokens=float(want.capacity - want.cost), updated_at=now
+                )
+                stmt = first.on_conflict_do_update(
+                    index_elements=[Row.key],
+                    set_={"tokens": refilled - want.cost, "updated_at": at},
+                    where=refilled >= want.cost,
+                ).returning(Row.tokens)
+                if (await db.execute(stmt)).scalar() is not None:
+                    continue
+                # Refused: read what is left while the row is still ours, then undo the takes before it.
+                left = float(await db.scalar(select(refilled).where(Row.key == want.key)) or 0.0)
+                await db.rollback()
+                return Refusal(want, retry_after=max(0.0, (want.cost - left) / want.rate))
+            await db.commit()
+        return None
+
+    async def purge(self, *, before: float) -> int:
+        """Forget buckets untouched since `before` (epoch seconds) — full again by then, so a missing row
+        means the same; how many went. `before` must be at least the longest window ago."""
+        async with self._sessions.begin() as db:
+            result = await db.execute(delete(Row).where(Row.updated_at < before))
+        return int(result.rowcount)  # type: ignore[attr-defined]
