@@ -39,6 +39,7 @@ from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JiraSettings, JsmClients, audit_refusal
 from deskgate.portal.desks import DeskSettings
 from deskgate.portal.provisioning import CustomerLinks, CustomerProvisioning
+from deskgate.portal.ratelimit import CustomerLimits
 from deskgate.portal.retention import purge_submissions
 from deskgate.portal.submissions import Submissions, SubmissionWorker
 from deskgate.sessions.redis_store import RedisSessionStore
@@ -150,13 +151,15 @@ class Services:
         return await self.jsm_clients.get()
 
     async def housekeeping(self) -> None:
-        """Drop what has expired (sessions past their end, old outbox rows and delivered files) and sum up the
-        closed windows of the audit log's budget; the other tables clean themselves on write."""
+        """Drop what has expired (sessions past their end, old outbox rows and delivered files, rate-limit
+        buckets full again) and sum up the closed windows of the audit log's budget; the other tables clean
+        themselves on write."""
         ended = await self.sessions.store.purge_expired(datetime.now(UTC))
         await self.admin_sessions.store.purge_expired(datetime.now(UTC))
         await self.admin_throttle.purge()
         await self.audit.settle()
         await purge_submissions(self.db, keep=timedelta(days=self.settings.submission_retention_days))
+        await CustomerLimits.from_settings(self.settings, self.db).forget_full()
         if ended:
             log.info("housekeeping: %d expired session(s) removed", ended)
 

@@ -172,3 +172,16 @@ def test_the_limits_are_settings_with_defaults_and_every_bad_value_is_reported()
     with pytest.raises(ConfigError) as bad:
         load_settings(secret_key=SECRET_KEY, comment_limit=-1, upload_window_minutes=0)
     assert [p.split(":", 1)[0] for p in bad.value.problems] == ["comment_limit", "upload_window_minutes"]
+
+
+async def test_housekeeping_forgets_buckets_idle_for_the_longest_window(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock()
+    limits = limits_of(sessions, clock, submissions=1)
+    await limits.take("oidc", "alice", submissions=1)
+    clock.advance(1800)
+    await limits.take("oidc", "bob", comments=1)
+    clock.advance(1801)  # alice's bucket is over an hour old (full again), bob's half an hour
+    assert await limits.forget_full() == 1
+    await limits.take("oidc", "alice", submissions=1)  # a missing bucket is a full one

@@ -135,6 +135,12 @@ class CustomerLimits:
         if refusal is not None:
             raise _refused(idp, subject, wants[refusal.want.key], refusal)
 
+    async def forget_full(self) -> int:
+        """Drop the buckets untouched for the longest window: they are full again, which is what a
+        missing row means too, so the table holds only customers active lately. Run by housekeeping."""
+        longest = max(limit.window.total_seconds() for limit in self.limits.values())
+        return await self._buckets.purge(before=self._clock() - longest)
+
 
 def _refused(idp: str, subject: str, limit: Limit, refusal: Refusal) -> RateLimited:
     window = _duration(limit.window.total_seconds())

@@ -59,6 +59,10 @@ class TokenBuckets(Protocol):
         """Take every want at `now` (epoch seconds), or none of them and say which refused."""
         ...
 
+    async def purge(self, *, before: float) -> int:
+        """Forget the buckets untouched since `before`; how many went."""
+        ...
+
 
 def bucket_key(*parts: str) -> str:
     """A fixed-length key for (limit name, customer…): the table holds no subjects, any length fits."""
