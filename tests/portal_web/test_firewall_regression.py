@@ -63,3 +63,32 @@ async def test_a_climbing_name_that_jsm_holds_anyway_downloads_only_its_own_byte
     )
     # Served as bytes, never as what the name or JSM's type claims (JSON, HTML…).
     assert answer.headers["content-type"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize(
+    ("claimed", "served"),
+    [
+        ("image/png", "image/png"),
+        ("IMAGE/JPEG; name=x.jpg", "image/jpeg"),
+        ("application/pdf", "application/pdf"),
+        ("text/plain", "text/plain; charset=utf-8"),
+        ("text/html", "application/octet-stream"),
+        ("image/svg+xml", "application/octet-stream"),
+        ("application/xhtml+xml", "application/octet-stream"),
+        ("text/xml", "application/octet-stream"),
+        ("", "application/octet-stream"),
+    ],
+)
+async def test_a_download_keeps_its_type_only_when_it_is_safe_to_show(
+    rig: Rig, claimed: str, served: str
+) -> None:
+    intruder = await mallory(rig)
+    mine = await own_request(rig, intruder)
+    author = rig.jsm.store.user_by_email("mallory@example.com")
+    assert author is not None
+    upload = rig.jsm.store.new_attachment("page", claimed, b"<script>alert(1)</script>", author)
+    rig.jsm.store.add_comment(mine, "a file", public=True, author=author, attachments=[upload])
+    answer = await intruder.browser.get(f"/portal/requests/{mine.key}/attachments/{upload.id}")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == served
+    assert answer.headers["content-disposition"].startswith("attachment;")
