@@ -6,8 +6,11 @@ jitter. A `Retry-After` longer than `max_retry_after` is not waited for: the cal
 `JsmRateLimited(retry_after=…)`, so a page never hangs and a background job can schedule itself.
 
 Writes that must not happen twice (`idempotent=False`) are retried only when JSM surely did not act on
-them: a 429, or a connection that was never made. After a timeout or a 5xx they fail with
-`JsmUnavailable(outcome_unknown=True)`.
+them: a 429 (JSM refuses before doing anything), or a connection that was never made (`ConnectError`,
+`ConnectTimeout`, `PoolTimeout`: the request never left). Every other failure may follow a committed
+write and fails with `JsmUnavailable(outcome_unknown=True)`: any 5xx (a 500 is often an error raised
+*after* the issue was stored, e.g. by a listener or automation rule; a proxy's 502/504 says nothing of
+what happened behind it), a timeout, or a connection dropped after the request was sent.
 
 Only `Call`s of `deskgate.jsm.endpoints` can be sent, and each passes the `Firewall` first: a request that
 fits none of the flavour's endpoints is refused before it leaves (`JsmRefused`), logged, and reported to
@@ -200,11 +203,11 @@ class JsmTransport:
             await response.aread()
             await response.aclose()
             error = error_for(response, operation)
-            if response.status_code not in RETRY_STATUSES:
-                raise error
-            if response.status_code != 429 and not idempotent:
+            if response.status_code >= 500 and not idempotent:
                 assert isinstance(error, JsmUnavailable)
                 error.outcome_unknown = True
+                raise error
+            if response.status_code not in RETRY_STATUSES:
                 raise error
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             if last or (retry_after is not None and retry_after > self.retry.max_retry_after):

@@ -33,7 +33,8 @@ class FaultPlan:
     server_error_status: int = 503
     timeouts: int = 0  # the next N matching calls wait `timeout_seconds` before being handled
     timeout_seconds: float = 30.0
-    fail_after_commit: int = 0  # the next N matching writes are carried out, then answered 504
+    fail_after_commit: int = 0  # the next N matching writes are carried out, then answered …
+    fail_after_commit_status: int = 504  # … with this status
     path: str | None = None
     method: str | None = None
 
@@ -116,4 +117,5 @@ class FaultMiddleware:
             return None
 
         await self.app(scope, receive, swallow)
-        await _answer(send, _error(504, "Gateway timeout (injected after the change was made)."))
+        status = self.plan.fail_after_commit_status
+        await _answer(send, _error(status, "The server failed (injected after the change was made)."))
