@@ -240,8 +240,10 @@ async def build_services(
     if settings.jsm is not None:
         await seeds.apply("jsm", settings.jsm, functools.partial(jira.save, settings.jsm))
     audit = AuditLog(sessionmaker)
-    jsm_clients = JsmClients(http, jira, on_refused=functools.partial(audit_refusal, audit))
-    catalogue = Catalogue(jsm_clients.get, ttl=settings.jsm_cache_seconds)
+    refused = functools.partial(audit_refusal, audit)
+    jsm_clients = JsmClients(http, jira, on_refused=refused, page_seconds=settings.page_budget_seconds)
+    # Read mostly by pages: a catalogue refresh gives up as fast as a page would (stale data stays).
+    catalogue = Catalogue(jsm_clients.page, ttl=settings.jsm_cache_seconds)
     desks = DeskSettings(sessionmaker, settings)
     customers = CustomerProvisioning(CustomerLinks(sessionmaker), jsm_clients.get, catalogue, desks)
     admins = AdminAccounts(sessionmaker)

@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     jsm_cache_seconds: float = Field(
         300.0, ge=0, le=86400, description="How long service desks, request types and forms are cached."
     )
+    page_budget_seconds: float = Field(
+        5.0,
+        ge=0.5,
+        le=60,
+        description="How long a customer's portal page may wait for JSM. Past it the page answers anyway: "
+        "from cached data (saying it may be out of date) or with a page saying the help desk is slow or "
+        "unreachable and a way to try again. Each JSM call of a page is cut at this (or the connection's "
+        "timeout_seconds, if shorter) and a Retry-After longer than a quarter of it (at most 1 s) is not "
+        "waited for; background delivery keeps its patient retries.",
+    )
     body_limit_anonymous_bytes: int = Field(
         8 * 1024,
         ge=1024,

@@ -1,15 +1,18 @@
 """The catalogue cache: a warm cache costs no JSM call, concurrent callers share one fetch, refresh
-forgets, failures are not cached; desk settings and the portal URL shapes."""
+forgets, failures are not cached (but a failing refresh serves the old value); desk settings and the portal URL shapes."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from deskgate.errors import NotFound
+from deskgate.jsm import JsmRateLimited, JsmUnavailable
 from deskgate.portal.catalogue import TtlCache
 from deskgate.portal.desks import DeskSetting, PortalTarget, portal_target
+from deskgate.portal.page_budget import page_budget
 from tests.portal.conftest import Portal
 
 pytestmark = pytest.mark.anyio
@@ -101,3 +104,59 @@ async def test_desk_settings_default_and_saved(portal: Portal) -> None:
 )
 def test_portal_targets(url: str | None, target: PortalTarget | None) -> None:
     assert portal_target(url) == target
+
+
+async def test_a_failing_refresh_serves_the_old_value_and_honours_retry_after() -> None:
+    """Stale-while-error: JSM away or busy after a value was cached keeps it; a 429's Retry-After holds
+    off the next refresh; a 404 is news, not a failure to hide."""
+    now = [0.0]
+    cache = TtlCache(10, monotonic=lambda: now[0])
+    answers: list[object] = [1, JsmRateLimited("busy", retry_after=25), JsmUnavailable("down"), 2]
+
+    async def fetch() -> object:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert await cache.get("k", fetch) == 1
+    now[0] = 10.0
+    assert await cache.get("k", fetch) == 1  # the 429: the old value
+    now[0] = 34.0
+    assert await cache.get("k", fetch) == 1 and len(answers) == 2  # JSM not asked within Retry-After
+    now[0] = 35.0
+    assert await cache.get("k", fetch) == 1  # asked again: down, the old value still
+    now[0] = 45.0
+    assert await cache.get("k", fetch) == 2 and not answers
+
+    async def not_found() -> object:
+        raise NotFound("gone")
+
+    now[0] = 60.0
+    with pytest.raises(NotFound):
+        await cache.get("k", not_found)
+
+
+async def test_within_a_page_budget_a_slow_refresh_is_not_waited_for() -> None:
+    cache = TtlCache(0)
+    assert await cache.get("k", _value(1)) == 1
+    release = asyncio.Event()
+
+    async def slow() -> int:
+        await release.wait()
+        return 2
+
+    async with page_budget(1.0) as budget:
+        started = asyncio.get_running_loop().time()
+        assert await cache.get("k", slow) == 1
+        assert asyncio.get_running_loop().time() - started < 0.6 and budget.stale_since is not None
+    release.set()
+    await asyncio.sleep(0)
+    assert await cache.get("k", _value(3)) in (2, 3)  # the late answer was kept (or a newer one)
+
+
+def _value(value: int) -> Callable[[], Awaitable[int]]:
+    async def fetch() -> int:
+        return value
+
+    return fetch

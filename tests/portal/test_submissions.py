@@ -180,6 +180,7 @@ async def test_an_unclear_attach_is_not_attached_twice(rig: Rig) -> None:
 
 
 async def test_a_crashed_workers_claim_expires_and_the_request_is_found_not_made_again(rig: Rig) -> None:
+    # Was a 600 s lease; now the lease is short (15 s) and renewed by a heartbeat while a delivery runs.
     outbox = rig.outbox()
     submission = await submit(rig, outbox, "Crash test")
     async with sessionmaker(rig.engines[0])() as session, session.begin():
@@ -190,13 +191,18 @@ async def test_a_crashed_workers_claim_expires_and_the_request_is_found_not_made
         await session.execute(
             update(SubmissionRow)
             .where(SubmissionRow.id == submission)
-            .values(state="sending", attempts=1, next_attempt_at=rig.clock.now + timedelta(seconds=600))
+            .values(
+                state="sending",
+                attempts=1,
+                first_attempt_at=rig.clock.now,
+                next_attempt_at=rig.clock.now + timedelta(seconds=15),
+            )
         )
     await rig.client.create_request("1", "1", values, raise_on_behalf_of=user)
     worker = SubmissionWorker(rig.outbox())
     assert await worker.run_due_once() == 0  # the lease still holds
-    rig.clock.advance(601)
-    assert await worker.run_due_once() == 1
+    rig.clock.advance(16)
+    assert await worker.run_due_once() == 1  # taken over within seconds, and found at once
     done = await worker.submissions.status(submission)
     assert done is not None and done.state == "done" and done.attempts == 2
     assert len(rig.issues_titled("Crash test")) == 1
@@ -237,7 +243,8 @@ async def test_values_jsm_refuses_fail_visibly_and_are_not_retried(rig: Rig) -> 
     assert jsm_words and jsm_words not in told and jsm_words not in (shown.last_error or "")
 
 
-async def test_without_a_marker_field_an_unclear_failure_is_not_risked_twice(rig: Rig) -> None:
+async def test_without_a_marker_field_an_unclear_create_is_found_by_its_content(rig: Rig) -> None:
+    # Was: marked failed ("may or may not have reached the help desk") and so lost to the customer.
     outbox = rig.outbox()
     unmarked = ValidatedRequest("Reset", {"summary": "Reset", "customfield_10211": "al"}, marker_field=None)
     submission = await outbox.submit(rig.alice, "1", "4", unmarked, [], max_file_bytes=1000)
@@ -246,8 +253,9 @@ async def test_without_a_marker_field_an_unclear_failure_is_not_risked_twice(rig
     rig.clock.advance(3600)
     await SubmissionWorker(outbox).run_due_once()
     status = await outbox.status(submission)
-    assert status is not None and status.state == "failed" and "may or may not" in (status.last_error or "")
-    assert len(rig.issues_titled("Reset")) == 1
+    assert status is not None and status.state == "done" and status.issue_key
+    (issue,) = rig.issues_titled("Reset")
+    assert issue.key == status.issue_key
 
 
 async def test_files_over_the_limit_are_refused_before_anything_is_stored(rig: Rig) -> None:

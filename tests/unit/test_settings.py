@@ -111,3 +111,12 @@ def test_duplicate_idp_names_are_refused() -> None:
     assert problems(secret_key=KEY, idps=[idp, idp | {"title": "B"}]) == [
         "idps: the name 'corp' is used twice"
     ]
+
+
+def test_the_page_budget_is_a_few_seconds_and_bounded() -> None:
+    assert load_settings(secret_key=KEY).page_budget_seconds == 5.0
+    assert load_settings(secret_key=KEY, page_budget_seconds=2).page_budget_seconds == 2.0
+    for wrong in (0, 0.1, 61):
+        assert [p.split(":")[0] for p in problems(secret_key=KEY, page_budget_seconds=wrong)] == [
+            "page_budget_seconds"
+        ]

@@ -12,7 +12,7 @@ Every class is a `DeskgateError`, so the web layer's one error boundary renders 
 customer reads `user_message`, the operator reads `detail` (method, path, status and JSM's errorMessage;
 never a credential). `JsmUnavailable.outcome_unknown` is True when a write may have been carried out even
 though no answer said so (a timeout or 5xx after the request was sent): the caller must look for the effect
-(see `JsmClient.find_request_by_marker`) before trying again.
+(see `deskgate.portal.adoption`) before trying again.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 request forms, cached for `jsm_cache_seconds` (300 s by default).
 
 Concurrent callers of one key share one fetch (no thundering herd when a cold cache meets a busy page); a
-failed fetch is not cached, so the next caller tries again. `refresh()` forgets everything (the
+failed first fetch is not cached, so the next caller tries again. Once a key has a value, a refresh that
+fails because JSM is away or slow keeps serving the old value (stale-while-error, see `TtlCache`): a
+customer reads yesterday's list of desks rather than an error page. `refresh()` forgets everything (the
 `deskgate jira refresh` command clears the caches of the process it runs in; running servers follow
 within the TTL).
 
@@ -17,45 +19,109 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from deskgate.errors import NotFound
-from deskgate.jsm import JsmClient
+from deskgate.jsm import JsmClient, JsmRateLimited, JsmUnavailable
 from deskgate.jsm.models import RequestForm, RequestType, RequestTypeGroup, ServiceDesk
+from deskgate.portal import page_budget
 from deskgate.portal.connection import fingerprint
 
 T = TypeVar("T")
 DEFAULT_TTL = 300.0
+MAX_STALE = 86_400.0  # past its TTL, a value stands in for a failing JSM this long at most
+FAILURE_PAUSE = 10.0  # after a failed refresh, the old value is served this long before asking again
+MAX_PAUSE = 300.0  # a Retry-After is honoured up to this
+
+
+@dataclass
+class _Entry:
+    """One key: the fetch in flight, and the last good value (kept past its TTL for stale-while-error)."""
+
+    fetching: asyncio.Future[Any] | None = None
+    value: Any = None
+    has_value: bool = False
+    fresh_until: float = 0.0  # monotonic
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    retry_at: float = 0.0  # monotonic: no new fetch before this (JSM's Retry-After, or a short pause)
 
 
 class TtlCache:
-    """Values by key for `ttl` seconds; one fetch in flight per key, shared by everyone who asks."""
+    """Values by key for `ttl` seconds; one fetch in flight per key, shared by everyone who asks.
+
+    Stale-while-error: once a key has had a value, a refresh that fails because JSM is away or slow
+    (`JsmUnavailable`, a timeout) keeps the old value, which is served, for up to `MAX_STALE` seconds;
+    the next refresh waits for JSM's Retry-After (or `FAILURE_PAUSE`), so a struggling JSM is not asked
+    again by every page. A page with a budget (`portal.page_budget`) waits for a refresh only part of
+    what it has left and then serves the old value, noting it on the budget so the page says so.
+    """
 
     def __init__(self, ttl: float, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self._monotonic = monotonic
-        self._entries: dict[Hashable, tuple[float, asyncio.Future[Any]]] = {}
+        self._entries: dict[Hashable, _Entry] = {}
 
     async def get(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
+        now = self._monotonic()
         entry = self._entries.get(key)
-        if entry is None or entry[0] <= self._monotonic() or _failed(entry[1]):
+        if entry is not None and entry.has_value and now >= entry.fresh_until + MAX_STALE:
+            entry.has_value = False  # too old to stand in for JSM's answer
+        if entry is not None and entry.has_value and now < entry.fresh_until:
+            return cast(T, entry.value)
+        if entry is None:
+            entry = self._entries[key] = _Entry()
+        if entry.fetching is None and (not entry.has_value or now >= entry.retry_at):
             task: asyncio.Future[Any] = asyncio.ensure_future(fetch())
-            entry = (self._monotonic() + self.ttl, task)
-            self._entries[key] = entry
-            task.add_done_callback(lambda done: self._forget_failure(key, done))
-        # shield: one caller giving up (a closed connection) must not cancel the others' fetch.
-        return cast(T, await asyncio.shield(entry[1]))
+            entry.fetching = task
+            task.add_done_callback(lambda done: self._settle(key, entry, done))
+        if not entry.has_value:
+            assert entry.fetching is not None
+            # shield: one caller giving up (a closed connection) must not cancel the others' fetch.
+            return cast(T, await asyncio.shield(entry.fetching))
+        if entry.fetching is not None:
+            fetching = entry.fetching
+            budget = page_budget.current()
+            await asyncio.wait({fetching}, timeout=budget.refresh_patience() if budget else None)
+            if fetching.done() and not fetching.cancelled():
+                failure = fetching.exception()
+                if failure is None:
+                    return cast(T, fetching.result())
+                if not _transient(failure):
+                    raise failure
+        budget = page_budget.current()
+        if budget is not None:
+            budget.served_stale(entry.fetched_at)
+        return cast(T, entry.value)
 
-    def _forget_failure(self, key: Hashable, done: asyncio.Future[Any]) -> None:
-        if _failed(done) and self._entries.get(key, (0.0, None))[1] is done:
-            del self._entries[key]
+    def _settle(self, key: Hashable, entry: _Entry, done: asyncio.Future[Any]) -> None:
+        if self._entries.get(key) is not entry:
+            return  # cleared meanwhile: what was fetched belongs to nobody now
+        entry.fetching = None
+        failure = None if done.cancelled() else done.exception()
+        if done.cancelled() or failure is not None:
+            if entry.has_value and _transient(failure):
+                entry.retry_at = self._monotonic() + _pause(failure)
+            else:
+                del self._entries[key]
+            return
+        entry.value, entry.has_value = done.result(), True
+        entry.fresh_until = self._monotonic() + self.ttl
+        entry.fetched_at = datetime.now(UTC)
 
     def clear(self) -> None:
         self._entries.clear()
 
 
-def _failed(future: asyncio.Future[Any]) -> bool:
-    return future.done() and (future.cancelled() or future.exception() is not None)
+def _transient(failure: BaseException | None) -> bool:
+    """JSM away, slow or busy: the old value is still the best answer. (Not a 404: that is news.)"""
+    return isinstance(failure, JsmUnavailable | TimeoutError)
+
+
+def _pause(failure: BaseException | None) -> float:
+    retry_after = failure.retry_after if isinstance(failure, JsmRateLimited) else None
+    return min(retry_after, MAX_PAUSE) if retry_after is not None else FAILURE_PAUSE
 
 
 class Catalogue:

@@ -31,6 +31,7 @@ from deskgate.errors import DeskgateError
 from deskgate.jsm import JsmClient, JsmConnection
 from deskgate.jsm.firewall import Refusal
 from deskgate.jsm.transport import OnRefused
+from deskgate.portal import page_budget
 from deskgate.store.models import CustomerLinkRow, JsmConnectionRow, ServiceDeskSettingRow
 
 CACHE_SECONDS = 5.0
@@ -190,15 +191,27 @@ async def audit_refusal(audit: AuditLog, refusal: Refusal) -> None:
 
 class JsmClients:
     """One JsmClient per connection configuration, built on the shared httpx client; each reports what
-    its firewall refuses to `on_refused`."""
+    its firewall refuses to `on_refused`.
+
+    Two kinds: `get()` is patient (the default RetryPolicy, for background work such as the outbox
+    worker, which honours a long Retry-After), `page()` answers within a customer's page budget: each
+    try is cut at `page_seconds` and a long Retry-After fails at once (`page_budget.page_retry_policy`).
+    """
 
     def __init__(
-        self, http: httpx.AsyncClient, jira: JiraSettings, *, on_refused: OnRefused | None = None
+        self,
+        http: httpx.AsyncClient,
+        jira: JiraSettings,
+        *,
+        on_refused: OnRefused | None = None,
+        page_seconds: float = page_budget.DEFAULT_SECONDS,
     ) -> None:
         self._http = http
         self._jira = jira
         self._on_refused = on_refused
+        self._page_seconds = page_seconds
         self._current: tuple[str, JsmClient] | None = None
+        self._current_page: tuple[str, JsmClient] | None = None
 
     async def get(self) -> JsmClient:
         """The client for the stored connection; JsmNotConnected when there is none."""
@@ -207,3 +220,16 @@ class JsmClients:
         if self._current is None or self._current[0] != key:
             self._current = (key, JsmClient(self._http, connection, on_refused=self._on_refused))
         return self._current[1]
+
+    async def page(self) -> JsmClient:
+        """The client for calls a customer's page waits on (JsmNotConnected when there is none)."""
+        connection = await self._jira.require()
+        key = fingerprint(connection)
+        if self._current_page is None or self._current_page[0] != key:
+            quick = connection.model_copy(
+                update={"timeout_seconds": min(connection.timeout_seconds, self._page_seconds)}
+            )
+            retry = page_budget.page_retry_policy(self._page_seconds)
+            client = JsmClient(self._http, quick, retry=retry, on_refused=self._on_refused)
+            self._current_page = (key, client)
+        return self._current_page[1]

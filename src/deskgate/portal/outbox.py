@@ -1,19 +1,16 @@
-"""The outbox table of customer requests: storing, reading, and the claims that make each delivery single.
+"""The outbox of customer writes: storing, reading, cancelling; one table for every kind of write.
 
-`SubmissionOutbox.submit` stores the request, its files and a fresh idempotency marker in one transaction
-before any JSM call, so nothing a customer submits is lost when JSM is down. How a stored submission
-reaches JSM is `deskgate.portal.submissions`; when old rows go is `deskgate.portal.retention`.
+Every write a customer makes to JSM is a row here before any JSM call, so nothing is lost when JSM is
+down: `submit` stores a new request, its files and a fresh idempotency marker; `submit_comment` a comment
+(already attributed, see `deskgate.web.portal.common.attributed`) for a request the customer was
+authorized for, with its files. Both kinds share the row (`kind`), the file rows, the claims
+(`deskgate.portal.claims`) and the states; how each kind reaches JSM is `deskgate.portal.submissions`;
+when old rows go is `deskgate.portal.retention`.
 
-Claims are leases in the row itself, taken with one conditional UPDATE (compare-and-set on `attempts`,
-which every claim increments): `state='sending'`, `next_attempt_at = now + lease`. Only one worker's UPDATE
-matches; a worker that crashed leaves a `sending` row whose lease runs out, and the next worker takes it
-over (and searches for the marker first). Every later write of the claimant is fenced by its `attempts`
-value, so a worker whose lease was taken over cannot overwrite the new owner's work.
-Why not `SELECT … FOR UPDATE SKIP LOCKED`: that holds a transaction and a connection open across slow
-JSM calls, a crash's lock would die with the connection but a hung one holds it, and SQLite has none.
-
-States: pending → sending → done | failed (JSM refused the values: the customer sees JSM's message) and
-back to pending after a transient failure. done and failed are final: nothing claims them again.
+States: pending → sending → done | failed (JSM refused it: the customer sees it with its content and may
+retry or cancel it) and back to pending after a transient failure. done is final; a failed row is
+claimed again only when the customer asks for a retry. A cancel deletes a row nobody holds and that is
+not known to be (perhaps) in JSM already: pending with no unclear try, or failed.
 """
 
 from __future__ import annotations
@@ -22,10 +19,10 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.errors import DeskgateError
@@ -36,7 +33,6 @@ from deskgate.store.models import SubmissionFileRow, SubmissionRow
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-UNKNOWN = "outcome unknown: "  # prefix of last_error when JSM may have acted on the failed call
 LIVE_STATES = ("pending", "sending")  # still to be delivered: their rows and files are needed
 FINAL_STATES = ("done", "failed")
 
@@ -71,18 +67,19 @@ class SubmissionStatus:
     id: str
     summary: str
     state: str  # pending, sending, done, failed
-    issue_key: str | None
+    issue_key: str | None  # request: the issue made; comment: the request it goes to
+    kind: str  # request | comment
     last_error: str | None
     attempts: int
     created_at: datetime
     next_attempt_at: datetime
+    outcome_unknown: bool = False
+    file_names: tuple[str, ...] = ()
 
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    row: SubmissionRow
-    attempts: int  # this claim's fencing token
-    was_unclear: bool  # an earlier try may have reached JSM (it timed out, or its worker died)
+    @property
+    def cancellable(self) -> bool:
+        """Whether a cancel can still make sure JSM never gets it (see `SubmissionOutbox.cancel`)."""
+        return self.state == "failed" or (self.state == "pending" and not self.outcome_unknown)
 
 
 def _clean_content_type(value: str) -> str:
@@ -91,7 +88,7 @@ def _clean_content_type(value: str) -> str:
 
 
 class SubmissionOutbox:
-    """The submissions table; a claim (see the module docstring) is the only way to start a delivery."""
+    """The outbox table: storing and reading; delivering is `deskgate.portal.claims` and `.submissions`."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, clock: Clock = utc_now) -> None:
         self._sessions = sessions
@@ -110,6 +107,63 @@ class SubmissionOutbox:
         max_file_bytes: int,
     ) -> str:
         """Store the submission durably (one transaction, before any JSM call); its id."""
+        marker = new_marker()
+        values = dict(validated.field_values)
+        if validated.marker_field is not None:
+            values = apply_marker(values, marker, validated.marker_field)
+        return await self._store(
+            submitter,
+            "request",
+            desk_id,
+            request_type_id,
+            validated.summary,
+            values,
+            files,
+            marker=marker,
+            max_file_bytes=max_file_bytes,
+            issue_key=None,
+        )
+
+    async def submit_comment(
+        self,
+        submitter: Submitter,
+        issue_key: str,
+        desk_id: str,
+        text: str,
+        body: str,
+        files: Sequence[UploadedFile] = (),
+        *,
+        max_file_bytes: int,
+    ) -> str:
+        """Store a comment for `issue_key` (call only once the customer was authorized for it): `text` as
+        the customer wrote it (shown while pending), `body` as it is posted (attributed); its id."""
+        return await self._store(
+            submitter,
+            "comment",
+            desk_id,
+            "",
+            text,
+            {"body": body},
+            files,
+            marker=new_marker(),
+            max_file_bytes=max_file_bytes,
+            issue_key=issue_key,
+        )
+
+    async def _store(
+        self,
+        submitter: Submitter,
+        kind: str,
+        desk_id: str,
+        request_type_id: str,
+        summary: str,
+        values: dict[str, Any],
+        files: Sequence[UploadedFile],
+        *,
+        marker: str,
+        max_file_bytes: int,
+        issue_key: str | None,
+    ) -> str:
         for upload in files:
             if len(upload.content) > max_file_bytes:
                 raise AttachmentTooLarge(
@@ -117,26 +171,25 @@ class SubmissionOutbox:
                     user_message=f"“{clean_filename(upload.filename)}” is larger than the limit of "
                     f"{max_file_bytes / 1_048_576:.1f} MB. Please attach a smaller file.",
                 )
-        marker = new_marker()
-        values = dict(validated.field_values)
-        if validated.marker_field is not None:
-            values = apply_marker(values, marker, validated.marker_field)
         now = self._clock()
         submission_id = uuid.uuid4().hex
         async with self._sessions() as session, session.begin():
             session.add(
                 SubmissionRow(
                     id=submission_id,
+                    kind=kind,
                     marker=marker,
                     idp=submitter.idp,
                     subject=submitter.subject,
                     jsm_user_id=submitter.jsm_user_id,
                     desk_id=desk_id,
                     request_type_id=request_type_id,
-                    summary=validated.summary,
+                    summary=summary,
                     field_values=values,
                     state="pending",
                     attempts=0,
+                    issue_key=issue_key,
+                    outcome_unknown=False,
                     next_attempt_at=now,
                     created_at=now,
                     updated_at=now,
@@ -162,16 +215,76 @@ class SubmissionOutbox:
             row = await session.get(SubmissionRow, submission_id)
             return None if row is None else _status(row)
 
-    async def pending_for(self, idp: str, subject: str) -> list[SubmissionStatus]:
-        """The customer's submissions JSM does not have (yet): pending, sending, or refused; newest first."""
+    async def pending_for(
+        self, idp: str, subject: str, *, kind: str | None = None, issue_key: str | None = None
+    ) -> list[SubmissionStatus]:
+        """The customer's writes JSM does not have (yet): pending, sending, or refused; newest first.
+        Narrowed to one `kind`, and for comments to the request they go to (`issue_key`)."""
         query = (
             select(SubmissionRow)
             .where(SubmissionRow.idp == idp, SubmissionRow.subject == subject)
             .where(SubmissionRow.state.in_(("pending", "sending", "failed")))
             .order_by(SubmissionRow.created_at.desc())
         )
+        if kind is not None:
+            query = query.where(SubmissionRow.kind == kind)
+        if issue_key is not None:
+            query = query.where(SubmissionRow.issue_key == issue_key)
         async with self._sessions() as session:
-            return [_status(row) for row in (await session.scalars(query)).all()]
+            rows = (await session.scalars(query)).all()
+            names = await self._file_names([row.id for row in rows], session)
+            return [_status(row, names.get(row.id, ())) for row in rows]
+
+    async def _file_names(self, ids: Sequence[str], session: AsyncSession) -> dict[str, tuple[str, ...]]:
+        if not ids:
+            return {}
+        query = select(SubmissionFileRow.submission_id, SubmissionFileRow.filename).where(
+            SubmissionFileRow.submission_id.in_(ids)
+        )
+        found: dict[str, tuple[str, ...]] = {}
+        for owner, name in (await session.execute(query.order_by(SubmissionFileRow.id))).all():
+            found[owner] = (*found.get(owner, ()), name)
+        return found
+
+    # --- the customer's own decisions about a write JSM does not have ---------------------------------
+
+    async def cancel(self, submission_id: str, idp: str, subject: str) -> bool:
+        """Delete the customer's write if JSM surely does not have it and nobody is delivering it: pending
+        with no unclear try, or failed. False otherwise (a try in flight, or one that may have arrived:
+        deleting it then could leave a request the customer believes withdrawn)."""
+        owned = (
+            SubmissionRow.id == submission_id,
+            SubmissionRow.idp == idp,
+            SubmissionRow.subject == subject,
+        )
+        removable = or_(
+            SubmissionRow.state == "failed",
+            and_(SubmissionRow.state == "pending", SubmissionRow.outcome_unknown.is_(False)),
+        )
+        async with self._sessions() as session, session.begin():
+            gone = await session.execute(
+                delete(SubmissionRow).where(*owned, removable).execution_options(synchronize_session=False)
+            )
+            if gone.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            await session.execute(
+                delete(SubmissionFileRow).where(SubmissionFileRow.submission_id == submission_id)
+            )
+        return True
+
+    async def retry(self, submission_id: str, idp: str, subject: str) -> bool:
+        """Put the customer's failed write back in the queue, due now (as a new delivery: it keeps what is
+        known of earlier tries). False if it is not the customer's or not failed."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            done = await session.execute(
+                update(SubmissionRow)
+                .where(SubmissionRow.id == submission_id, SubmissionRow.idp == idp)
+                .where(SubmissionRow.subject == subject, SubmissionRow.state == "failed")
+                .values(state="pending", next_attempt_at=now, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
     async def due(self, limit: int = 20) -> list[str]:
         """Ids of submissions to try now: pending and due, or `sending` with a lapsed lease."""
@@ -190,69 +303,18 @@ class SubmissionOutbox:
             query = select(SubmissionFileRow).where(SubmissionFileRow.submission_id == submission_id)
             return list((await session.scalars(query.order_by(SubmissionFileRow.id))).all())
 
-    # --- claiming, and writing the outcome (fenced by the claim's attempts) ------------------------------
 
-    async def _claim(self, submission_id: str, lease_seconds: float) -> Claim | None:
-        """Take the submission for `lease_seconds` if it is due and nobody else holds it."""
-        now = self._clock()
-        async with self._sessions() as session, session.begin():
-            row = await session.get(SubmissionRow, submission_id)
-            if row is None or row.state not in LIVE_STATES or row.next_attempt_at > now:
-                return None
-            seen, was_sending = row.attempts, row.state == "sending"
-            taken = await session.execute(
-                update(SubmissionRow)
-                .where(SubmissionRow.id == submission_id, SubmissionRow.attempts == seen)
-                .where(SubmissionRow.state.in_(LIVE_STATES))
-                .where(SubmissionRow.next_attempt_at <= now)
-                .values(
-                    state="sending",
-                    attempts=seen + 1,
-                    next_attempt_at=now + timedelta(seconds=lease_seconds),
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-        unclear = was_sending or (row.last_error or "").startswith(UNKNOWN)
-        return Claim(row, seen + 1, unclear and seen > 0)
-
-    async def _save(self, claim: Claim, **values: Any) -> bool:
-        """Write the claimant's outcome; False (and nothing written) if its lease was taken over."""
-        values["updated_at"] = self._clock()
-        async with self._sessions() as session, session.begin():
-            done = await session.execute(
-                update(SubmissionRow)
-                .where(SubmissionRow.id == claim.row.id, SubmissionRow.state == "sending")
-                .where(SubmissionRow.attempts == claim.attempts)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            log.warning("submission %s: lease lost before saving %s", claim.row.id, sorted(values))
-            return False
-        return True
-
-    async def _finish(self, claim: Claim, key: str, note: str | None) -> bool:
-        """Mark it done; its files are in JSM now, so their (large) contents go at once."""
-        if not await self._save(claim, state="done", issue_key=key, last_error=note):
-            return False
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                delete(SubmissionFileRow).where(SubmissionFileRow.submission_id == claim.row.id)
-            )
-        return True
-
-
-def _status(row: SubmissionRow) -> SubmissionStatus:
+def _status(row: SubmissionRow, file_names: tuple[str, ...] = ()) -> SubmissionStatus:
     return SubmissionStatus(
         id=row.id,
         summary=row.summary,
         state=row.state,
         issue_key=row.issue_key,
+        kind=row.kind,
         last_error=row.last_error,
         attempts=row.attempts,
         created_at=row.created_at,
         next_attempt_at=row.next_attempt_at,
+        outcome_unknown=row.outcome_unknown,
+        file_names=file_names,
     )

@@ -1,53 +1,53 @@
-"""Delivering the outbox to JSM exactly once: nothing a customer submits is lost when JSM is down.
+"""Delivering the outbox to JSM exactly once: nothing a customer writes is lost, nothing is doubled.
 
-The request and its files are stored first (`deskgate.portal.outbox`, which also explains the claims).
-`Submissions.attempt` then delivers it; the web layer calls it once inline, so a healthy JSM hands the
-customer the issue key at once (for a known customer: one `create_request`, plus the uploads). Whatever
-fails is retried by `SubmissionWorker` with exponential backoff until JSM has it.
+Every write (a new request with its files, a comment with its files) is stored first
+(`deskgate.portal.outbox`); `Submissions.attempt` then delivers it. The web layer calls it once inline
+for a new request, so a healthy JSM hands the customer the issue key at once; comments are delivered in
+the background. Whatever fails is retried by `SubmissionWorker` with exponential backoff (and at least
+what `Retry-After` asked) until JSM has it, or JSM refuses it (shown to the customer, who may retry or
+cancel it).
 
 Exactly once, across failures, crashes and several workers:
 
-- The marker is written into the stored field values (`deskgate.jsm.marker`), so every try sends the
-  same request. A retry first asks JSM for a request carrying the marker and adopts it, so a create that
-  timed out after JSM made the issue (or a worker that died mid-call) never yields a second issue. The
-  retry waits at least `DeliveryPolicy.search_lag` first: JSM's search index lags behind writes.
-- Once the issue exists its key is saved before the files are uploaded; a retry then only attaches, so
-  the files stay stored until the submission is done.
-- Each try holds a claim (a lease of `DeliveryPolicy.claim_seconds`) and every write it makes is fenced
-  by it. `claim_seconds` must stay well above the longest attempt (JSM timeout times retries, plus
-  uploads).
-
-A request type with no description or labels field cannot carry a marker: after an unclear failure such a
-submission is marked failed rather than risk a duplicate.
+- Every answer that may follow a write JSM carried out is "outcome unknown" (`deskgate.jsm.transport`),
+  and so is a claim taken over from a dead worker (`deskgate.portal.claims`). That state is sticky: it
+  stays on the row across every retry until the write is adopted or made.
+- A retry of an unclear write first looks for its effect, reading JSM directly
+  (`deskgate.portal.adoption`, which says why this works for every request type on Cloud and Data
+  Center) and adopts what it finds. It writes again only after a search that came back empty at least
+  `DeliveryPolicy.search_lag` after the unclear try ended: the search index lags behind writes, and JSM
+  may still act on a call the client gave up on. A failed search leaves it unknown, for a later retry.
+- Once the issue exists its key is saved before the files are uploaded; a retry then only attaches what
+  JSM does not list yet, so the files stay stored until the submission is done.
+- Each try holds a short lease renewed by a heartbeat; each JSM write first renews it, so a worker whose
+  lease was taken over never sends again (`deskgate.portal.claims`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.audit import AuditEvent, AuditLog
 from deskgate.errors import new_error_id
-from deskgate.jsm import JsmBadRequest, JsmClient, JsmError, JsmRateLimited, JsmUnavailable
-from deskgate.jsm.marker import marker_label, marker_line
+from deskgate.jsm import JsmBadRequest, JsmClient, JsmError, JsmNotFound, JsmRateLimited, JsmUnavailable
+from deskgate.portal.adoption import find_earlier_comment, find_earlier_request
+from deskgate.portal.claims import Claim, ClaimingOutbox
+from deskgate.portal.delivery_policy import FILES_REFUSED, REFUSED, DeliveryPolicy, customer_message
 from deskgate.portal.outbox import (
-    UNKNOWN,
     AttachmentTooLarge,
-    Claim,
     Clock,
-    SubmissionOutbox,
     SubmissionStatus,
     Submitter,
     UploadedFile,
     utc_now,
 )
+from deskgate.store.models import SubmissionRow
 
 __all__ = [
     "AttachmentTooLarge",
@@ -57,51 +57,14 @@ __all__ = [
     "Submissions",
     "Submitter",
     "UploadedFile",
+    "customer_message",
 ]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryPolicy:
-    base_delay: float = 30.0  # seconds before the first retry; doubles each time
-    max_delay: float = 3600.0
-    search_lag: float = 30.0  # at least this long before looking for the marker of an unclear create
-    claim_seconds: float = 600.0  # a `sending` lease; must exceed the longest attempt
-    jitter: Callable[[], float] = field(default=random.random)  # in [0, 1)
-
-    def delay(self, attempts: int) -> float:
-        """Wait after failed attempt number `attempts` (1-based): half fixed, half random."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
-        return float(ceiling / 2 + self.jitter() * ceiling / 2)
-
-
-REFUSED = "refused by JSM, error id "  # prefixes of last_error: what the customer is told is
-FILES_REFUSED = "files refused by JSM, error id "  # `customer_message`, never JSM's text
-
-
-def customer_message(last_error: str | None) -> str:
-    """What a customer reads about a submission that failed: Deskgate's own words and an error id."""
-    text = last_error or ""
-    for prefix, message in (
-        (REFUSED, "The help desk did not accept this request"),
-        (FILES_REFUSED, "The request was created, but the help desk did not accept its files"),
-    ):
-        if text.startswith(prefix):
-            return (
-                f"{message}. If you ask the help desk about it, give them the error id {text[len(prefix) :]}."
-            )
-    return text or "The help desk did not accept this request."
-
-
-def _carries_marker(values: dict[str, Any], marker: str) -> bool:
-    return marker_line(marker) in str(values.get("description") or "") or marker_label(marker) in (
-        values.get("labels") or ()
-    )
-
-
-class Submissions(SubmissionOutbox):
-    """The outbox, and the delivery of its submissions to one JSM site."""
+class Submissions(ClaimingOutbox):
+    """The outbox, and the delivery of its writes to one JSM site."""
 
     def __init__(
         self,
@@ -115,69 +78,86 @@ class Submissions(SubmissionOutbox):
         super().__init__(sessions, clock=clock)
         self._client = client
         self.policy = policy or DeliveryPolicy()
+        self.lease_seconds = self.policy.lease_seconds
+        self.heartbeat_seconds = self.policy.heartbeat_seconds
         self._project_key_for = project_key_for or self._project_key_from_jsm
 
     async def attempt(self, submission_id: str) -> SubmissionStatus | None:
-        """Try to deliver one submission if it is due and nobody else holds it; its status afterwards."""
+        """Try to deliver one write if it is due and nobody else holds it; its status afterwards."""
         await self.deliver_if_due(submission_id)
         return await self.status(submission_id)
 
     async def deliver_if_due(self, submission_id: str) -> bool:
-        """Claim and try to deliver the submission; False if it was not due or another worker has it."""
-        claim = await self._claim(submission_id, self.policy.claim_seconds)
+        """Claim and try to deliver the write; False if it was not due or another worker has it."""
+        claim = await self._claim(submission_id)
         if claim is None:
             return False
-        await self._deliver(claim)
+        await self._while_held(claim, self._deliver(claim))
         return True
 
     async def _deliver(self, claim: Claim) -> None:
         row = claim.row
         key = row.issue_key
         try:
+            if row.kind == "comment":
+                await self._comment(claim)
+                return
             if key is None:
                 key = await self._create(claim)
-                if key is None:
+                if key is None or not await self._save(claim, issue_key=key, outcome_unknown=False):
                     return
-                await self._save(claim, issue_key=key)
             await self._attach(claim, key)
-        except JsmBadRequest as refused:
-            # JSM's own words go to the log and the audit log; the customer reads a plain message and
-            # the error id (`customer_message`), with which the help desk finds the rest.
-            error_id = new_error_id()
-            log.warning("submission %s refused by JSM [error id %s]: %s", row.id, error_id, refused)
-            await AuditLog(self._sessions).record(
-                AuditEvent(
-                    event="portal.submission",
-                    outcome="refused",
-                    idp=row.idp,
-                    subject=row.subject,
-                    error_id=error_id,
-                    detail=f"{'files of ' + key if key else 'new request'}: {refused}",
-                )
-            )
-            if key is None:
-                await self._save(claim, state="failed", last_error=f"{REFUSED}{error_id}")
-            else:  # the request exists; only its files were refused: keep the request, say so
-                await self._finish(claim, key, f"{FILES_REFUSED}{error_id}")
+        except (JsmBadRequest, JsmNotFound) as refused:
+            await self._refused(claim, None if row.kind == "comment" else key, refused)
             return
         except JsmError as failed:
             await self._reschedule(claim, failed)
             return
-        await self._finish(claim, key, None)
+        await self._finish(claim, None)
+
+    async def _refused(self, claim: Claim, key: str | None, refused: JsmError) -> None:
+        # JSM's own words go to the log and the audit log; the customer reads a plain message and the
+        # error id (`customer_message`), with which the help desk finds the rest.
+        row, error_id = claim.row, new_error_id()
+        log.warning("submission %s refused by JSM [error id %s]: %s", row.id, error_id, refused)
+        what = f"comment on {row.issue_key}" if row.kind == "comment" else "new request"
+        await AuditLog(self._sessions).record(
+            AuditEvent(
+                event=f"portal.{'comment' if row.kind == 'comment' else 'submission'}",
+                outcome="refused",
+                idp=row.idp,
+                subject=row.subject,
+                error_id=error_id,
+                detail=f"{'files of ' + key if key else what}: {refused}",
+            )
+        )
+        if key is None:
+            await self._save(claim, state="failed", last_error=f"{REFUSED}{error_id}")
+        else:  # the request exists; only its files were refused: keep the request, say so
+            await self._finish(claim, f"{FILES_REFUSED}{error_id}")
 
     async def _create(self, claim: Claim) -> str | None:
+        """The new request's key: an earlier unclear try's, found in JSM, or a new one's; None to wait."""
         row = claim.row
-        marked = _carries_marker(row.field_values, row.marker)
         if claim.was_unclear:
-            if not marked:
-                text = "This request may or may not have reached the help desk. Please check your requests."
-                await self._save(claim, state="failed", last_error=text)
-                return None
-            project_key = await self._project_key_for(row.desk_id)
-            found = await self._client.find_request_by_marker(project_key, row.marker)
+            found = await find_earlier_request(
+                self._client,
+                await self._project_key_for(row.desk_id),
+                user_id=row.jsm_user_id,
+                request_type_id=row.request_type_id,
+                summary=row.summary,
+                field_values=row.field_values,
+                marker=row.marker,
+                since=self._since(claim),
+                taken=await self._taken(row),
+            )
             if found is not None:
-                log.info("submission %s: adopted %s found by its marker", row.id, found.issue_key)
+                log.info("submission %s: adopted %s made by an earlier try", row.id, found.issue_key)
                 return found.issue_key
+            if not await self._search_was_late_enough(claim):
+                return None
+        if not await self._renew(claim):  # fenced: a worker that lost its claim sends nothing
+            return None
         created = await self._client.create_request(
             row.desk_id, row.request_type_id, row.field_values, raise_on_behalf_of=row.jsm_user_id
         )
@@ -196,26 +176,81 @@ class Submissions(SubmissionOutbox):
             await self._client.attach_temporary_file(desk, f.filename, f.content, f.content_type)
             for f in files
         ]
-        if temporary:
+        if temporary and await self._renew(claim):
             await self._client.attach_to_request(key, temporary, public=True)
+
+    async def _comment(self, claim: Claim) -> None:
+        """Post the comment (with its files) to the request it was authorized for, exactly once."""
+        row = claim.row
+        key, body = str(row.issue_key), str(row.field_values.get("body") or "")
+        files = await self._files(row.id)
+        if claim.was_unclear:
+            taken = await self._taken(row)
+            since = self._since(claim)
+            found = await find_earlier_comment(
+                self._client, key, body, with_files=bool(files), since=since, taken=taken
+            )
+            if found is not None:
+                log.info("submission %s: adopted comment %s on %s", row.id, found.id, key)
+                await self._finish(claim, None, comment_id=found.id)
+                return
+            if not await self._search_was_late_enough(claim):
+                return
+        comment_id: str | None = None
+        if files:
+            temporary = [
+                await self._client.attach_temporary_file(row.desk_id, f.filename, f.content, f.content_type)
+                for f in files
+            ]
+            if not await self._renew(claim):
+                return
+            await self._client.attach_to_request(key, temporary, public=True, comment=body)
+        else:
+            if not await self._renew(claim):
+                return
+            comment_id = (await self._client.add_comment(key, body)).id
+        await self._finish(claim, None, comment_id=comment_id)
+
+    def _since(self, claim: Claim) -> datetime:
+        return claim.first_attempt_at - timedelta(seconds=self.policy.clock_skew)
+
+    async def _search_was_late_enough(self, claim: Claim) -> bool:
+        """Whether an empty search may be trusted; if not, the write waits (still unknown) until it may."""
+        ready = (claim.unclear_at or claim.first_attempt_at) + timedelta(seconds=self.policy.search_lag)
+        if self._clock() >= ready:
+            return True
+        await self._save(claim, state="pending", next_attempt_at=ready)
+        return False
+
+    async def _taken(self, row: SubmissionRow) -> set[str]:
+        """What other outbox rows of the same kind made or adopted: never adopted a second time."""
+        column = SubmissionRow.comment_id if row.kind == "comment" else SubmissionRow.issue_key
+        query = select(column).where(SubmissionRow.kind == row.kind, SubmissionRow.id != row.id)
+        query = query.where(SubmissionRow.jsm_user_id == row.jsm_user_id, column.is_not(None))
+        if row.kind == "comment":
+            query = query.where(SubmissionRow.issue_key == row.issue_key)
+        async with self._sessions() as session:
+            return {str(value) for value in (await session.scalars(query)).all()}
 
     async def _reschedule(self, claim: Claim, failure: JsmError) -> None:
         wait = self.policy.delay(claim.attempts)
         unclear = isinstance(failure, JsmUnavailable) and failure.outcome_unknown
-        if unclear:
+        now = self._clock()
+        values: dict[str, object] = {"state": "pending", "last_error": str(failure)}
+        if unclear:  # sticky: only adopting or making the write clears it
+            values.update(outcome_unknown=True, unclear_at=now)
             wait = max(wait, self.policy.search_lag)
         if isinstance(failure, JsmRateLimited) and failure.retry_after:
             wait = max(wait, failure.retry_after)
-        text = (UNKNOWN if unclear else "") + str(failure)
         log.warning(
-            "submission %s: attempt %d failed, next in %.0f s: %s", claim.row.id, claim.attempts, wait, text
+            "submission %s: attempt %d failed (unclear: %s), next in %.0f s: %s",
+            claim.row.id,
+            claim.attempts,
+            unclear or claim.was_unclear,
+            wait,
+            failure,
         )
-        await self._save(
-            claim,
-            state="pending",
-            last_error=text,
-            next_attempt_at=self._clock() + timedelta(seconds=wait),
-        )
+        await self._save(claim, next_attempt_at=now + timedelta(seconds=wait), **values)
 
     async def _project_key_from_jsm(self, desk_id: str) -> str:
         for desk in await self._client.service_desks():

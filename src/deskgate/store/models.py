@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Float,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -171,11 +173,13 @@ class CustomerLinkRow(Base):
 
 
 class SubmissionRow(Base):
-    """A request a customer submitted, stored before JSM is called, until JSM has it (exactly once)."""
+    """A customer's write (a new request, or a comment on one), stored before JSM is called, until JSM has
+    it (exactly once). See `deskgate.portal.outbox`."""
 
     __tablename__ = "submissions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), server_default="request")  # request | comment
     marker: Mapped[str] = mapped_column(String(64), unique=True)  # finds an earlier attempt after a timeout
     idp: Mapped[str] = mapped_column(String(63))
     subject: Mapped[str] = mapped_column(String(255))
@@ -188,7 +192,13 @@ class SubmissionRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # request: the issue made (or adopted); comment: the request it is posted to, from the start.
     issue_key: Mapped[str | None] = mapped_column(String(64))
+    comment_id: Mapped[str | None] = mapped_column(String(64))  # comment: JSM's id once posted
+    # Sticky until JSM is known to have it or surely not: an earlier try may have been carried out.
+    outcome_unknown: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    unclear_at: Mapped[datetime | None]  # when the last unclear try ended; JSM is searched after + lag
+    first_attempt_at: Mapped[datetime | None]  # an earlier attempt's result was created after this
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from deskgate.portal import page_budget
 from deskgate.services import Services
 from deskgate.sessions.store import SessionRecord
 from deskgate.web.csrf import Csrf
@@ -38,7 +39,8 @@ class WebContext:
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        full = {"user": None, **context}
+        # Set when JSM was too slow and cached data stood in for it: the portal layout says so.
+        full = {"user": None, "stale_since": page_budget.stale_notice_time(), **context}
         return self.templates.TemplateResponse(
             request, template, full, status_code=status_code, headers=headers
         )

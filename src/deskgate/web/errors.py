@@ -8,7 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
-from deskgate.errors import DeskgateError, LoginDenied, NotFound, new_error_id
+from deskgate.errors import DeskgateError, LoginDenied, LoginError, NotFound, new_error_id
+from deskgate.jsm.errors import JsmError, JsmNotFound
+from deskgate.portal.connection import JsmNotConnected
 
 log = logging.getLogger("deskgate.web")
 
@@ -29,13 +31,28 @@ def _wants_json(request: Request) -> bool:
     )
 
 
+def _way_back(exc: DeskgateError) -> dict[str, str | None]:
+    """What the page is titled and where its links lead, by the kind of failure: only a failed sign-in
+    is a "Sign-in problem" that signing in again may cure; JSM being away is not, and leads back to the
+    help center (a portal route offers "Try again" on the page itself: `web.portal.common`)."""
+    if isinstance(exc, LoginError):
+        return {"title": "Sign-in problem", "retry_url": "/login"}
+    if isinstance(exc, JsmError | JsmNotConnected) and not isinstance(exc, JsmNotFound):
+        return {
+            "title": "Help desk unavailable",
+            "heading": "The help desk cannot help right now",
+            "home_url": "/portal",
+        }
+    return {}
+
+
 def error_response(
-    templates: Jinja2Templates, request: Request, exc: DeskgateError, *, retry_url: str | None = "/login"
+    templates: Jinja2Templates, request: Request, exc: DeskgateError, *, retry_url: str | None = None
 ) -> Response:
     """The page (or JSON) for a DeskgateError, its id logged with the operator's detail.
 
     Public so that a middleware refusing a request before any route runs (`web.body_limits`) answers with
-    the very same page as the routes do; it passes no `retry_url`, since signing in again would not help."""
+    the very same page as the routes do. `retry_url` overrides the "Try again" link `_way_back` picks."""
     error_id = error_id_of(exc)
     level = logging.ERROR if exc.status_code >= 500 else logging.WARNING
     log.log(
@@ -52,7 +69,11 @@ def error_response(
     if isinstance(exc, LoginDenied):
         context["email"] = getattr(exc, "email", None)
         return templates.TemplateResponse(request, "denied.html", context, status_code=exc.status_code)
-    context["retry_url"] = None if isinstance(exc, NotFound) else retry_url
+    context.update(_way_back(exc))
+    if retry_url is not None:
+        context["retry_url"] = retry_url
+    if isinstance(exc, NotFound):
+        context["retry_url"] = None
     return templates.TemplateResponse(request, "error.html", context, status_code=exc.status_code)
 
 

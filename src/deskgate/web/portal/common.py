@@ -19,8 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from deskgate.errors import DeskgateError, NotFound
-from deskgate.jsm import JsmClient
+from deskgate.jsm import JsmClient, JsmRateLimited, JsmUnavailable
 from deskgate.jsm.models import ServiceDesk
+from deskgate.portal.connection import JsmNotConnected
+from deskgate.portal.page_budget import PageTimeout, page_budget
 from deskgate.portal.provisioning import CustomerLink
 from deskgate.sessions.store import SessionRecord
 from deskgate.web.context import WebContext, current_user, web
@@ -55,7 +57,9 @@ class Visitor:
     ctx: WebContext
 
     async def client(self) -> JsmClient:
-        return await self.ctx.services.jsm_client()
+        """The JSM client for what this visitor waits on: it gives up within the page budget (a write it
+        cannot finish now is left to the outbox, whose worker is patient)."""
+        return await self.ctx.services.jsm_clients.page()
 
 
 def sign_in_redirect(request: Request) -> Response:
@@ -134,21 +138,64 @@ def unattributed(body: str) -> tuple[str | None, str]:
     return match.group("name"), body[match.end() :]
 
 
+def _unavailable_heading(exc: DeskgateError) -> str:
+    if isinstance(exc, PageTimeout):
+        return "The help desk is answering too slowly"
+    if isinstance(exc, JsmRateLimited):
+        return "The help desk is busy"
+    if isinstance(exc, JsmNotConnected):
+        return "The help desk is not connected"
+    return "The help desk cannot be reached"
+
+
+def help_desk_unavailable(request: Request, exc: DeskgateError, *, api: bool) -> Response:
+    """JSM slow, busy or away: a page that says so, with "Try again" on this very page (the form page
+    for a form that was sent) and the way to the help center; signing in again would not help."""
+    error_id = error_id_of(exc)
+    log.warning("error_id=%s %s %s: %s", error_id, request.method, request.url.path, exc.detail)
+    if api:
+        body = {"error": exc.user_message, "error_id": error_id}
+        return JSONResponse(body, status_code=exc.status_code, headers=NO_STORE)
+    if request.method in ("GET", "HEAD"):
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        here = request.url.path.removesuffix("/comment")
+    context = {
+        "title": "Help desk unavailable",
+        "heading": _unavailable_heading(exc),
+        "message": exc.user_message,
+        "error_id": error_id,
+        "retry_url": here,
+        "home_url": "/portal",
+    }
+    return web(request).render(request, "error.html", context, status_code=exc.status_code, headers=NO_STORE)
+
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def guarded(*, api: bool = False) -> Callable[[Handler], Handler]:
-    """Routes wrapped here answer a visitor without a session with sign-in (page) or 401 (API)."""
+    """Routes wrapped here answer a visitor without a session with sign-in (page) or 401 (API), and
+    answer in time whatever JSM does: a page (GET) runs within `page_budget_seconds`, and JSM being
+    slow, busy or away becomes a page saying so (`help_desk_unavailable`).
+
+    Only reads get the hard deadline: a form that was sent is not cut off half-way through storing
+    it; its JSM calls give up quickly on their own (`Visitor.client`)."""
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def route(request: Request) -> Response:
             try:
-                return await handler(request)
+                if request.method not in ("GET", "HEAD"):
+                    return await handler(request)
+                async with page_budget(web(request).services.settings.page_budget_seconds):
+                    return await handler(request)
             except SignInRequired:
                 return sign_in_answer(request, api=api)
             except CsrfRefused as refused:
                 return csrf_refused(request, refused)
+            except (JsmUnavailable, JsmNotConnected) as unavailable:
+                return help_desk_unavailable(request, unavailable, api=api)
 
         return route
 

@@ -22,6 +22,7 @@ from deskgate.errors import NotFound
 from deskgate.jsm import JsmUnavailable
 from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest, Page, StatusFilter
 from deskgate.portal.access import AuthorizedRequest, authorize_request
+from deskgate.portal.page_budget import within_share
 from deskgate.portal.ratelimit import CustomerLimits, RateLimited
 from deskgate.portal.submissions import Submissions, customer_message
 from deskgate.web.portal.common import (
@@ -74,7 +75,7 @@ async def my_requests(request: Request) -> Response:
     outbox = Submissions(who.ctx.services.db, client)
     page: Page[CustomerRequest] | None = None
     jsm_down = False
-    searching = (
+    searching = within_share(  # a slow search must leave time to show the pending submissions
         client.search_customer_requests(
             desk.project_key, who.link.jsm_user_id, status, text or None, start, PAGE_SIZE
         )
