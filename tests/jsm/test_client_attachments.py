@@ -80,9 +80,10 @@ async def test_files_are_filed_under_a_comment_public_or_internal_as_asked(rig: 
     hidden = await rig.client.attach_temporary_file("1", "secret.txt", b"s", "text/plain")
     await rig.client.attach_to_request("ITH-1", [hidden], public=False)
     last = (await rig.client.comments("ITH-1"))[-1]
-    # Three files under one comment, more than the emulator's page of two: the rest is read page by page.
+    # Three files under one comment, more than the emulator's page of two: the rest is read page by page
+    # (an experimental call, opted in). JSM appended its wiki markup for the files to the text.
     assert (last.body, [a.filename for a in last.attachments]) == (
-        "Three files",
+        "Three files [^f0.txt] _(1 kB)_ [^f1.txt] _(1 kB)_ [^f2.txt] _(1 kB)_",
         ["f0.txt", "f1.txt", "f2.txt"],
     )
     assert rig.calls_to(f"/comment/{last.id}/attachment") == 2

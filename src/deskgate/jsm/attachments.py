@@ -61,8 +61,9 @@ class AttachmentCalls(JsmClientBase):
     async def comment_attachments(
         self, issue: IssueRef | str, comment_id: JsmId | str
     ) -> tuple[Attachment, ...]:
+        """The files of one comment. Experimental in the contract (`x-experimental`): needs the opt-in."""
         call = SD.comment_attachments(issue=IssueRef(issue), comment=JsmId(comment_id))
-        return await self._pages.read_all(call, self._attachment)
+        return await self._pages.read_all(call, self._attachment, experimental=True)
 
     def _attachment(self, raw: Any) -> Attachment:
         return parsing.attachment(raw, self.flavour)

@@ -34,7 +34,17 @@ from deskgate.jsm.models import (
 )
 from deskgate.jsm.paging import MAX_SEARCH_RESULTS
 
-__all__ = ["SD", "JsmClient", "same_email"]  # SD stays importable from here (`deskgate.jsm.organizations`)
+# SD stays importable from here (`deskgate.jsm.organizations`).
+__all__ = ["EXISTS_BUT_NOT_FOUND", "SD", "JsmClient", "same_email"]
+
+
+# What a conflict on POST /customer means when no lookup then finds the address, and what the admin does.
+EXISTS_BUT_NOT_FOUND = (
+    "JSM says a customer with this e-mail exists, but no user search shows that address. On Jira Cloud the "
+    "account hides its e-mail address: its owner must set the e-mail's visibility to 'Anyone' (Atlassian "
+    "account → Profile and visibility → Contact), or their organization admin for a managed account. On "
+    "Data Center the service account needs the 'Browse users and groups' global permission"
+)
 
 
 def same_email(a: str, b: str) -> bool:
@@ -61,6 +71,14 @@ class JsmClient(AttachmentCalls):
             title=str(raw.get("serverTitle") or ""),
         )
 
+    async def my_permissions(self, *keys: str, project_key: str | None = None) -> dict[str, bool]:
+        """Which of Jira's permission `keys` the service account holds, in the project `project_key` or
+        (without one) anywhere: Jira's "Get my permissions". A key Jira leaves out reads as not held."""
+        params = {"permissions": ",".join(keys)} | ({"projectKey": project_key} if project_key else {})
+        raw = await self._t.json(self.api.my_permissions(), params=params)
+        held = (raw or {}).get("permissions") or {}
+        return {key: (held.get(key) or {}).get("havePermission") is True for key in keys}
+
     # --- desks, request types, forms ------------------------------------------------------------------
 
     async def service_desks(self) -> tuple[ServiceDesk, ...]:
@@ -81,7 +99,9 @@ class JsmClient(AttachmentCalls):
 
     async def find_customer_by_email(self, desk_id: str, email: str) -> Customer | None:
         """The customer whose e-mail is exactly `email` (any case), or None. JSM only searches loosely
-        (by prefix or substring), so every candidate's e-mail is compared in full here."""
+        (by prefix or substring), so every candidate's e-mail is compared in full here. A Cloud account
+        that hides its e-mail is never found (no answer shows the address, and the name proves nothing):
+        creating it then conflicts, see `EXISTS_BUT_NOT_FOUND`."""
         if not email.strip():
             return None
         candidates = await self._pages.read_all(

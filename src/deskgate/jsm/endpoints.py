@@ -161,6 +161,7 @@ class PlatformApi:
 
     myself: ClassVar[Endpoint]
     server_info: ClassVar[Endpoint]
+    my_permissions: ClassVar[Endpoint]
     user_search: ClassVar[Endpoint]
     issue_search: ClassVar[Endpoint]
     attachment_content: ClassVar[Endpoint]
@@ -169,6 +170,10 @@ class PlatformApi:
 class CloudPlatform(PlatformApi):
     myself = Endpoint("myself", "GET", "/rest/api/3/myself")
     server_info = Endpoint("serverInfo", "GET", "/rest/api/3/serverInfo")
+    # "Get my permissions" (Jira Cloud platform REST API v3, Permissions): what `deskgate jira check` asks.
+    my_permissions = Endpoint(
+        "my permissions", "GET", "/rest/api/3/mypermissions", frozenset({"permissions", "projectKey"})
+    )
     user_search = Endpoint(
         "user search", "GET", "/rest/api/3/user/search", frozenset({"query", "maxResults"})
     )
@@ -183,6 +188,9 @@ class CloudPlatform(PlatformApi):
 class DataCenterPlatform(PlatformApi):
     myself = Endpoint("myself", "GET", "/rest/api/2/myself")
     server_info = Endpoint("serverInfo", "GET", "/rest/api/2/serverInfo")
+    my_permissions = Endpoint(
+        "my permissions", "GET", "/rest/api/2/mypermissions", frozenset({"permissions", "projectKey"})
+    )
     user_search = Endpoint(
         "user search", "GET", "/rest/api/2/user/search", frozenset({"username", "maxResults"})
     )

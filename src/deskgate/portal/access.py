@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from deskgate.errors import NotFound
 from deskgate.jsm import AttachmentDownload, JsmAuthError, JsmBadRequest, JsmClient, JsmNotFound
 from deskgate.jsm.endpoints import IssueRef, JsmId
 from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest
 from deskgate.portal.attachments import visible_attachments
+from deskgate.portal.comment_markup import without_file_markup
 from deskgate.portal.outbox import UploadedFile
 from deskgate.portal.provisioning import CustomerLink
 
@@ -49,7 +50,9 @@ class AuthorizedRequest:
         comments, everything = await asyncio.gather(
             self._client.comments(self.key), self._client.attachments(self.key)
         )
-        return comments, visible_attachments(everything, comments, self.customer.jsm_user_id)
+        shown = visible_attachments(everything, comments, self.customer.jsm_user_id)
+        # The files are listed as files: the wiki markup JSM appended for them is not shown as text.
+        return tuple(_readable(c) for c in comments), shown
 
     async def open_file(self, attachment_id: str) -> tuple[Attachment, AttachmentDownload]:
         """A visible attachment's content, by id; any other id reads as a file that does not exist."""
@@ -71,6 +74,11 @@ class AuthorizedRequest:
             for f in files
         ]
         await self._client.attach_to_request(self.key, temporary, public=True, comment=text)
+
+
+def _readable(comment: Comment) -> Comment:
+    body = without_file_markup(comment.body, (a.filename for a in comment.attachments))
+    return comment if body == comment.body else replace(comment, body=body)
 
 
 async def authorize_request(client: JsmClient, customer: CustomerLink, ref: str) -> AuthorizedRequest:

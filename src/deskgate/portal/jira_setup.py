@@ -3,7 +3,8 @@
     build_connection   form or command-line values → a JsmConnection, or every problem by field
     connect            store a connection and forget what was cached from the previous one; a connection
                        to another site also deletes the previous site's customer links and desk settings
-    check_connection   reachable? credentials? which desks? may it raise requests on behalf of customers?
+    check_connection   reachable? credentials? which desks? may it raise requests on behalf of customers,
+                       create customers (Jira administrator) and add them to each desk (desk administrator)?
     change_desk        one desk's portal settings (SSO, visible request types), unchanged parts kept
 
 Keeping these here, and not in the CLI or a web handler, is what makes the page and the command report
@@ -20,6 +21,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from deskgate.jsm import JsmAuthError, JsmClient, JsmConnection, JsmError, JsmUnavailable, RetryPolicy
+from deskgate.jsm.models import ServiceDesk
 from deskgate.portal.connection import SiteSwitch
 from deskgate.portal.desks import DeskSetting, DeskSettings
 from deskgate.services import Services
@@ -181,23 +183,45 @@ async def check_connection(http: httpx.AsyncClient, connection: JsmConnection | 
         return checks
     checks.append(Check("credentials", True, f"signed in as {me.display_name} <{me.email or me.user_id}>"))
     try:
-        checks += await _desk_checks(client)
+        desks = await client.service_desks()
+        checks += await _desk_checks(client, desks)
+        checks += await _permission_checks(client, desks)
     except JsmError as exc:  # a desk vanishing or JSM failing half-way: say so instead of failing the check
-        checks.append(Check("service desks", False, f"JSM failed while listing the desks: {exc}"))
-        return checks
-    checks.append(
-        Check(
-            "create customers",
-            None,
-            "JSM cannot be asked without creating one; the service account needs the 'Administer Jira' or "
-            "the desk's 'Service project agent' permission with customer creation open to agents",
-        )
-    )
+        checks.append(Check("service desks", False, f"JSM failed while checking the desks: {exc}"))
     return checks
 
 
-async def _desk_checks(client: JsmClient) -> list[Check]:
-    desks = await client.service_desks()
+async def _permission_checks(client: JsmClient, desks: tuple[ServiceDesk, ...]) -> list[Check]:
+    """The permissions the contract names for provisioning, asked with Jira's "Get my permissions": creating
+    a customer needs the Jira Administrator global permission (ADMINISTER), adding one to a desk the
+    desk's service desk administrator role (its project's ADMINISTER_PROJECTS; a Jira administrator's
+    too, so either is accepted)."""
+    admin = (await client.my_permissions("ADMINISTER"))["ADMINISTER"]
+    checks = [Check("create customers", admin, _CREATE_OK if admin else _CREATE_MISSING)]
+    for desk in desks:
+        held = (await client.my_permissions("ADMINISTER_PROJECTS", project_key=desk.project_key))[
+            "ADMINISTER_PROJECTS"
+        ]
+        ok = admin or held
+        checks.append(Check(f"add customers: {desk.project_key}", ok, _ADD_OK if ok else _ADD_MISSING))
+    return checks
+
+
+_CREATE_OK = "holds the Jira Administrator global permission ('Administer Jira') that JSM requires"
+_CREATE_MISSING = (
+    "lacks the Jira Administrator global permission ('Administer Jira'), which JSM requires to create a "
+    "customer: a first sign-in of someone JSM does not know fails. Grant it (Jira settings → System → "
+    "Global permissions, e.g. through the jira-administrators group), or create every customer in JSM first"
+)
+_ADD_OK = "may add customers to this desk (service desk administrator, or Jira administrator)"
+_ADD_MISSING = (
+    "lacks this desk's service desk administrator role, which JSM requires to add a customer to the desk: "
+    "make the service account an administrator of the service project (Project settings → People → "
+    "Administrators)"
+)
+
+
+async def _desk_checks(client: JsmClient, desks: tuple[ServiceDesk, ...]) -> list[Check]:
     if not desks:
         hint = "the service account sees no service desk: make it an agent of each desk's project"
         return [Check("service desks", False, hint)]

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.errors import LoginDenied, NotFound
 from deskgate.jsm import JsmClient, JsmConflict, JsmError
+from deskgate.jsm.client import EXISTS_BUT_NOT_FOUND
 from deskgate.jsm.models import Customer
 from deskgate.jsm.organizations import add_to_organization, find_organization, same_name
 from deskgate.login.pipeline import LoginContext, Step
@@ -146,11 +147,7 @@ async def find_or_create_customer(
         # A concurrent sign-in (another worker, another IdP) created it between our search and create.
         found = await client.find_customer_by_email(search_desk_id, email)
         if found is None:
-            raise JsmError(
-                "JSM says a customer with this e-mail exists, but the service account cannot find it "
-                "(is the account's e-mail hidden from the service account?)",
-                operation="provision customer",
-            ) from None
+            raise JsmError(EXISTS_BUT_NOT_FOUND, operation="provision customer") from None
         return found
 
 

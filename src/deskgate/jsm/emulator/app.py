@@ -4,6 +4,7 @@
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
     client = JsmClient(http, app.connection("http://jsm.test"))
     app.faults.rate_limits = 2            # or PUT /__emulator__/faults {"rate_limits": 2}
+    app.roles.jira_administrator = False  # or PUT /__emulator__/roles {"jira_administrator": false}
 
 The service account authenticates as JSM does it: HTTP Basic email:API token on Cloud, a Bearer personal
 access token on Data Center; anything else gets 401.
@@ -15,6 +16,8 @@ import base64
 import binascii
 import hmac
 import json
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from pydantic import SecretStr
@@ -27,6 +30,7 @@ from deskgate.jsm.connection import JsmConnection
 from deskgate.jsm.emulator import attachments, organizations, platform, servicedesk
 from deskgate.jsm.emulator.context import Refused
 from deskgate.jsm.emulator.faults import ADMIN_PREFIX, Asgi, FaultMiddleware, FaultPlan, Receive, Scope, Send
+from deskgate.jsm.emulator.permissions import ServiceAccountRoles
 from deskgate.jsm.emulator.render import error
 from deskgate.jsm.emulator.seed import seed as seed_demo
 from deskgate.jsm.emulator.state import EmulatorFlavour, EmulatorStore, User
@@ -76,10 +80,11 @@ def _why_refused(given: str) -> str:
 
 
 class EmulatorApp(Starlette):
-    """The emulator; its in-process handles are `store`, `faults`, `calls` and `credentials`."""
+    """The emulator; its in-process handles are `store`, `faults`, `roles`, `calls` and `credentials`."""
 
     store: EmulatorStore
     faults: FaultPlan
+    roles: ServiceAccountRoles
     calls: list[tuple[str, str]]
     credentials: ServiceAccountCredentials
     flavour: EmulatorFlavour
@@ -94,19 +99,22 @@ class EmulatorApp(Starlette):
         return JsmConnection.model_validate(values | overrides)
 
 
-async def _faults_endpoint(request: Request) -> Response:
-    plan: FaultPlan = request.app.state.faults
+async def _settings_endpoint(request: Request) -> Response:
+    """GET, PUT (some fields) or DELETE (back to the defaults) the fault plan or the service account's
+    roles, by the path's last segment."""
+    name = request.url.path.rsplit("/", 1)[-1]
+    settings: FaultPlan | ServiceAccountRoles = getattr(request.app.state, name)
     if request.method == "DELETE":
-        plan.reset()
+        settings.reset()
     elif request.method in ("PUT", "POST"):
         try:
             values = json.loads(await request.body() or b"{}")
             if not isinstance(values, dict):
-                raise ValueError("send a JSON object of fault settings")
-            plan.update(values)
+                raise ValueError(f"send a JSON object of {name} settings")
+            settings.update(values)
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-    return JSONResponse(asdict(plan))
+    return JSONResponse(asdict(settings))
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
@@ -121,8 +129,12 @@ def create_emulator(
     faults: FaultPlan | None = None,
     page_cap: int = 50,
     credentials: ServiceAccountCredentials | None = None,
+    roles: ServiceAccountRoles | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> EmulatorApp:
-    """A fresh emulator. `page_cap` is the silent server-side cap of `limit` on paged lists."""
+    """A fresh emulator. `page_cap` is the silent server-side cap of `limit` on paged lists; `roles` what
+    the service account may do (everything by default); `clock` (seconds) times the search index's lag
+    (`FaultPlan.search_lag_seconds`), so that tests can move it instead of sleeping."""
     credentials = credentials or ServiceAccountCredentials()
     service_account = User(
         account_id="557058:deskgate-bot",
@@ -131,7 +143,9 @@ def create_emulator(
         display_name="Deskgate service account",
         account_type="atlassian",
     )
-    store = EmulatorStore(flavour=flavour, service_account=service_account, users=[service_account])
+    store = EmulatorStore(
+        flavour=flavour, service_account=service_account, users=[service_account], clock=clock
+    )
     if seed:
         seed_demo(store)
     routes = [
@@ -139,13 +153,15 @@ def create_emulator(
         *attachments.ROUTES,
         *organizations.ROUTES,
         *platform.routes(flavour),
-        Route(f"{ADMIN_PREFIX}/faults", _faults_endpoint, methods=["GET", "PUT", "POST", "DELETE"]),
+        Route(f"{ADMIN_PREFIX}/faults", _settings_endpoint, methods=["GET", "PUT", "POST", "DELETE"]),
+        Route(f"{ADMIN_PREFIX}/roles", _settings_endpoint, methods=["GET", "PUT", "POST", "DELETE"]),
     ]
     app = EmulatorApp(routes=routes, exception_handlers={Refused: _refused})
-    plan = faults or FaultPlan()
+    plan, granted = faults or FaultPlan(), roles or ServiceAccountRoles()
     calls: list[tuple[str, str]] = []
-    app.state.store, app.state.faults, app.state.page_cap = store, plan, page_cap
-    app.store, app.faults, app.calls, app.credentials, app.flavour = store, plan, calls, credentials, flavour
+    app.state.store, app.state.faults, app.state.roles, app.state.page_cap = store, plan, granted, page_cap
+    app.store, app.faults, app.roles, app.calls = store, plan, granted, calls
+    app.credentials, app.flavour = credentials, flavour
     # Outermost first: faults (latency, injected failures) → authentication → routes.
     app.add_middleware(AuthMiddleware, flavour=flavour, credentials=credentials)
     app.add_middleware(FaultMiddleware, plan=plan, calls=calls)

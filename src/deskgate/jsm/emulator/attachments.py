@@ -3,10 +3,16 @@
 As in JSM, a file's visibility is the comment it came with: `POST /request/{key}/attachment` files the
 uploads under a new public or internal comment, and `GET /request/{key}/attachment` lists every file of
 the request to an agent, internal ones too, without saying which is which.
+
+That comment's body is wiki markup: JSM appends a reference to each file after the text it was given,
+`!name|thumbnail!` for a picture and `[^name] _(size)_` for any other file, as the contract's own example
+of `POST /request/{key}/attachment` shows ("… attached. !screenshot.png|thumbnail! [^log.txt] _(32 kB)_").
+The size wording is approximated (kB rounded up, MB with one decimal).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -15,7 +21,7 @@ from starlette.routing import Route
 
 from deskgate.jsm.emulator import render
 from deskgate.jsm.emulator.context import body_json, context, desk_of, experimental, found, issue_of, page_of
-from deskgate.jsm.emulator.state import TemporaryFile
+from deskgate.jsm.emulator.state import Attachment, TemporaryFile
 
 SD = render.SD
 
@@ -75,7 +81,9 @@ async def attach(request: Request) -> Response:
         )
     # JSM files the attachments under a comment, public or internal as asked (`public` defaults to
     # internal here, as for comments): that comment decides who sees them.
-    comment = store.add_comment(issue, text or "", public=body.get("public") is True, attachments=files)
+    comment = store.add_comment(
+        issue, with_file_markup(text or "", files), public=body.get("public") is True, attachments=files
+    )
     added = [render.attachment_dto(store, a, base) for a in files]
     return JSONResponse(
         {
@@ -86,6 +94,24 @@ async def attach(request: Request) -> Response:
     )
 
 
+def with_file_markup(text: str, files: list[Attachment]) -> str:
+    """The comment text with JSM's wiki markup for each attached file appended (see the module's text)."""
+    return " ".join([*([text.strip()] if text.strip() else []), *(file_markup(a) for a in files)])
+
+
+def file_markup(attachment: Attachment) -> str:
+    if attachment.mime_type.startswith("image/"):
+        return f"!{attachment.filename}|thumbnail!"
+    return f"[^{attachment.filename}] _({_size(len(attachment.content))})_"
+
+
+def _size(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{math.ceil(size / 1024)} kB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@experimental  # marked x-experimental in the contract: without the opt-in header JSM answers 412
 async def comment_attachments(request: Request) -> Response:
     issue = issue_of(request)
     store, base = context(request)

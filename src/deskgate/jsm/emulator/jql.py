@@ -7,7 +7,8 @@
     op      := = | != | ~ | !~ | IN | NOT IN        value := string | word | "(" value ("," value)* ")"
 
 Fields: project, key/issuekey, reporter, "Request participants", status, statusCategory, summary,
-description, text, labels, created. Anything else is a `JqlError` (Jira answers 400).
+description, text, labels, created. Anything else is a `JqlError` (Jira answers 400). Text (`~`) is cut
+into words by `analysis` (Jira's word breaks, or the former ASCII runs: `FaultPlan.unicode_word_breaks`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from deskgate.jsm.emulator.analysis import words
 from deskgate.jsm.emulator.state import EmulatorStore, Issue
 
 _TOKEN = re.compile(
@@ -23,7 +25,6 @@ _TOKEN = re.compile(
     re.DOTALL,
 )
 _CATEGORY_NAMES = {"to do": "new", "new": "new", "in progress": "indeterminate", "done": "done"}
-_WORD = re.compile(r"[a-z0-9]+")
 
 Predicate = Callable[[Issue], bool]
 
@@ -58,14 +59,14 @@ def tokenize(jql: str) -> list[Token]:
     return tokens
 
 
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+Analyser = Callable[[str], list[str]]
 
 
 class Parser:
-    def __init__(self, store: EmulatorStore, jql: str) -> None:
+    def __init__(self, store: EmulatorStore, jql: str, analyse: Analyser = words) -> None:
         self.store = store
         self.tokens = tokenize(jql)
+        self.analyse = analyse
         self.at = 0
 
     def peek(self, *keywords: str) -> bool:
@@ -157,7 +158,7 @@ class Parser:
         values = self.values()
         field = self.field_values(name.text.lower())
         if operator in ("~", "!~"):
-            matches = _text_matcher(values[0])
+            matches = _text_matcher(values[0], self.analyse)
             found: Predicate = lambda issue: any(matches(text) for text in field(issue))  # noqa: E731
         else:
             wanted = {v.casefold() for v in values}
@@ -184,23 +185,26 @@ class Parser:
         return fields[name]
 
 
-def _text_matcher(query: str) -> Callable[[str], bool]:
-    """Jira-like text search: every word must occur; a quoted phrase must occur in order."""
+def _text_matcher(query: str, analyse: Analyser) -> Callable[[str], bool]:
+    """Jira-like text search over the words `analyse` finds (`analysis.words`): every word must occur; a
+    quoted phrase must occur in order."""
     phrase = query.strip()
     if len(phrase) > 1 and phrase.startswith('"') and phrase.endswith('"'):
-        sequence = words(phrase)
-        return lambda text: _contains_run(words(text), sequence)
-    required = set(words(query))
-    return lambda text: bool(required) and required <= set(words(text))
+        sequence = analyse(phrase)
+        return lambda text: _contains_run(analyse(text), sequence)
+    required = set(analyse(query))
+    return lambda text: bool(required) and required <= set(analyse(text))
 
 
 def _contains_run(haystack: list[str], needle: list[str]) -> bool:
     return bool(needle) and any(haystack[i : i + len(needle)] == needle for i in range(len(haystack)))
 
 
-def search(store: EmulatorStore, jql: str) -> list[Issue]:
-    predicate, order = Parser(store, jql).parse()
-    found = [issue for issue in store.issues if predicate(issue)]
+def search(store: EmulatorStore, jql: str, *, lag: float = 0.0, analyse: Analyser = words) -> list[Issue]:
+    """The issues `jql` finds, matched as the search index saw them `lag` seconds ago (see
+    `EmulatorStore.searchable`); the answer shows them as they are now, as Jira loads hits afresh."""
+    predicate, order = Parser(store, jql, analyse).parse()
+    found = [issue for issue, indexed in store.searchable(lag) if predicate(indexed)]
     for name, descending in reversed(order or [("created", True)]):
         if name not in ("created", "key", "updated"):
             raise JqlError(f"Not able to sort using field '{name}'.")

@@ -1,4 +1,5 @@
-"""The Jira platform API of the emulator: myself, serverInfo, user search, JQL search, attachment content.
+"""The Jira platform API of the emulator: myself, serverInfo, my permissions (`permissions`), user search,
+JQL search, attachment content.
 
 Cloud serves `/rest/api/3/...` with the enhanced search `/search/jql` (page tokens); Data Center serves
 `/rest/api/2/...` with `/search` (startAt/total) and `/user/search?username=`.
@@ -16,9 +17,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from deskgate.jsm.emulator import render
+from deskgate.jsm.emulator.analysis import ascii_words, words
 from deskgate.jsm.emulator.context import Refused, body_json, context, found
+from deskgate.jsm.emulator.faults import FaultPlan
 from deskgate.jsm.emulator.jql import JqlError, search
-from deskgate.jsm.emulator.state import now
+from deskgate.jsm.emulator.permissions import my_permissions
+from deskgate.jsm.emulator.state import User, now
 
 SEARCH_CAP = 50  # like Jira, more than this per page is capped silently
 MEDIA = "/__media__/file"  # where Cloud's attachment redirect points (a media host in real JSM)
@@ -57,12 +61,14 @@ async def user_search(request: Request) -> Response:
         max_results = min(int(request.query_params.get("maxResults", "50")), 1000)
     except ValueError:
         return render.platform_error(400, "maxResults must be a number.")
-    # Jira matches the start of the name, the username and the e-mail address.
-    found = [
-        u
-        for u in store.users
-        if any(text.casefold().startswith(query) for text in (u.email, u.display_name, u.username))
-    ]
+
+    # Jira matches the start of the name, the e-mail address (unless hidden) and, on Data Center, the
+    # username (Cloud has none).
+    def texts(u: User) -> tuple[str, ...]:
+        shown = (u.shown_email(store.flavour) or "", u.display_name)
+        return shown if store.flavour == "cloud" else (*shown, u.username)
+
+    found = [u for u in store.users if any(t.casefold().startswith(query) for t in texts(u))]
     return JSONResponse([render.platform_user(store, u, base) for u in found[:max_results]])
 
 
@@ -93,7 +99,9 @@ async def issue_search(request: Request) -> Response:
     body = await _search_input(request)
     fields = body.get("fields") or []
     try:
-        issues = search(store, str(body.get("jql") or ""))
+        plan: FaultPlan = request.app.state.faults
+        analyse = words if plan.unicode_word_breaks else ascii_words
+        issues = search(store, str(body.get("jql") or ""), lag=plan.search_lag_seconds, analyse=analyse)
     except JqlError as exc:
         return render.platform_error(400, str(exc))
     cap = min(SEARCH_CAP, request.app.state.page_cap)
@@ -155,6 +163,7 @@ def routes(flavour: str) -> list[Route]:
     return [
         Route(f"{api}/myself", myself),
         Route(f"{api}/serverInfo", server_info),
+        Route(f"{api}/mypermissions", my_permissions),
         Route(f"{api}/user/search", user_search),
         Route(search_path, issue_search, methods=["GET", "POST"]),
         Route("/servicedesk/customershim/secure/attachment/{id}/{name:path}", attachment_content),

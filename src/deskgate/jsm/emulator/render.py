@@ -51,11 +51,13 @@ def _avatars(user: User) -> dict[str, str]:
 def user_dto(store: EmulatorStore, user: User, base: str) -> dict[str, Any]:
     """The service desk API's UserDTO."""
     dto: dict[str, Any] = {
-        "emailAddress": user.email,
+        "emailAddress": user.shown_email(store.flavour),
         "displayName": user.display_name,
         "active": user.active,
         "timeZone": "Europe/Berlin",
     }
+    if dto["emailAddress"] is None:
+        del dto["emailAddress"]
     if store.flavour == "cloud":
         dto["accountId"] = user.account_id
     else:
@@ -70,13 +72,15 @@ def platform_user(store: EmulatorStore, user: User, base: str) -> dict[str, Any]
     """The platform API's User."""
     dto: dict[str, Any] = {
         "self": _user_ref(store, user, base),
-        "emailAddress": user.email,
+        "emailAddress": user.shown_email(store.flavour),
         "avatarUrls": _avatars(user),
         "displayName": user.display_name,
         "active": user.active,
         "timeZone": "Europe/Berlin",
         "locale": "en_US",
     }
+    if dto["emailAddress"] is None:
+        del dto["emailAddress"]
     if store.flavour == "cloud":
         dto |= {"accountId": user.account_id, "accountType": user.account_type}
     else:

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from deskgate.jsm.emulator import render
 from deskgate.jsm.emulator.context import body_json, context, desk_of, experimental, found, issue_of, page_of
+from deskgate.jsm.emulator.permissions import forbidden, roles_of
 from deskgate.jsm.emulator.validation import FieldError, check_values
 
 SD = render.SD
@@ -59,7 +60,7 @@ async def request_type_fields(request: Request) -> Response:
     return JSONResponse(
         {
             "requestTypeFields": [render.field_dto(f) for f in rt.fields],
-            "canRaiseOnBehalfOf": True,
+            "canRaiseOnBehalfOf": roles_of(request).is_agent(desk.id),
             "canAddRequestParticipants": True,
         }
     )
@@ -75,7 +76,7 @@ async def desk_customers(request: Request) -> Response:
         u
         for u in store.users
         if u.account_id in desk.customers
-        and (query in u.email.casefold() or query in u.display_name.casefold())
+        and (query in (u.shown_email(store.flavour) or "").casefold() or query in u.display_name.casefold())
     ]
     return page_of(request, [render.user_dto(store, u, base) for u in users])
 
@@ -83,6 +84,8 @@ async def desk_customers(request: Request) -> Response:
 async def add_desk_customers(request: Request) -> Response:
     desk = desk_of(request)
     store, _ = context(request)
+    if not roles_of(request).is_desk_admin(desk.id):  # the contract: "Service desk administrator"
+        return forbidden("add customers to this service desk")
     body = await body_json(request)
     key = "accountIds" if store.flavour == "cloud" else "usernames"
     ids = body.get(key) if isinstance(body, dict) else None
@@ -102,6 +105,8 @@ async def add_desk_customers(request: Request) -> Response:
 
 async def create_customer(request: Request) -> Response:
     store, base = context(request)
+    if not roles_of(request).jira_administrator:  # the contract: "Jira Administrator Global permission"
+        return forbidden("create customers")
     body = await body_json(request)
     name_key = "displayName" if store.flavour == "cloud" else "fullName"
     if (

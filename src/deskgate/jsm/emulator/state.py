@@ -6,8 +6,12 @@ separate reading of the contract, so that the client and the emulator cannot sha
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -34,6 +38,13 @@ class User:
     display_name: str
     account_type: str = "customer"  # "atlassian" for agents and the service account
     active: bool = True
+    # Cloud: the person hides their e-mail address (Atlassian profile visibility). The API then leaves
+    # `emailAddress` out of every user it returns, and searches do not match on it.
+    email_hidden: bool = False
+
+    def shown_email(self, flavour: str) -> str | None:
+        """The e-mail address the API may show (None: hidden; Data Center has no such setting per user)."""
+        return None if self.email_hidden and flavour == "cloud" else self.email
 
 
 @dataclass
@@ -160,6 +171,9 @@ class EmulatorStore:
     issues: list[Issue] = field(default_factory=list)
     organizations: list[Organization] = field(default_factory=list)
     temporary_files: dict[str, TemporaryFile] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic  # times the search index (see `searchable`)
+    # The search index: per issue id, each version of the issue as it was written, and when.
+    index: dict[str, list[tuple[float, Issue]]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10001))
 
     def next_id(self) -> str:
@@ -218,6 +232,7 @@ class EmulatorStore:
             status=status,
         )
         self.issues.append(issue)
+        self.reindex(issue)
         return issue
 
     def add_comment(
@@ -234,6 +249,7 @@ class EmulatorStore:
         comment = Comment(self.next_id(), body, public, author or self.service_account, now(), files)
         issue.comments.append(comment)
         issue.attachments.extend(files)
+        self.reindex(issue)
         return comment
 
     def new_attachment(self, filename: str, mime_type: str, content: bytes, author: User) -> Attachment:
@@ -245,3 +261,36 @@ class EmulatorStore:
                 if attachment.id == attachment_id:
                     return issue, attachment
         return None
+
+    # --- the search index ---------------------------------------------------------------------------
+
+    def reindex(self, issue: Issue) -> None:
+        """Record the issue as it is now (call after changing it), for searches once the lag has passed."""
+        snapshot = dataclasses.replace(
+            issue,
+            values=dict(issue.values),
+            participants=list(issue.participants),
+            comments=list(issue.comments),
+            attachments=list(issue.attachments),
+        )
+        self.index.setdefault(issue.id, []).append((self.clock(), snapshot))
+
+    def settle_index(self) -> None:
+        """Every issue indexed as it is, since forever (the demo data exists before any search)."""
+        self.index.clear()
+        for issue in self.issues:
+            self.reindex(issue)
+            self.index[issue.id] = [(-math.inf, self.index[issue.id][-1][1])]
+
+    def searchable(self, lag: float) -> list[tuple[Issue, Issue]]:
+        """(the issue, the version of it JQL search sees) for the issues search can find: with a lag, the
+        latest version written at least `lag` seconds ago; an issue younger than that is not found."""
+        if lag <= 0:
+            return [(issue, issue) for issue in self.issues]
+        now = self.clock()
+        found = []
+        for issue in self.issues:
+            versions = [v for at, v in self.index.get(issue.id, ()) if at + lag <= now]
+            if versions:
+                found.append((issue, versions[-1]))
+        return found
