@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from deskgate.web.portal import create, pages, requests
+from deskgate.web.portal import create, pages, pending, requests
 
 routes = [
     Route("/portal", pages.help_center),
@@ -18,6 +18,8 @@ routes = [
     Route("/portal/requests/{key}/comment", requests.add_comment, methods=["POST"]),
     Route("/portal/requests/{key}/attachments/{attachment_id}", requests.download),
     Route("/portal/api/requests/{key}", requests.request_json),
+    Route("/portal/outbox/{submission_id}/cancel", pending.cancel, methods=["POST"]),
+    Route("/portal/outbox/{submission_id}/retry", pending.retry, methods=["POST"]),
     Route("/portal/{desk_id:int}", pages.desk_page),
     Route("/portal/{desk_id}/create/{request_type_id}", create.create_form, methods=["GET"]),
     Route("/portal/{desk_id}/create/{request_type_id}", create.create_submit, methods=["POST"]),

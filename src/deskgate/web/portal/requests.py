@@ -24,7 +24,7 @@ from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest, 
 from deskgate.portal.access import AuthorizedRequest, authorize_request
 from deskgate.portal.page_budget import within_share
 from deskgate.portal.ratelimit import CustomerLimits, RateLimited
-from deskgate.portal.submissions import Submissions, customer_message
+from deskgate.portal.submissions import Submissions, Submitter
 from deskgate.web.portal.common import (
     MAX_FILE_BYTES,
     PAGE_SIZE,
@@ -37,6 +37,7 @@ from deskgate.web.portal.common import (
     unattributed,
     visitor,
 )
+from deskgate.web.portal.pending import pending_comments, pending_views
 from deskgate.web.portal.uploads import read_uploads
 from deskgate.web.security import NO_STORE
 
@@ -94,7 +95,8 @@ async def my_requests(request: Request) -> Response:
         raise found
     else:
         page = found
-    return who.ctx.render(
+    return render_with_csrf(
+        who.ctx,
         request,
         "portal/requests.html",
         {
@@ -103,7 +105,7 @@ async def my_requests(request: Request) -> Response:
             "desk": desk,
             "page": page,
             "pending": pending if start == 0 else [],
-            "pending_messages": {p.id: customer_message(p.last_error) for p in pending},
+            "pending_views": pending_views(pending if start == 0 else []),
             "status": status,
             "q": text,
             "start": start,
@@ -111,7 +113,6 @@ async def my_requests(request: Request) -> Response:
             "notice": request.query_params.get("notice"),
             "jsm_down": jsm_down,
         },
-        headers=NO_STORE,
     )
 
 
@@ -189,6 +190,8 @@ async def _detail(
             "errors": errors or {},
             "comment": comment,
             "created": request.query_params.get("created") == "1",
+            "pending_comments": await pending_comments(who, found.issue_key),
+            "notice": request.query_params.get("notice"),
             "max_mb": MAX_FILE_BYTES / 1_048_576,
         },
         status_code=status_code,
@@ -227,9 +230,16 @@ async def add_comment(request: Request) -> Response:
             )
             refused.headers.update(limited.headers)
             return refused
-        await granted.add_comment(attributed(who.session, who.link, body), uploads)
+        # Stored before JSM is called, for this authorized request only; delivered like a new request.
+        outbox = Submissions(who.ctx.services.db, await who.client())
+        submitter = Submitter(who.session.idp, who.session.subject, who.link.jsm_user_id)
+        desk, text = granted.request.service_desk_id or "", attributed(who.session, who.link, body)
+        stored = await outbox.submit_comment(
+            submitter, str(granted.key), desk, body, text, uploads, max_file_bytes=MAX_FILE_BYTES
+        )
     finally:
         await form.close()
+    await outbox.attempt(stored)  # a healthy JSM has it at once; otherwise it is shown as pending
     return RedirectResponse(f"/portal/requests/{granted.key}#comments", 303, headers=NO_STORE)
 
 
