@@ -42,7 +42,8 @@ from deskgate.jsm.marker import split_description
 from deskgate.jsm.models import Comment, CustomerRequest, RequestFieldValue
 from deskgate.jsm.parsing import value_text
 
-SEARCH_DEPTH = 50  # the customer's newest requests read: far more than anyone submits in the window
+SEARCH_DEPTH = 50  # the customer's newest requests read per page: more than anyone submits in the window
+MAX_SEARCHED = 1000  # and at most this many in all, should a customer have raised more since `since`
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -102,15 +103,20 @@ async def find_earlier_request(
     taken: Collection[str],
 ) -> CustomerRequest | None:
     """The oldest request of the customer since `since` that is this submission's, or None."""
-    page = await client.pages.search(
-        recent_requests_jql(project_key, user_id),
-        start=0,
-        limit=SEARCH_DEPTH,
-        extra_fields=("description", "labels"),
-    )
+    recent: list[CustomerRequest] = []
+    while len(recent) < MAX_SEARCHED:  # newest first: read on until a page reaches before `since`
+        page = await client.pages.search(
+            recent_requests_jql(project_key, user_id),
+            start=len(recent),
+            limit=SEARCH_DEPTH,
+            extra_fields=("description", "labels"),
+        )
+        recent.extend(page.values)
+        if page.is_last or not page.values or min(r.created for r in page.values) < since:
+            break
     candidates = [
         r
-        for r in page.values
+        for r in recent
         if r.created >= since
         and r.issue_key not in taken
         and _norm(r.summary) == _norm(summary)
