@@ -114,7 +114,7 @@ async def _marked(site: Site, marker: str) -> str:
 
 
 async def test_with_jiras_word_breaks_a_colon_joined_word_is_one_word(site: Site) -> None:
-    site.app.faults.unicode_word_breaks = True
+    assert site.app.faults.unicode_word_breaks  # the default
     key = await _marked(site, "c0ffee" * 4)
     jql = 'project = ITH AND description ~ "deskgate"'
     answer = await site.client.pages.search(jql, start=0, limit=10)
@@ -124,9 +124,15 @@ async def test_with_jiras_word_breaks_a_colon_joined_word_is_one_word(site: Site
 
 
 async def test_with_jiras_word_breaks_a_marker_starting_with_a_digit_is_found(site: Site) -> None:
-    site.app.faults.unicode_word_breaks = True
     key = await _marked(site, "0c0ffee" * 3)
     found = await site.client.find_request_by_marker("ITH", "0c0ffee" * 3)
+    assert found is not None and found.issue_key == key
+
+
+async def test_the_former_ascii_words_are_kept_behind_a_flag(site: Site) -> None:
+    site.app.faults.unicode_word_breaks = False
+    key = await _marked(site, "c0ffee" * 4)
+    found = await site.client.find_request_by_marker("ITH", "c0ffee" * 4)
     assert found is not None and found.issue_key == key
 
 
@@ -136,7 +142,6 @@ async def test_with_jiras_word_breaks_a_marker_starting_with_a_digit_is_found(si
     "marker starts with a letter (one word `deskgate:<marker>`); deskgate.jsm.marker must change",
 )
 async def test_with_jiras_word_breaks_a_marker_starting_with_a_letter_is_found(site: Site) -> None:
-    site.app.faults.unicode_word_breaks = True
     key = await _marked(site, "c0ffee" * 4)
     found = await site.client.find_request_by_marker("ITH", "c0ffee" * 4)
     assert found is not None and found.issue_key == key

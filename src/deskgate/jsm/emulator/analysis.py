@@ -95,7 +95,7 @@ def words(text: str) -> list[str]:
 
 
 def ascii_words(text: str) -> list[str]:
-    """The emulator's former, too kind analysis: every run of a-z and 0-9, lower-cased. Jira never splits
-    `deskgate:a3f` like this; kept (`FaultPlan.unicode_word_breaks` False) while Deskgate's marker search
-    relies on it (issue 9)."""
+    """The emulator's former, too kind analysis (`FaultPlan.unicode_word_breaks` False): every run of a-z
+    and 0-9, lower-cased. Jira never splits `deskgate:a3f` like this: `JsmClient.find_request_by_marker`
+    finds a marker starting with a letter only here (issue 9)."""
     return _ASCII_WORD.findall(text.lower())

@@ -43,10 +43,9 @@ class FaultPlan:
     path: str | None = None
     method: str | None = None
     search_lag_seconds: float = 0.0  # JQL search sees an issue as it was this long ago (not at all if newer)
-    # True: `text ~` splits words as Jira does (`analysis.words`: "[deskgate:a3f]" is the word
-    # "deskgate:a3f"); False: on anything but a-z0-9, too kindly. False until Deskgate's marker search
-    # copes with Jira's word breaks (issue 9).
-    unicode_word_breaks: bool = False
+    # True: `text ~` splits words as Jira does (`analysis.words`: "[deskgate:a3f]" is the one word
+    # "deskgate:a3f"); False: on anything but a-z0-9, the emulator's former, too kind analysis.
+    unicode_word_breaks: bool = True
 
     def update(self, values: dict[str, Any]) -> None:
         """Set the named fields (ValueError for an unknown name or a wrong type)."""
