@@ -213,3 +213,15 @@ async def test_whatever_a_customer_names_the_client_sends_only_listed_requests_u
         assert ".." not in path and "%" not in path and "//" not in path
         if path.startswith("/jira/rest/servicedeskapi/request/"):  # the request named is the one given
             assert path.split("/")[5] == IssueRef(ref)
+
+
+@pytest.mark.parametrize(
+    "site", ["https://JSM.example:443/jira/", "https://jsm.example/jira", "http://jsm.example:8080/jira"]
+)
+async def test_a_site_url_written_any_valid_way_lets_its_own_calls_through(site: str) -> None:
+    recorder = Recorder()
+    connection = CONNECTIONS["datacenter"].model_copy(update={"site_url": site.rstrip("/")})
+    async with httpx.AsyncClient(transport=recorder) as http:
+        await JsmClient(http, connection).request_participants("ITH-1")
+    (sent,) = recorder.sent
+    assert sent.url.path == "/jira/rest/servicedeskapi/request/ITH-1/participant"

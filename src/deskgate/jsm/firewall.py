@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import httpx
 
@@ -43,10 +43,10 @@ class Refusal:
 
 class Firewall:
     def __init__(self, site_url: str, endpoints: Iterable[Endpoint]) -> None:
-        site = urlsplit(site_url)
-        self._scheme = site.scheme.lower()
-        self._netloc = site.netloc.lower()
-        self._base = site.path.rstrip("/")
+        site = httpx.URL(site_url)  # normalised as httpx normalises each request (case, default port)
+        self._scheme = site.scheme
+        self._netloc = site.netloc.decode("ascii")
+        self._base = site.raw_path.decode("ascii").partition("?")[0].rstrip("/")
         self.endpoints = frozenset(endpoints)
 
     def refusal(self, call: Call, request: httpx.Request) -> Refusal | None:
@@ -62,7 +62,7 @@ class Firewall:
             return refused("not an allowed endpoint")
         if request.method != endpoint.method:
             return refused(f"method {request.method} is not the endpoint's {endpoint.method}")
-        if (request.url.scheme, request.url.netloc.decode("ascii", errors="replace").lower()) != (
+        if (request.url.scheme, request.url.netloc.decode("ascii", errors="replace")) != (
             self._scheme,
             self._netloc,
         ):
