@@ -28,6 +28,7 @@ from typer.testing import CliRunner, Result
 from deskgate.audit import AuditEvent
 from deskgate.cli import app
 from deskgate.demo.oidc_peer import DEMO_ACCOUNTS, OidcPeer, PeerClient
+from deskgate.identity.oidc.probe import Check
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import CALLBACK_PATH, Services, build_services
 from deskgate.settings import Settings, load_settings
@@ -361,6 +362,27 @@ def test_idp_test_fails_when_discovery_fails(config_file: Path) -> None:
     result = invoke("idp", "test", "gluu", "--config", str(config_file))
     assert result.exit_code == 1
     assert check_rows(result.stdout) == {"discovery": "failed"}
+
+
+@pytest.mark.parametrize(
+    ("verdict", "shown", "message"),
+    [
+        (None, "unknown", "Could not tell: client_credentials"),
+        (False, "failed", "Failed: client_credentials"),
+    ],
+)
+def test_idp_test_exits_1_unless_every_check_passed(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch, verdict: bool | None, shown: str, message: str
+) -> None:
+    async def probe(party: object) -> list[Check]:
+        return [Check("discovery", True, "issuer ok"), Check("client_credentials", verdict, "HTTP 503")]
+
+    monkeypatch.setattr("deskgate.cli.idp.probe", probe)
+    save_idp(config_file, idp())
+    result = invoke("idp", "test", "gluu", "--config", str(config_file))
+    assert result.exit_code == 1
+    assert check_rows(result.stdout) == {"discovery": "ok", "client_credentials": shown}
+    assert message in result.stderr
 
 
 def test_idp_test_of_an_unknown_idp(config_file: Path) -> None:

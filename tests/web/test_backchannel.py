@@ -56,6 +56,26 @@ async def test_sub_only_token_ends_every_session_of_that_user(db_url: str) -> No
         assert await alive(services, bystander)
 
 
+async def test_sid_only_token_is_audited_with_the_user_of_the_session_it_ended(db_url: str) -> None:
+    op = HostileProvider()
+    async with running_app(db_url, idps=[provider_config()], idp_http=op.client()) as (client, services):
+        session_id, _ = await services.sessions.start(
+            idp="hostile",
+            subject=SUBJECT,
+            email="alice@example.com",
+            display_name="Alice",
+            attributes={},
+            idp_session_id=SESSION_ID,
+        )
+        response = await client.post(ENDPOINT, data={"logout_token": op.logout_token(sub=None)})
+        assert response.status_code == 200
+        assert not await alive(services, session_id)
+        events = await services.audit.query(event="logout.backchannel")
+    assert [(e.outcome, e.subject, e.email, e.detail) for e in events] == [
+        ("success", SUBJECT, "alice@example.com", "sessions ended: 1")
+    ]
+
+
 @pytest.mark.parametrize(
     ("forge", "check"),
     [

@@ -55,5 +55,17 @@ def probe_command(
         typer.echo(exc.detail, err=True)
         raise typer.Exit(EXIT_PROBLEM) from None
     print_table(("CHECK", "RESULT", "DETAIL"), [(c.name, VERDICTS[c.ok], c.detail) for c in checks])
-    if any(check.ok is False for check in checks):
+    # Only a clean pass exits 0: a check that could not be decided is no evidence the IdP will work, and
+    # a script that gates on this command must not go ahead on it.
+    failed = [check.name for check in checks if check.ok is False]
+    unknown = [check.name for check in checks if check.ok is None]
+    if failed or unknown:
+        if failed:
+            typer.echo(f"Failed: {', '.join(failed)}. The IdP is not ready for sign-ins.", err=True)
+        if unknown:
+            typer.echo(
+                f"Could not tell: {', '.join(unknown)}. Check the detail above, then test a sign-in "
+                "from the console before relying on this IdP.",
+                err=True,
+            )
         raise typer.Exit(EXIT_PROBLEM)

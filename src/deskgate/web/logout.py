@@ -134,16 +134,23 @@ async def backchannel_logout(request: Request) -> Response:
     ended = await ctx.services.sessions.end_matching(
         idp=idp, subject=claims.get("sub"), idp_session_id=claims.get("sid")
     )
-    await ctx.services.audit.record(
-        AuditEvent(
-            event="logout.backchannel",
-            outcome="success",
-            idp=idp,
-            subject=claims.get("sub"),
-            client_ip=ctx.client_ip(request),
-            detail=f"sessions ended: {len(ended)}",
+    # A token may name the session by `sid` alone: the audit then takes the user from the sessions it
+    # ended, one entry per user, so the log says whom the IdP signed out.
+    users: dict[tuple[str | None, str | None], int] = {}
+    for record in ended:
+        users[record.subject, record.email] = users.get((record.subject, record.email), 0) + 1
+    for (subject, email), count in (users or {(claims.get("sub"), None): 0}).items():
+        await ctx.services.audit.record(
+            AuditEvent(
+                event="logout.backchannel",
+                outcome="success",
+                idp=idp,
+                subject=subject,
+                email=email,
+                client_ip=ctx.client_ip(request),
+                detail=f"sessions ended: {count}",
+            )
         )
-    )
     return Response(status_code=200, headers=NO_STORE)
 
 
