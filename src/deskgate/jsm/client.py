@@ -17,7 +17,7 @@ from deskgate.jsm.attachments import AttachmentCalls
 from deskgate.jsm.client_base import SD
 from deskgate.jsm.endpoints import IssueRef, JsmId
 from deskgate.jsm.errors import JsmConflict, JsmError
-from deskgate.jsm.marker import apply_marker, marker_label, search_term
+from deskgate.jsm.marker import apply_marker
 from deskgate.jsm.models import (
     Comment,
     Customer,
@@ -163,8 +163,8 @@ class JsmClient(AttachmentCalls):
         """Raise a request with the customer as its reporter. `field_values` are JSM's requestFieldValues.
 
         Never retried after it may have reached JSM: a timeout or 5xx raises
-        `JsmUnavailable(outcome_unknown=True)`. With a `marker` (see `deskgate.jsm.marker`), the caller can
-        then ask `find_request_by_marker` whether the request exists before trying again.
+        `JsmUnavailable(outcome_unknown=True)`. A `marker` (see `deskgate.jsm.marker`) lets the caller tell
+        its own request apart when it reads the customer's requests back (`deskgate.portal.adoption`).
         """
         values = apply_marker(field_values, marker, marker_field) if marker else dict(field_values)
         body = {
@@ -175,12 +175,6 @@ class JsmClient(AttachmentCalls):
         }
         raw = await self._t.json(SD.create_request(), json=body, idempotent=False)
         return parsing.customer_request(raw, self.flavour)
-
-    async def find_request_by_marker(self, project_key: str, marker: str) -> CustomerRequest | None:
-        """The (oldest) request of the project carrying exactly this marker, or None."""
-        query = jql.marked_requests(project_key, search_term(marker), marker_label(marker))
-        page = await self._pages.search(query, start=0, limit=10, extra_fields=("description", "labels"))
-        return next((r for r in page.values if r.marker == marker), None)
 
     async def get_request(self, issue: IssueRef | str) -> CustomerRequest:
         raw = await self._t.json(SD.request(issue=IssueRef(issue)))

@@ -54,10 +54,3 @@ def customer_requests(project_key: str, user_id: str, status: StatusFilter, text
         clauses.append(f"text ~ {quote(words)}")
     return " AND ".join(clauses) + " ORDER BY created DESC"
 
-
-def marked_requests(project_key: str, marker_term: str, label: str) -> str:
-    """Requests carrying a Deskgate marker in the description or as a label, oldest first."""
-    return (
-        f"{project_clause(project_key)} AND (description ~ {quote(marker_term)} OR labels = {quote(label)})"
-        " ORDER BY created ASC"
-    )

@@ -1,19 +1,18 @@
-"""Idempotency markers: a label on a submission that lets a retry find the request an earlier try created.
+"""Idempotency markers: a mark on a submission's request that tells it apart from any other.
 
-A call that creates a request can time out after JSM created it. Before trying again, the caller asks JSM
-for a request carrying the submission's marker (`JsmClient.find_request_by_marker`) and creates a new one
-only when there is none. JSM's request API cannot set an issue's properties or labels directly, so the
-marker travels in a field of the request itself:
+A call that creates a request can time out after JSM created it. Before trying again, the outbox reads the
+customer's recent requests back and adopts the one that is this submission's (`deskgate.portal.adoption`:
+by content, which works for every request type). Where the request type has a field to carry it, the
+marker makes that certain: a request with this submission's marker is adopted, one with another
+submission's marker never is. JSM's request API cannot set an issue's properties, so the marker travels in
+a field of the request itself, and is read back with the request (`GET /request/{key}`), never searched
+for (Jira's text index splits `[deskgate:<marker>]` as it likes and lags behind writes):
 
-- `description` (preferred): a last line `[deskgate:<marker>]` appended to the description. Jira indexes
-  it for text search, so `description ~ "deskgate <marker>"` finds it; the client then checks the exact line
-  (text search is fuzzy) and hides it when showing field values to customers.
-- `labels`: when the request type has a labels field but no description, the label `deskgate-<marker>`,
-  found with `labels = "deskgate-<marker>"` (an exact match).
+- `description` (preferred): a last line `[deskgate:<marker>]`, hidden when field values are shown to
+  customers. (On Data Center, wiki markup shows it to agents as a broken link.)
+- `labels`: when the request type has a labels field but no description, the label `deskgate-<marker>`.
 
-A marker is 16 to 64 lowercase letters and digits, so the search index keeps it as one word.
-Text search indexes are updated shortly after a write: look for the marker some seconds after the unclear
-failure, not at once (the submission queue's retry delay covers it).
+A marker is 16 to 64 lowercase letters and digits.
 """
 
 from __future__ import annotations
@@ -47,10 +46,6 @@ def marker_line(marker: str) -> str:
 def marker_label(marker: str) -> str:
     return f"{PREFIX}-{check_marker(marker)}"
 
-
-def search_term(marker: str) -> str:
-    # The index splits "[deskgate:abc…]" into the words "deskgate" and "abc…": search that phrase.
-    return f"{PREFIX} {check_marker(marker)}"
 
 
 def apply_marker(field_values: Mapping[str, Any], marker: str, where: MarkerField) -> dict[str, Any]:
