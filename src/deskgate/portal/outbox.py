@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.errors import DeskgateError
 from deskgate.jsm.files import clean_filename
 from deskgate.jsm.marker import apply_marker, new_marker
 from deskgate.portal.forms import ValidatedRequest
+from deskgate.portal.undelivered import delete_if_cancellable
 from deskgate.store.models import SubmissionFileRow, SubmissionRow
 
 log = logging.getLogger(__name__)
@@ -252,25 +253,9 @@ class SubmissionOutbox:
         """Delete the customer's write if JSM surely does not have it and nobody is delivering it: pending
         with no unclear try, or failed. False otherwise (a try in flight, or one that may have arrived:
         deleting it then could leave a request the customer believes withdrawn)."""
-        owned = (
-            SubmissionRow.id == submission_id,
-            SubmissionRow.idp == idp,
-            SubmissionRow.subject == subject,
-        )
-        removable = or_(
-            SubmissionRow.state == "failed",
-            and_(SubmissionRow.state == "pending", SubmissionRow.outcome_unknown.is_(False)),
-        )
+        owned = (SubmissionRow.idp == idp, SubmissionRow.subject == subject)
         async with self._sessions() as session, session.begin():
-            gone = await session.execute(
-                delete(SubmissionRow).where(*owned, removable).execution_options(synchronize_session=False)
-            )
-            if gone.rowcount != 1:  # type: ignore[attr-defined]
-                return False
-            await session.execute(
-                delete(SubmissionFileRow).where(SubmissionFileRow.submission_id == submission_id)
-            )
-        return True
+            return await delete_if_cancellable(session, submission_id, *owned)
 
     async def retry(self, submission_id: str, idp: str, subject: str) -> bool:
         """Put the customer's failed write back in the queue, due now (as a new delivery: it keeps what is
