@@ -53,6 +53,7 @@ class AuditFilter:
     since: datetime | None = None  # at or after
     until: datetime | None = None  # strictly before
     user: str | None = None  # part of the subject or of the email, any case
+    error_id: str | None = None  # the id a page or a refused write showed, exactly
 
     def conditions(self) -> list[ColumnElement[bool]]:
         row = AuditEventRow
@@ -63,6 +64,8 @@ class AuditFilter:
             found.append(row.outcome == self.outcome)
         if self.idp:
             found.append(row.idp == self.idp)
+        if self.error_id:
+            found.append(row.error_id == self.error_id)
         if self.since:
             found.append(row.at >= self.since)
         if self.until:

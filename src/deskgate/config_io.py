@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from deskgate.config_document import capped
 from deskgate.errors import ConfigError
+from deskgate.identity.presets import PresetInputError
+from deskgate.identity.presets.entries import built_by_preset, provider_from_entry
 from deskgate.identity.provider import ProviderConfig
 from deskgate.jsm import JsmConnection
 from deskgate.login.page import LoginPageSettings
@@ -260,7 +262,10 @@ def _validate(
                 )
                 entry["client_secret"] = _PLACEHOLDER_SECRET
         try:
-            configs.append(ProviderConfig.model_validate(entry))
+            built = built_by_preset(entry)
+            configs.append(provider_from_entry(entry) if built else ProviderConfig.model_validate(entry))
+        except PresetInputError as exc:
+            problems += [f"{label}: {field}: {message}" for field, message in exc.errors.items()]
         except ValidationError as exc:
             problems += [f"{label}: {problem}" for problem in _describe(exc)]
 

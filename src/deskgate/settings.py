@@ -9,14 +9,15 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from deskgate.errors import ConfigError
+from deskgate.identity.presets.entries import expand_entry
 from deskgate.identity.provider import ProviderConfig
 from deskgate.jsm.connection import JsmConnection
 from deskgate.login.page import LoginPageSettings
@@ -108,8 +109,10 @@ class Settings(BaseSettings):
         description="Delivered and failed requests are deleted from the outbox this long after they were "
         "submitted (until then a failed one is still shown to its customer).",
     )
-    idps: list[ProviderConfig] = Field(
-        default_factory=list, description="Identity providers to load at start."
+    idps: list[Annotated[ProviderConfig, BeforeValidator(expand_entry)]] = Field(
+        default_factory=list,
+        description="Identity providers to load at start. An entry may name a preset and give its inputs "
+        "instead of the endpoints (keycloak: server and realm), built as the console's wizard builds it.",
     )
     jsm: JsmConnection | None = Field(
         None, description="The JSM site and service account, saved to the database at start (optional)."
@@ -232,7 +235,7 @@ def _format_validation_error(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        problems.append(f"{where}: {item['msg']}")
+        problems.append(f"{where}: {str(item['msg']).removeprefix('Value error, ')}")
     return problems
 
 

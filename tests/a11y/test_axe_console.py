@@ -16,13 +16,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from pydantic import SecretStr
+from sqlalchemy import update
 from starlette.routing import Route
 
 from deskgate.audit import AuditEvent
 from deskgate.identity.provider import ProviderConfig
 from deskgate.jsm.emulator import create_emulator
+from deskgate.portal.forms import ValidatedRequest
+from deskgate.portal.outbox import SubmissionOutbox, Submitter, UploadedFile
 from deskgate.services import Services
 from deskgate.settings import load_settings
+from deskgate.store.models import SubmissionRow
 from deskgate.web.app import create_app
 from tests.a11y.test_axe import FOCUSED, TIMEOUT_MS, assert_accessible
 from tests.support.live import LiveServer, free_port
@@ -87,6 +91,23 @@ async def _customers_signed_in(services: Services) -> None:
         )
 
 
+async def _undelivered_writes(services: Services) -> None:
+    """One failed request with a file and one comment whose outcome is unknown, for the Deliveries page."""
+    outbox = SubmissionOutbox(services.db)
+    who = Submitter(idp="corp", subject="c0", jsm_user_id="jsm-c0")
+    validated = ValidatedRequest("Printer on fire", {"description": "It smokes"}, None)
+    shot = UploadedFile("smoke.png", "image/png", b"png")
+    failed = await outbox.submit(who, "1", "1", validated, [shot], max_file_bytes=1000)
+    comment = await outbox.submit_comment(
+        who, "HD-1", "1", "Any news?", "C 0: Any news?", max_file_bytes=1000
+    )
+    refused = {"state": "failed", "last_error": "refused by JSM, error id e-9"}
+    async with services.db() as session, session.begin():
+        await session.execute(update(SubmissionRow).where(SubmissionRow.id == failed).values(**refused))
+        unclear = update(SubmissionRow).where(SubmissionRow.id == comment)
+        await session.execute(unclear.values(outcome_unknown=True, attempts=1))
+
+
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     jsm_app = create_emulator("cloud")
@@ -112,6 +133,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         )
         test_id = deskgate.call(lambda s: s.connection_tests.save("corp", TEST_RESULT))
         deskgate.call(_customers_signed_in)
+        deskgate.call(_undelivered_writes)
         deskgate.call(
             lambda s: s.audit.record(
                 AuditEvent(

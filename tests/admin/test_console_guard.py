@@ -21,6 +21,7 @@ from deskgate.web import (
     admin_activity,
     admin_auth,
     admin_backup,
+    admin_deliveries,
     admin_idps,
     admin_jira,
     admin_login_page,
@@ -50,7 +51,9 @@ def test_the_walk_finds_the_console() -> None:
     assert ("POST", "/admin/idps/{name}/delete") in STATE_CHANGING
     assert len(GUARDED) >= 15 and len(STATE_CHANGING) >= 8
     modules = (admin, admin_activity, admin_auth, admin_backup, admin_idps, admin_jira, admin_login_page)
-    declared = {route.path for module in (*modules, admin_policy) for route in module.routes}
+    declared = {
+        route.path for module in (*modules, admin_policy, admin_deliveries) for route in module.routes
+    }
     declared = {path for path in declared if path.startswith("/admin")}
     assert declared <= {path for _, path in CONSOLE}
 

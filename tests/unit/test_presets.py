@@ -16,6 +16,7 @@ URLS = {
     "callback_url": "https://desk.example.org/auth/callback/idp",
     "frontchannel_logout_url": "https://desk.example.org/auth/frontchannel-logout/idp",
     "post_logout_redirect_uri": "https://desk.example.org/signed-out",
+    "backchannel_logout_url": "https://desk.example.org/auth/backchannel-logout",
 }
 
 # Plausible values for every preset-specific field of every registered preset.
@@ -396,6 +397,55 @@ def test_every_preset_help_names_the_urls_and_auth_method(name: str) -> None:
     assert URLS["callback_url"] in text
     assert preset.token_endpoint_auth_method in text
     assert re.match(r"1\. ", text), "help is a numbered list"
+
+
+# What each vendor's console calls its logout settings, as its documentation says (sources beside each
+# preset's help). Every phrase must appear in the rendered help.
+LOGOUT_SETTINGS: dict[str, tuple[str, ...]] = {
+    "keycloak": (
+        f"Valid post logout redirect URIs {URLS['post_logout_redirect_uri']}",
+        f"Backchannel logout URL {URLS['backchannel_logout_url']}",
+        "Backchannel logout session required On",
+        f"Front-channel logout URL {URLS['frontchannel_logout_url']}",
+        "Front-channel logout session required On",
+        "Front channel logout Off",
+    ),
+    "janssen": (
+        f"Front Channel Logout URI {URLS['frontchannel_logout_url']}",
+        "Front Channel Logout Session Required on",
+        f"Back Channel Logout URI {URLS['backchannel_logout_url']}",
+        "Back Channel Logout Session Required on",
+        f"Post Logout Redirect URIs {URLS['post_logout_redirect_uri']}",
+    ),
+    "gluu": (f"Front Channel Logout URI: {URLS['frontchannel_logout_url']}", "Logout Session Required on"),
+    "auth0": (
+        f"Allowed Logout URLs {URLS['post_logout_redirect_uri']}",
+        f"Back-Channel Logout URI to {URLS['backchannel_logout_url']}",
+    ),
+    "entra": (f"Front-channel logout URL to {URLS['frontchannel_logout_url']}",),
+    "onelogin": (f"Post Logout Redirect URI {URLS['post_logout_redirect_uri']}",),
+    "okta": (f"Sign-out redirect URIs: {URLS['post_logout_redirect_uri']}",),
+    "generic-oidc": (
+        f"Front-channel logout URI, if supported: {URLS['frontchannel_logout_url']}",
+        f"Back-channel logout URI, if supported: {URLS['backchannel_logout_url']}",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LOGOUT_SETTINGS))
+def test_help_names_the_vendors_logout_settings(name: str) -> None:
+    text = " ".join(PRESETS[name].render_help(**URLS).split())
+
+    for phrase in LOGOUT_SETTINGS[name]:
+        assert phrase in text
+
+
+def test_keycloak_help_never_asks_for_a_groups_scope() -> None:
+    text = " ".join(PRESETS["keycloak"].render_help(**URLS).split())
+
+    assert "Group Membership" in text
+    assert "invalid_scope" in text  # says why the scopes stay as they are
+    assert "groups" not in PRESETS["keycloak"].default_scopes
 
 
 @pytest.mark.parametrize("name", ["state", "nonce", "redirect_uri", "code_challenge", "response_type"])

@@ -33,7 +33,7 @@ PAGE_SIZE = 50
 RECENT_ERRORS = 20
 ID_HASH = re.compile(r"[0-9a-f]{64}")
 TIME_HINT = "Use a date such as 2026-01-31, or a date and time such as 2026-01-31 08:00 (UTC)."
-AUDIT_FIELDS = ("from", "to", "idp", "outcome", "event", "user")
+AUDIT_FIELDS = ("from", "to", "idp", "outcome", "event", "user", "error_id")
 
 
 def _page_number(value: object) -> int:
@@ -131,6 +131,7 @@ def _audit_filter(query: Mapping[str, str]) -> tuple[AuditFilter, dict[str, str]
         since=moments["from"],
         until=moments["to"],
         user=query["user"] or None,
+        error_id=query["error_id"] or None,
     )
     return where, errors
 

@@ -21,42 +21,20 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import SecretStr, ValidationError
 
 from deskgate.identity.mapping import AttributeMapping
 from deskgate.identity.presets.inputs import CLEANERS, InputKind
+from deskgate.identity.presets.logout_help import BACKCHANNEL_URL_HINT, FRONTCHANNEL_HELP, HELP_PLACEHOLDERS
 from deskgate.identity.provider import NAME_PATTERN, ClientAuthMethod, FrontChannelLogout, ProviderConfig
 from deskgate.identity.provider import Protocol as ProviderProtocol
 
 Template = str | tuple[str, ...]
 
-# The URLs Deskgate shows the admin to paste into the IdP console; the only placeholders help may use.
-HELP_PLACEHOLDERS = ("callback_url", "frontchannel_logout_url", "post_logout_redirect_uri")
 # Key for problems that belong to no single form field (ProviderConfig's cross-field checks).
 GENERAL_ERROR = "config"
-# The closing paragraph of every preset's help: what its front-channel logout requests can end.
-FRONTCHANNEL_HELP: Mapping[FrontChannelLogout, str] = MappingProxyType(
-    {
-        "discover": "Front-channel logout: when the IdP's discovery document says its requests name the "
-        "session (frontchannel_logout_session_supported), only a request carrying iss and sid ends a "
-        "session, the one it names; otherwise a request ends the session whose cookie the browser sends "
-        "(browsers only send it when the IdP is on the same site as Deskgate).",
-        "iss_and_sid": "Front-channel logout: the IdP names the session it ends (iss and sid); Deskgate "
-        "ends that session only, and a request without them ends nothing.",
-        "sid_only": "Front-channel logout: the IdP sends the session's sid without iss; Deskgate ends the "
-        "session with that sid, and a request without a sid ends nothing.",
-        "sid_or_subject": "Front-channel logout: the IdP sends iss and, for sessions whose ID token had no "
-        "sid, the user's id as sid; Deskgate ends the sessions it names that way. Whoever knows a user's id "
-        "can therefore sign that user out of Deskgate.",
-        "cookie": "Front-channel logout: the IdP's requests name no session; Deskgate ends the session "
-        "whose cookie the browser sends (only when the IdP is on the same site as Deskgate), so any page "
-        "can sign a user out with a link.",
-        "off": "Front-channel logout: the IdP does not do it, and the front-channel URL ends none of its "
-        "sessions.",
-    }
-)
 ENDPOINTS = (
     "authorization_endpoint",
     "token_endpoint",
@@ -190,11 +168,20 @@ class Preset:
         )
 
     @classmethod
-    def build(cls, *, name: str, title: str | None, values: Mapping[str, str]) -> ProviderConfig:
+    def build(
+        cls,
+        *,
+        name: str,
+        title: str | None,
+        values: Mapping[str, str],
+        overrides: Mapping[str, Any] = MappingProxyType({}),
+    ) -> ProviderConfig:
         """A provider from the admin's form values, or :class:`PresetInputError` listing every problem.
 
         A field missing from ``values`` takes its default; one present but blank counts as not given.
         Keys that are not fields of this preset are ignored (forms post other things too).
+        ``overrides`` are ProviderConfig fields set beside the preset (a settings-file entry's mapping,
+        filters, enabled...): they replace what the preset chose and are validated with the rest.
         """
         errors: dict[str, str] = {}
         if not NAME_PATTERN.fullmatch(name):
@@ -224,43 +211,51 @@ class Preset:
 
         secret = cleaned["client_secret"]
         try:
-            return ProviderConfig(
-                name=name,
-                title=(title or "").strip() or cls.title,
-                preset=cls.name,
-                protocol=cls.protocol,
-                issuer=fill(cls.issuer, cleaned),
-                discovery=cls.discovery,
-                authorization_endpoint=fill(cls.authorization_endpoint, cleaned),
-                token_endpoint=fill(cls.token_endpoint, cleaned),
-                userinfo_endpoint=fill(cls.userinfo_endpoint, cleaned),
-                jwks_uri=fill(cls.jwks_uri, cleaned),
-                end_session_endpoint=fill(cls.end_session_endpoint, cleaned),
-                client_id=cleaned["client_id"],
-                client_secret=SecretStr(secret) if secret else None,
-                token_endpoint_auth_method=cls.token_endpoint_auth_method,
-                scopes=scopes,
-                use_pkce=cls.use_pkce,
-                extra_authorize_params={
+            derived: dict[str, Any] = {
+                "name": name,
+                "title": (title or "").strip() or cls.title,
+                "preset": cls.name,
+                "protocol": cls.protocol,
+                "issuer": fill(cls.issuer, cleaned),
+                "discovery": cls.discovery,
+                "authorization_endpoint": fill(cls.authorization_endpoint, cleaned),
+                "token_endpoint": fill(cls.token_endpoint, cleaned),
+                "userinfo_endpoint": fill(cls.userinfo_endpoint, cleaned),
+                "jwks_uri": fill(cls.jwks_uri, cleaned),
+                "end_session_endpoint": fill(cls.end_session_endpoint, cleaned),
+                "client_id": cleaned["client_id"],
+                "client_secret": SecretStr(secret) if secret else None,
+                "token_endpoint_auth_method": cls.token_endpoint_auth_method,
+                "scopes": scopes,
+                "use_pkce": cls.use_pkce,
+                "extra_authorize_params": {
                     key: param
                     for key, template in cls.extra_authorize_params.items()
                     if (param := fill(template, cleaned)) is not None
                 },
-                subject_claim=fill(cls.subject_claim, cleaned) or "sub",
-                mapping=cls.default_mapping,
-            )
+                "subject_claim": fill(cls.subject_claim, cleaned) or "sub",
+                "mapping": cls.default_mapping,
+            }
+            return ProviderConfig.model_validate(derived | dict(overrides))
         except ValidationError as exc:
-            raise PresetInputError(_by_field(exc, {field.name for field in cls.form_fields()})) from exc
+            known = {field.name for field in cls.form_fields()} | set(overrides)
+            raise PresetInputError(_by_field(exc, known)) from exc
 
     @classmethod
     def render_help(
-        cls, *, callback_url: str, frontchannel_logout_url: str, post_logout_redirect_uri: str
+        cls,
+        *,
+        callback_url: str,
+        frontchannel_logout_url: str,
+        post_logout_redirect_uri: str,
+        backchannel_logout_url: str = BACKCHANNEL_URL_HINT,
     ) -> str:
         """The setup steps with Deskgate's own URLs filled in, ready to show the admin."""
         text = inspect.cleandoc(cls.setup_help)
         urls = {
             "callback_url": callback_url,
             "frontchannel_logout_url": frontchannel_logout_url,
+            "backchannel_logout_url": backchannel_logout_url,
             "post_logout_redirect_uri": post_logout_redirect_uri,
         }
         # Plain replacement, not str.format: help text may show literal braces (JSON, claim rules).

@@ -23,13 +23,17 @@ class GenericOIDC(Preset):
         ),
     )
     issuer = "{issuer}"
+    # Field names from the specifications: OIDC Front-Channel Logout 1.0 (frontchannel_logout_uri,
+    # frontchannel_logout_session_required) and Back-Channel Logout 1.0 (backchannel_logout_uri,
+    # backchannel_logout_session_required), https://openid.net/specs/openid-connect-backchannel-1_0.html
     setup_help = """
         1. At your provider register a new OpenID Connect client (relying party) of the confidential /
            web application type, using the authorization code flow.
         2. Redirect URI: {callback_url}
         3. Post-logout redirect URI: {post_logout_redirect_uri}
            Front-channel logout URI, if supported: {frontchannel_logout_url} (with the session id
-           required).
+           required). Back-channel logout URI, if supported: {backchannel_logout_url} (with the
+           session id required).
         4. Allow the scopes openid, email and profile. ID token signing: RS256 or ES256 (not HS256).
         5. Client authentication: client_secret_basic (HTTP Basic). If the provider only offers
            client_secret_post, use its own preset or change the method after saving.

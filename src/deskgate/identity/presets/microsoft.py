@@ -37,6 +37,10 @@ class Entra(Preset):
     # email is only sent when the user has a mailbox address and the optional claim is configured;
     # preferred_username and upn are usually the sign-in address.
     default_mapping = AttributeMapping(email=("email", "preferred_username", "upn"))
+    # Logout: the app's Authentication page has one Front-channel logout URL (the Graph web.logoutUrl,
+    # https://learn.microsoft.com/en-us/graph/api/resources/webapplication), which Entra calls with sid
+    # and no iss (https://github.com/nginxinc/nginx-openid-connect/issues/117); Entra has no OIDC
+    # back-channel logout for it to call. The other steps were not re-checked in issue 10.
     setup_help = """
         1. In the Microsoft Entra admin center open Identity > Applications > App registrations > New
            registration.
@@ -107,6 +111,7 @@ class AzureB2C(Preset):
     token_endpoint_auth_method = "client_secret_post"
     client_id_label = "Application (client) ID"
     default_mapping = AttributeMapping(email=("email", "emails"), display_name=("name",))
+    # Not re-checked in issue 10; its app registration has the same Front-channel logout URL as Entra's.
     setup_help = """
         1. In the Azure portal switch to your Azure AD B2C directory and open Azure AD B2C.
         2. User flows > New user flow > Sign up and sign in (Recommended). Name it, e.g. signupsignin;
@@ -145,6 +150,8 @@ class ADFS(Preset):
         display_name=("name", "unique_name"),
         groups=("group", "groups"),
     )
+    # Not re-checked in issue 10: the Set-AdfsServerApplication -LogoutUri step follows Microsoft's AD FS
+    # OpenID Connect logout article, which `search` did not find again.
     setup_help = """
         1. On the AD FS server open AD FS Management > Application Groups > Add Application Group.
         2. Name: Deskgate. Template: Server application accessing a web API. Next.

@@ -26,6 +26,9 @@ class Gluu(Preset):
     token_endpoint_auth_method = "client_secret_post"
     # Gluu releases LDAP memberOf as the claim member_of.
     default_mapping = AttributeMapping(groups=("groups", "member_of", "memberof"))
+    # Not re-checked in issue 10: no Gluu 4 oxTrust client-form page was found with `search`; the steps
+    # follow Deskgate's Gluu set-up guide. oxAuth also does back-channel logout, but the oxTrust field for
+    # it could not be confirmed, so the help does not name it.
     setup_help = """
         1. Sign in to oxTrust (https://<your Gluu host>/identity) as an administrator.
         2. Open OpenID Connect > Clients and click Add Client.
@@ -60,6 +63,10 @@ class Janssen(Preset):
     end_session_endpoint = "https://{domain}/jans-auth/restv1/end_session"
     token_endpoint_auth_method = "client_secret_post"
     default_mapping = AttributeMapping(groups=("groups", "memberof", "member_of"))
+    # Logout checked against https://docs.jans.io/stable/janssen-server/auth-server/openid-features/logout
+    # (TUI: Auth Server > Clients > Logout; front-channel, back-channel and post-logout redirect per client)
+    # and the client schema (backchannelLogoutUri, backchannelLogoutSessionRequired). The TUI's exact
+    # labels are shown there as a screenshot only.
     setup_help = """
         1. On the server run the Janssen TUI (sudo /opt/jans/jans-cli/jans_cli_tui.py), or with Gluu Flex
            open the Admin UI, and go to Auth Server > Clients > Add Client.
@@ -68,8 +75,10 @@ class Janssen(Preset):
         3. Redirect URIs: {callback_url}
         4. Grant Types: authorization_code. Response Types: code.
         5. Scopes: openid, profile and email.
-        6. Logout: Front Channel Logout URI {frontchannel_logout_url} with Front Channel Logout Session
-           Required on; Post Logout Redirect URIs {post_logout_redirect_uri}.
+        6. Logout: Post Logout Redirect URIs {post_logout_redirect_uri}; Front Channel Logout URI
+           {frontchannel_logout_url} with Front Channel Logout Session Required on; and, for sign-outs
+           the browser does not see, Back Channel Logout URI {backchannel_logout_url} with Back Channel
+           Logout Session Required on.
         7. Save, then copy the client id (its inum) and the secret into this form.
         """
 
@@ -94,19 +103,29 @@ class Keycloak(Preset):
     )
     issuer = "{server}/realms/{realm}"
     frontchannel_logout = "iss_and_sid"  # with Front-channel logout session required on (step 5)
+    # Checked against https://www.keycloak.org/docs/latest/server_admin/#_oidc-logout (the client's
+    # Logout settings) and https://phasetwo.io/tutorials/sessions/oidc-logout/ (Keycloak 26): a client
+    # gets front-channel OR back-channel logout, never both; with Front channel logout on Keycloak never
+    # calls the back-channel URL (https://github.com/keycloak/keycloak/issues/15058). Groups come from a
+    # Group Membership mapper; Keycloak answers invalid_scope for a `groups` scope no client scope defines.
     setup_help = """
         1. In the Keycloak admin console switch to the realm your customers sign in to.
         2. Clients > Create client. Client type: OpenID Connect. Client ID: deskgate. Next.
         3. Capability config: Client authentication On; Authentication flow: Standard flow only. Next.
         4. Login settings: Valid redirect URIs {callback_url}
            Valid post logout redirect URIs {post_logout_redirect_uri}. Save.
-        5. Settings > Logout settings: Front channel logout On, Front-channel logout URL
-           {frontchannel_logout_url}, Front-channel logout session required On. Save.
+        5. Settings > Logout settings. Keycloak tells a client of a sign-out one way only, so choose one.
+           Back-channel (recommended: no browser involved): Front channel logout Off, Backchannel logout
+           URL {backchannel_logout_url}, Backchannel logout session required On. Or front-channel: Front
+           channel logout On, Front-channel logout URL {frontchannel_logout_url}, Front-channel logout
+           session required On (Keycloak then never calls the back-channel URL). Save.
         6. Advanced > Proof Key for Code Exchange Code Challenge Method: S256. Save.
         7. Credentials: Client Authenticator "Client Id and Secret" (Deskgate sends it with HTTP Basic,
            client_secret_basic). Copy the Client Secret, and the Client ID from step 2, into this form.
         8. Groups (optional): Client scopes > deskgate-dedicated > Configure a new mapper > Group
-           Membership; Token Claim Name groups; Full group path Off.
+           Membership; Token Claim Name groups; Full group path Off; Add to ID token and Add to userinfo
+           On. Keep the scopes in this form as they are: the mapper sends groups with them, and asking
+           for a groups scope makes Keycloak refuse the sign-in (invalid_scope) unless you created one.
         """
 
 
@@ -124,6 +143,8 @@ class PingFederate(Preset):
         ),
     )
     issuer = "https://{domain}"
+    # Not re-checked in issue 10: `search` found no PingFederate client-form page, so its front-channel
+    # and back-channel logout fields (and their labels) are unconfirmed.
     setup_help = """
         1. In the PingFederate administrative console open Applications > OAuth > Clients > Add Client.
         2. Client ID: deskgate. Name: Deskgate.
@@ -151,6 +172,8 @@ class LemonLdap(Preset):
     )
     issuer = "https://{domain}/"
     frontchannel_logout = "sid_or_subject"
+    # Logout behaviour confirmed on a running LemonLDAP::NG 2.16 (docs/PEERS.md): front-channel with iss and
+    # the user id as sid, no back-channel logout in 2.16. The manager's labels were not re-checked online.
     setup_help = """
         1. In the LemonLDAP::NG manager, General Parameters > Issuer modules > OpenID Connect: Activation On.
         2. OpenID Connect Relying Parties > Add OpenID Relying Party: deskgate.
@@ -181,6 +204,7 @@ class GitLab(Preset):
     client_id_label = "Application ID"
     # The ID token lists direct memberships in groups_direct; userinfo has groups (with inherited ones).
     default_mapping = AttributeMapping(display_name=("name", "nickname"), groups=("groups", "groups_direct"))
+    # Not re-checked in issue 10; GitLab documents no front- or back-channel logout for OAuth applications.
     setup_help = """
         1. In GitLab open User settings > Applications (or a group's Settings > Applications, or on a
            self-managed instance Admin > Applications) and add a new application.
