@@ -229,11 +229,17 @@ class AuditLog:
             names = await db.scalars(select(AuditEventRow.event).distinct().order_by(AuditEventRow.event))
             return list(names)
 
-    async def count_by_idp(self, *, event: str, outcome: str, since: datetime) -> dict[str, int]:
-        """How many events of one kind each IdP had since a moment (the console's "logins in 24 h")."""
+    async def count_by_idp(
+        self, *, event: str, outcome: str | tuple[str, ...], since: datetime
+    ) -> dict[str, int]:
+        """How many events of one kind each IdP had since a moment (the console's "logins in 24 h"); several
+        outcomes are counted together (failed sign-ins are "failure" and "refused")."""
+        outcomes = (outcome,) if isinstance(outcome, str) else outcome
         statement = (
             select(AuditEventRow.idp, func.count())
-            .where(AuditEventRow.event == event, AuditEventRow.outcome == outcome, AuditEventRow.at >= since)
+            .where(
+                AuditEventRow.event == event, AuditEventRow.outcome.in_(outcomes), AuditEventRow.at >= since
+            )
             .group_by(AuditEventRow.idp)
         )
         async with self._sessions() as db:

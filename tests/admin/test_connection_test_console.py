@@ -94,3 +94,42 @@ def test_a_filter_refusal_is_explained_next_to_the_verdict(
     assert "Refused by this IdP's user filters" in text
     assert "(rule: allow_domains)" in text
     assert "No email address" not in text  # alice has one: only the refusal is worth fixing
+
+
+def test_a_draft_goes_live_when_its_test_sign_in_passes(gluu_peer: OidcPeer, deskgate: ServerFactory) -> None:
+    server = deskgate(gluu_idp(gluu_peer, draft=True))
+    with httpx.Client() as admin, httpx.Client() as customer:
+        assert sign_in(admin, server.url).status_code == 303
+        before = customer.get(server.url + "/login")
+        assert before.status_code == 200 and "Gluu" not in before.text  # a draft: no button, no redirect
+        result = _run_test(server, gluu_peer, admin)
+        after = customer.get(server.url + "/login")
+    assert 'id="went-live"' in result.text
+    assert after.status_code == 302 and after.headers["location"].startswith(gluu_peer.issuer)
+    config = server.call(lambda services: services.providers.get("gluu"))
+    assert config.live
+    events = server.call(lambda services: services.audit.query(event="admin.idp.live"))
+    assert [e.idp for e in events] == ["gluu"]
+
+
+def test_a_draft_whose_test_gives_no_email_stays_a_draft(
+    gluu_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
+    server = deskgate(gluu_idp(gluu_peer, draft=True, scopes=("openid", "profile")))
+    with httpx.Client() as admin:
+        assert sign_in(admin, server.url).status_code == 303
+        result = _run_test(server, gluu_peer, admin)
+    assert "The sign-in worked" in result.text and 'id="still-draft"' in result.text
+    assert server.call(lambda services: services.providers.get("gluu")).draft
+
+
+def test_a_wrong_client_secret_stops_the_test_page_before_any_sign_in(
+    gluu_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
+    server = deskgate(gluu_idp(gluu_peer, client_secret=SecretStr("not-the-secret")))
+    with httpx.Client() as admin:
+        assert sign_in(admin, server.url).status_code == 303
+        page = admin.get(server.url + "/admin/idps/gluu/test")
+    assert 'id="blocked-client_credentials"' in page.text
+    assert "Copy the client secret again from the IdP" in page.text
+    assert 'id="run-test"' not in page.text

@@ -85,6 +85,12 @@ class ProviderConfig(BaseModel):
     preset: str = "generic-oidc"
     protocol: Protocol = "oidc"
     enabled: bool = True
+    draft: bool = Field(
+        default=False,
+        description="Added in the console and not yet proven to work: customers are not offered it (nor sent "
+        "to it) until a test sign-in passes or an admin makes it live anyway. A file entry is live unless "
+        "it says draft: true.",
+    )
     order: int = 0
 
     issuer: str | None = Field(
@@ -120,6 +126,18 @@ class ProviderConfig(BaseModel):
     admin_access: AdminAccess | None = Field(
         default=None, description="Who may sign in to the admin console through this IdP; None: nobody."
     )
+
+    @property
+    def live(self) -> bool:
+        """Whether customers (and admins signing in through it) may use it: enabled and out of draft."""
+        return self.enabled and not self.draft
+
+    @property
+    def status(self) -> Literal["live", "draft", "disabled"]:
+        """The state the console shows: disabled wins, since a disabled draft is offered to no one either."""
+        if not self.enabled:
+            return "disabled"
+        return "draft" if self.draft else "live"
 
     @field_validator("name")
     @classmethod

@@ -62,7 +62,12 @@ class ProviderRegistry:
         return config is not None and not config.enabled
 
     async def enabled(self) -> list[ProviderConfig]:
+        """Turned on, drafts included: what may still send logout requests or be tested by an admin."""
         return [c for c in await self.all() if c.enabled]
+
+    async def live(self) -> list[ProviderConfig]:
+        """What sign-in may use: enabled and out of draft, so an IdP nobody has seen work is never offered."""
+        return [c for c in await self.all() if c.live]
 
     async def get(self, name: str) -> ProviderConfig:
         for config in await self.all():

@@ -36,7 +36,7 @@ def admit(config: ProviderConfig, claims: Claims) -> MappedUser:
     """The mapped user when the admin rule admits them; `AdminAccessDenied` naming the rule otherwise."""
     user = map_claims(claims, config.mapping)
     access = config.admin_access
-    if access is None or not config.enabled:
+    if access is None or not config.live:
         raise AdminAccessDenied(
             "admin_access",
             f"identity provider {config.name!r} is not allowed for admin sign-in",

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from deskgate.errors import DeskgateError, LoginDenied, NotFound
+from deskgate.errors import DeskgateError, LoginDenied, NotFound, new_error_id
 from deskgate.identity.oidc.client import LoginResult
+from deskgate.identity.oidc.probe import Check
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.diagnosis import explain
 from deskgate.login.pipeline import preview, session_attributes
@@ -53,6 +54,28 @@ def failure_result(exc: DeskgateError, error_id: str) -> dict[str, Any]:
         "error_id": error_id,
         "diagnosis": explain(check, exc.detail, error_id=error_id).as_dict(),
     }
+
+
+def probe_failure_result(check: Check) -> dict[str, Any]:
+    """A check the test page runs before any sign-in (discovery, keys, client credentials) failed: kept like
+    a failed sign-in, so the IdP list and the mapping pages say the IdP does not work yet."""
+    return {
+        "ok": False,
+        "check": check.name,
+        "detail": check.detail,
+        "message": "The checks before the test sign-in failed, so no sign-in was tried.",
+        "error_id": new_error_id(),
+        "diagnosis": explain(check.name, check.detail).as_dict(),
+    }
+
+
+def passed(result: dict[str, Any] | None) -> bool:
+    """Whether a test proves the IdP usable by customers: the sign-in worked and gave an email address,
+    which the portal finds customers by (a sign-in without one would refuse every customer)."""
+    if result is None or not result.get("ok"):
+        return False
+    mapped = result.get("mapped")
+    return isinstance(mapped, dict) and bool(mapped.get("email"))
 
 
 class ConnectionTests:

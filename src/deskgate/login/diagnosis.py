@@ -48,6 +48,8 @@ def explain(check: str, detail: str = "", *, error_id: str | None = None) -> Dia
         return _idp_error(text)
     if check == "token":
         return _token(text)
+    if check == "client_credentials":  # the test page's probe: a made-up code redeemed, invalid_client back
+        return _WRONG_SECRET
     if check == "discovery" and "issuer mismatch" in text:
         return ISSUER
     if check.startswith("id_token.") and "missing claim" in text:

@@ -15,13 +15,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from deskgate.errors import NotFound
+from deskgate.errors import DeskgateError, NotFound
 from deskgate.identity.filters import ClaimRule
 from deskgate.identity.oidc.probe import probe
 from deskgate.identity.provider import AdminAccess, ProviderConfig
 from deskgate.login.admin_access import describe
+from deskgate.login.diagnosis import explain
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
+from deskgate.web import connection_test
 from deskgate.web.auth import begin_login
 from deskgate.web.console import (
     admin_form,
@@ -31,6 +33,7 @@ from deskgate.web.console import (
     route_idp,
     safe_admin_next,
     save_idp,
+    see_other,
 )
 from deskgate.web.context import web
 
@@ -41,14 +44,26 @@ async def index(request: Request, admin: SessionRecord) -> Response:
     providers = await ctx.services.providers.all()
     latest = {p.name: await ctx.services.connection_tests.latest(p.name) for p in providers}
     since = datetime.now(UTC) - timedelta(hours=24)
-    logins = await ctx.services.audit.count_by_idp(event="login", outcome="success", since=since)
+    audit = ctx.services.audit
+    logins = await audit.count_by_idp(event="login", outcome="success", since=since)
+    # What does not work shows where the admin looks first: customers' failed sign-ins and failed tests.
+    failed = await audit.count_by_idp(event="login", outcome=("failure", "refused"), since=since)
+    failed_tests = await audit.count_by_idp(event="login.test", outcome=("failure", "refused"), since=since)
     settings = ctx.services.settings
     urls = {
         "callback": settings.url(CALLBACK_PATH),
         "frontchannel": settings.url(FRONTCHANNEL_LOGOUT_PATH),
         "post_logout": settings.url(POST_LOGOUT_PATH),
     }
-    context = {"providers": providers, "latest": latest, "logins": logins, "urls": urls, "section": "idps"}
+    context = {
+        "providers": providers,
+        "latest": latest,
+        "logins": logins,
+        "failed": failed,
+        "failed_tests": failed_tests,
+        "urls": urls,
+        "section": "idps",
+    }
     return form_page(request, "admin/index.html", context)
 
 
@@ -58,9 +73,14 @@ async def test_page(request: Request, admin: SessionRecord) -> Response:
     config = await route_idp(request)
     checks = await probe(await ctx.services.relying_party(config.name))
     latest = await ctx.services.connection_tests.latest(config.name)
+    # A failed check stops the test here: a sign-in would only end on an error page.
+    failed = [check for check in checks if check.ok is False]
+    if failed:
+        latest = await connection_test.remember_failed_check(request, config.name, failed[0], latest)
     context = {
         "idp": config,
         "checks": checks,
+        "blocked": [(check, explain(check.name, check.detail)) for check in failed],
         "latest": latest,
         "callback_url": ctx.services.settings.url(CALLBACK_PATH),
         "section": "idps",
@@ -71,8 +91,11 @@ async def test_page(request: Request, admin: SessionRecord) -> Response:
 @admin_only
 async def test_start(request: Request, admin: SessionRecord) -> Response:
     config = await route_idp(request)
-    # prompt=login: the admin signs in afresh, so the test shows what a new customer would send.
-    return await begin_login(request, config.name, purpose="test", next_url="/admin/", prompt="login")
+    try:
+        # prompt=login: the admin signs in afresh, so the test shows what a new customer would send.
+        return await begin_login(request, config.name, purpose="test", next_url="/admin/", prompt="login")
+    except DeskgateError:  # discovery failed: the test page explains it, the error page would not
+        return see_other(f"/admin/idps/{quote(config.name, safe='')}/test")
 
 
 @admin_only
@@ -88,7 +111,7 @@ async def idp_sign_in(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     config = await route_idp(request)
-    if not config.enabled or config.admin_access is None:
+    if not config.live or config.admin_access is None:
         raise NotFound(
             f"admin sign-in through {config.name!r} is not allowed", user_message="Unknown sign-in method."
         )

@@ -61,7 +61,7 @@ async def _login_form(
     request: Request, next_url: str, username: str, message: str | None, *, status_code: int = 200
 ) -> Response:
     """The sign-in page: the password form, and a button for each IdP allowed for admin sign-in."""
-    providers = await web(request).services.providers.enabled()
+    providers = await web(request).services.providers.live()  # a draft admits no one, admins included
     context = {
         "next": next_url,
         "username": username,

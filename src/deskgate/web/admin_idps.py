@@ -1,4 +1,5 @@
-"""Admin console: add an IdP with the preset wizard, edit it, and the list's enable/delete/reorder buttons.
+"""Admin console: add an IdP with the preset wizard (as a draft), edit it, and the list's delete and reorder
+buttons; enabling and disabling, with the draft's warning, are `admin_idp_lifecycle`'s.
 
 Changes go through `Services.save_provider` and `delete_provider`, as config import's do (disabling or
 deleting an IdP ends its customer sessions); reordering, which changes nothing else, straight through
@@ -24,6 +25,7 @@ from deskgate.identity.presets.base import ENDPOINTS, alternatives
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
+from deskgate.web import admin_idp_lifecycle
 from deskgate.web.console import (
     admin_form,
     admin_only,
@@ -41,6 +43,7 @@ PROTOCOLS = {"oidc": "OpenID Connect", "oauth2": "OAuth 2.0"}
 # What the admin set outside the preset form (or with the CLI); an edit through the form keeps it.
 KEPT_ON_EDIT = (
     "enabled",
+    "draft",
     "order",
     "mapping",
     "filters",
@@ -125,8 +128,10 @@ async def create(request: Request, admin: SessionRecord, form: Mapping[str, str]
         errors.setdefault("name", f"An identity provider named {name} exists already")
     if errors or config is None:
         return _form(request, preset, values=form, errors=errors, editing=None, status_code=400)
-    changed = config.model_copy(update={"order": max((p.order for p in existing), default=0) + 10})
-    detail = f"added with preset {preset.name}"
+    # A draft: customers see no change until a test sign-in passes (see `admin_idp_lifecycle`).
+    order = max((p.order for p in existing), default=0) + 10
+    changed = config.model_copy(update={"order": order, "draft": True})
+    detail = f"added as a draft with preset {preset.name}"
     then = f"/admin/idps/{quote(config.name)}/setup"
     return await save_idp(request, admin, changed, "admin.idp.create", detail=detail, then=then)
 
@@ -211,14 +216,6 @@ async def update(request: Request, admin: SessionRecord, form: Mapping[str, str]
 # --- the list's buttons --------------------------------------------------------------------------
 
 
-@admin_form
-async def set_enabled(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
-    config = await route_idp(request)
-    action = request.url.path.rsplit("/", 1)[1]  # enable or disable
-    changed = config.model_copy(update={"enabled": action == "enable"})
-    return await save_idp(request, admin, changed, f"admin.idp.{action}", detail=f"{action}d", then="/admin/")
-
-
 @admin_only
 async def delete_page(request: Request, admin: SessionRecord) -> Response:
     config = await route_idp(request)
@@ -266,8 +263,7 @@ routes = [
     Route("/admin/idps/{name}/setup", summary, methods=["GET"]),
     Route("/admin/idps/{name}/edit", edit_form, methods=["GET"]),
     Route("/admin/idps/{name}/edit", update, methods=["POST"]),
-    Route("/admin/idps/{name}/enable", set_enabled, methods=["POST"]),
-    Route("/admin/idps/{name}/disable", set_enabled, methods=["POST"]),
+    *admin_idp_lifecycle.routes,
     Route("/admin/idps/{name}/delete", delete_page, methods=["GET"]),
     Route("/admin/idps/{name}/delete", delete, methods=["POST"]),
     Route("/admin/idps/{name}/move/{direction}", move, methods=["POST"]),

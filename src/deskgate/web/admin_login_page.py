@@ -101,8 +101,8 @@ def _page(
     errors: Mapping[str, str],
     status_code: int = 200,
 ) -> Response:
-    enabled = {p.name for p in idps if p.enabled}
-    idle = sorted(domain for domain, idp in settings.domains.items() if idp not in enabled)
+    live = {p.name for p in idps if p.live}  # a draft's domains route nowhere until it goes live
+    idle = sorted(domain for domain, idp in settings.domains.items() if idp not in live)
     context = {
         "section": "login-page",
         "idps": idps,

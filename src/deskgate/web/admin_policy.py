@@ -3,7 +3,8 @@
 Both pages read the claims of the IdP's last successful connection test, so the admin edits against
 what the IdP really sends. Preview and "try it" work on the edited, unsaved form and change nothing;
 saving goes through `ProviderRegistry.save` (as the CLI and config import do) and is audited as
-``admin.idp.mapping`` or ``admin.idp.filters``. The decisions shown come from the same functions
+``admin.idp.mapping`` or ``admin.idp.filters``. A mapping that finds no email address in the last test's
+claims (a typo in one claim name) would refuse every customer, so saving one asks for confirmation first. The decisions shown come from the same functions
 logins run: `mapping.preview` and `filters.explain`.
 """
 
@@ -36,6 +37,8 @@ from deskgate.web.policy_forms import (
 )
 
 NO_TEST = "There is no successful connection test of this identity provider yet: run one first."
+# The mapping form's "save anyway" value: a mapping that finds no email in the last test is saved only with it.
+CONFIRM_NO_EMAIL = "lock-out-understood"
 LABELS = {
     "email": "Email",
     "email_verified": "Email verified",
@@ -96,6 +99,7 @@ def _mapping_page(
     values: Mapping[str, str],
     errors: Mapping[str, str],
     preview: Mapping[str, object] | None = None,
+    lockout: Mapping[str, object] | None = None,
     status_code: int = 200,
 ) -> Response:
     context = {
@@ -104,8 +108,19 @@ def _mapping_page(
         "values": values,
         "errors": errors,
         "preview": preview,
+        "lockout": lockout,
+        "confirm_no_email": CONFIRM_NO_EMAIL,
     }
     return _page(request, "admin/mapping.html", edited, context, status_code=status_code)
+
+
+def _lockout(claims: Claims | None, mapping: AttributeMapping) -> dict[str, object] | None:
+    """What to warn about when `mapping` finds no email address in the last test's claims: customers are
+    found by email, so such a mapping refuses every one of them ("You are not allowed to use this
+    portal"). None when it finds one, or when there is no successful test to judge by."""
+    if claims is None or map_claims(claims, mapping).email is not None:
+        return None
+    return {"paths": mapping.email, "claims": sorted(claims.raw)}
 
 
 @admin_only
@@ -120,6 +135,9 @@ async def mapping_submit(request: Request, admin: SessionRecord, form: Mapping[s
     config, claims = edited.config, edited.claims
     mapping, errors = read_mapping(form)
     if mapping is not None and form.get("action") == "save":
+        lockout = _lockout(claims, mapping)
+        if lockout is not None and form.get("confirm_no_email") != CONFIRM_NO_EMAIL:
+            return _mapping_page(request, edited, values=form, errors={}, lockout=lockout, status_code=409)
         changed = config.model_copy(update={"mapping": mapping})
         then = f"{_base(config)}/mapping?saved=1"
         return await save_idp(

@@ -35,14 +35,15 @@ from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
 
 async def login(request: Request) -> Response:
     """The IdP chooser, or straight to an IdP: the one the link names, the one the email's domain is
-    mapped to, or (automatic mode) the only enabled one or the default.
+    mapped to, or (automatic mode) the only live one or the default. Drafts (IdPs added in the console and
+    not yet tested) are left out of all of these, so adding an IdP never changes what customers see.
 
     The email form is a GET like the ``?idp=`` links: it only starts a sign-in, and the access log
     leaves query strings out.
     """
     ctx = web(request)
     next_url = safe_next(request.query_params.get("next"))
-    providers = await ctx.services.providers.enabled()
+    providers = await ctx.services.providers.live()
     page = await ctx.services.login_page.get()
     wanted = request.query_params.get("idp")
     email = request.query_params.get("email")
@@ -59,7 +60,8 @@ async def login(request: Request) -> Response:
         return _chooser(request, page, providers, next_url)
     if wanted not in {p.name for p in providers}:
         raise NotFound(
-            f"login requested for unknown or disabled IdP {wanted!r}", user_message="Unknown sign-in method."
+            f"login requested for unknown, disabled or draft IdP {wanted!r}",
+            user_message="Unknown sign-in method.",
         )
     return await begin_login(request, wanted, purpose="login", next_url=next_url)
 
@@ -151,10 +153,10 @@ async def callback(request: Request) -> Response:
             return await connection_test.finish(request, party.config, result)
         if pending.purpose == "admin":  # an admin session, never a customer one
             return await admin_idp_signin.finish(request, party.config, result, pending.next_url)
-        if not party.config.enabled:  # turned off (its sessions ended) while the customer was at the IdP
+        if not party.config.live:  # turned off (its sessions ended) while the customer was at the IdP
             raise LoginDenied(
                 "idp_disabled",
-                f"{pending.idp} was turned off during the sign-in",
+                f"{pending.idp} was turned off or is a draft",
                 subject=result.claims.subject,
             )
         login_ctx = await ctx.services.pipeline.run(

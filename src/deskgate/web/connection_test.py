@@ -1,7 +1,14 @@
-"""The web side of test connection: finish the admin's test login by storing and showing its result."""
+"""The web side of test connection: finish the admin's test login by storing and showing its result.
+
+A test is also where a draft IdP goes live: the first test sign-in that passes (`passed`: it worked and
+gave an email address) makes it offered to customers, audited as ``admin.idp.live``. A failed check on
+the test page (discovery, keys, client credentials) is kept and audited like a failed test sign-in, so
+the IdP list, the audit log and "recent SSO errors" show it without the admin starting a sign-in.
+"""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -10,8 +17,9 @@ from starlette.responses import Response
 from deskgate.audit import AuditEvent
 from deskgate.errors import DeskgateError
 from deskgate.identity.oidc.client import LoginResult
+from deskgate.identity.oidc.probe import Check
 from deskgate.identity.provider import ProviderConfig
-from deskgate.login.connection_test import failure_result, success_result
+from deskgate.login.connection_test import failure_result, passed, probe_failure_result, success_result
 from deskgate.web.console import continue_page
 from deskgate.web.context import web
 from deskgate.web.errors import error_id_of
@@ -28,7 +36,21 @@ def _result_url(idp: str, test_id: str) -> str:
 async def finish(request: Request, config: ProviderConfig, result: LoginResult) -> Response:
     ctx = web(request)
     data = success_result(config, result)
+    proven = config.draft and passed(data)
+    data["went_live"] = proven and config.enabled  # a disabled draft leaves draft but stays off
     test_id = await ctx.services.connection_tests.save(config.name, data)
+    if proven:
+        await ctx.services.save_provider(config.model_copy(update={"draft": False}))
+        await ctx.services.audit.record(
+            AuditEvent(
+                event="admin.idp.live",
+                outcome="success",
+                idp=config.name,
+                subject=result.claims.subject,
+                client_ip=ctx.client_ip(request),
+                detail="out of draft: a test sign-in passed, customers are offered it now",
+            )
+        )
     await ctx.services.audit.record(
         AuditEvent(
             event="login.test",
@@ -48,3 +70,31 @@ async def failed(request: Request, idp: str, exc: DeskgateError) -> Response:
     ctx = web(request)
     test_id = await ctx.services.connection_tests.save(idp, failure_result(exc, error_id_of(exc)))
     return continue_page(request, _result_url(idp, test_id), SHOWING)
+
+
+async def remember_failed_check(
+    request: Request, idp: str, check: Check, latest: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Keep and audit the test page's failed check as a failed test; the same failure seen again on a
+    reload is not recorded twice. Returns the IdP's latest test, this one if it was recorded."""
+    same = latest is not None and (latest["ok"], latest["check"], latest["detail"]) == (
+        False,
+        check.name,
+        check.detail,
+    )
+    if same:
+        return latest
+    ctx = web(request)
+    data = probe_failure_result(check)
+    test_id = await ctx.services.connection_tests.save(idp, data)
+    await ctx.services.audit.record(
+        AuditEvent(
+            event="login.test",
+            outcome="failure",
+            idp=idp,
+            client_ip=ctx.client_ip(request),
+            error_id=data["error_id"],
+            detail=f"check={check.name}: {check.detail}",
+        )
+    )
+    return await ctx.services.connection_tests.load(idp, test_id)
