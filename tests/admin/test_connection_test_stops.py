@@ -73,6 +73,8 @@ async def test_a_failed_check_stops_the_test_explains_it_and_is_recorded(
     http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
     async with http, running_app(db_url, idps=[CONFIG], idp_http=http) as (client, services):
         await console_sign_in(client, services)
+        # It worked once (a passed test is the latest), and broke since.
+        await services.connection_tests.save("broken", {"ok": True, "mapped": {"email": "ann@corp.com"}})
         page = await client.get("/admin/idps/broken/test")
         assert page.status_code == 200
         blocked = page.text.split('id="test-blocked"', 1)[1]

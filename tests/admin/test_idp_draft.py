@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from deskgate.audit import AuditEvent
+from deskgate.config_io import export_config, import_config
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.page import LoginPageSettings
 from tests.support.admin import console_sign_in
@@ -158,3 +159,17 @@ async def test_the_list_shows_failed_tests_and_customers_failed_sign_ins(db_url:
     assert cell("failed-gluu").endswith(">0")
     assert "failed: Identity provider unreachable" in cell("last-test-gluu")
     assert "1 failed test (24 h)" in cell("last-test-gluu")
+
+
+async def test_a_draft_round_trips_through_export_and_import_and_a_file_entry_is_live(db_url: str) -> None:
+    async with running_app(db_url, idps=[_idp("corp"), _idp("gluu", draft=True)]) as (_, services):
+        document = await export_config(services, include_secrets=True)
+        assert {e["name"]: e["draft"] for e in document["idps"]} == {"corp": False, "gluu": True}
+        # A file written by hand without `draft` means what it always meant: live.
+        handwritten = {key: value for key, value in document["idps"][0].items() if key != "draft"}
+        await import_config(services, {**document, "idps": [handwritten, document["idps"][1]]}, replace=True)
+        services.providers.invalidate()
+        assert [(p.name, p.status) for p in await services.providers.all()] == [
+            ("corp", "live"),
+            ("gluu", "draft"),
+        ]

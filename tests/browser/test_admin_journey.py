@@ -148,13 +148,18 @@ def test_from_an_empty_database_to_a_customer_in_the_portal(
     expect(admin.get_by_text("client_secret_post").first).to_be_visible()
     browsing.shot(admin, "wizard, what to register")
 
-    # 3. Test connection: the IdP's sign-in opens in a new window, which ends on the claims received.
+    # 3. Test connection: the IdP's sign-in opens in a new window, which ends on the claims received. Until
+    # then the new IdP is a draft, offered to no customer; the passed test makes it live.
+    assert server.call(lambda s: s.providers.get("gluu")).status == "draft"
     admin.get_by_role("link", name="Test connection").click()
+    expect(admin.locator("#draft-status")).to_be_visible()
     with admin.expect_popup() as opened:
         admin.locator("#run-test").click()
     window = opened.value
     _sign_in_at_gluu(window, peer, "demo")
     expect(window.locator("#test-outcome")).to_contain_text("worked")
+    expect(window.locator("#went-live")).to_be_visible()
+    assert server.call(lambda s: s.providers.get("gluu")).status == "live"
     claims = window.locator("#id-token-claims")
     expect(claims).to_contain_text("demo@example.com")
     expect(window.locator("#userinfo-claims")).to_contain_text("given_name")
@@ -171,6 +176,13 @@ def test_from_an_empty_database_to_a_customer_in_the_portal(
     expect(preview).to_contain_text("Demo")
     expect(preview).to_contain_text("Customer")
     browsing.shot(admin, "mapping, preview")
+    # A typo in the email claim would refuse every customer: saving it warns first and changes nothing.
+    admin.locator("#field-email").fill("mial")
+    admin.locator("#mapping-save").click()
+    expect(admin.locator("#lockout-warning")).to_contain_text("lock every customer out")
+    browsing.shot(admin, "mapping, email claim warning")
+    assert server.call(lambda s: s.providers.get("gluu")).mapping.email == ("email",)
+    admin.locator("#field-email").fill("email")
     admin.locator("#mapping-save").click()
     expect(admin.locator("#saved")).to_be_visible()
     mapping = server.call(lambda s: s.providers.get("gluu")).mapping

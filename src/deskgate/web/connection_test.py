@@ -77,12 +77,8 @@ async def remember_failed_check(
 ) -> dict[str, Any] | None:
     """Keep and audit the test page's failed check as a failed test; the same failure seen again on a
     reload is not recorded twice. Returns the IdP's latest test, this one if it was recorded."""
-    same = latest is not None and (latest["ok"], latest["check"], latest["detail"]) == (
-        False,
-        check.name,
-        check.detail,
-    )
-    if same:
+    seen = (latest or {}).get("ok"), (latest or {}).get("check"), (latest or {}).get("detail")
+    if latest is not None and seen == (False, check.name, check.detail):
         return latest
     ctx = web(request)
     data = probe_failure_result(check)
