@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from deskgate.crypto import digest
 from deskgate.identity.presets import get_preset
-from deskgate.identity.presets.base import FRONTCHANNEL_HELP
+from deskgate.identity.presets.logout_help import FRONTCHANNEL_HELP
 from deskgate.identity.provider import ProviderConfig
 from deskgate.services import Services
 from tests.support.idps import provider
