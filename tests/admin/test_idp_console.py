@@ -7,7 +7,13 @@ import pytest
 from pydantic import SecretStr
 
 from deskgate.identity.provider import ProviderConfig
-from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH, Services
+from deskgate.services import (
+    BACKCHANNEL_LOGOUT_PATH,
+    CALLBACK_PATH,
+    FRONTCHANNEL_LOGOUT_PATH,
+    POST_LOGOUT_PATH,
+    Services,
+)
 from tests.support.admin import ADMIN_USER, console_sign_in
 from tests.support.idps import provider
 from tests.support.inprocess import running_app
@@ -58,8 +64,9 @@ async def test_wizard_adds_gluu_and_shows_what_to_register(db_url: str) -> None:
         assert await _events(services, "admin.idp.create") == [ADMIN_USER]
 
         summary = await client.get(saved.headers["location"])
-        for path in (CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH):
+        for path in (CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, BACKCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH):
             assert services.settings.url(path) in summary.text
+        assert "&lt;base_url&gt;" not in summary.text and "<base_url>" not in summary.text
         assert "<ol" in summary.text and "Sign in to oxTrust" in summary.text
         assert "/admin/idps/gluu/test" in summary.text
         assert '<script src="/static/copy.js">' in summary.text

@@ -23,7 +23,12 @@ from deskgate.errors import NotFound
 from deskgate.identity.presets import PRESETS, Preset, PresetInputError
 from deskgate.identity.presets.base import ENDPOINTS, alternatives
 from deskgate.identity.provider import ProviderConfig
-from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
+from deskgate.services import (
+    BACKCHANNEL_LOGOUT_PATH,
+    CALLBACK_PATH,
+    FRONTCHANNEL_LOGOUT_PATH,
+    POST_LOGOUT_PATH,
+)
 from deskgate.sessions.store import SessionRecord
 from deskgate.web import admin_idp_lifecycle
 from deskgate.web.console import (
@@ -145,6 +150,7 @@ async def summary(request: Request, admin: SessionRecord) -> Response:
         "callback_url": settings.url(CALLBACK_PATH),
         "frontchannel_logout_url": settings.url(FRONTCHANNEL_LOGOUT_PATH),
         "post_logout_redirect_uri": settings.url(POST_LOGOUT_PATH),
+        "backchannel_logout_url": settings.url(BACKCHANNEL_LOGOUT_PATH),
     }
     preset = PRESETS.get(config.preset)
     steps = _steps(preset.render_help(**urls)) if preset else []
