@@ -46,6 +46,7 @@ from deskgate.sessions.redis_store import RedisSessionStore
 from deskgate.sessions.service import Sessions
 from deskgate.sessions.store import SessionStore, SqlSessionStore
 from deskgate.settings import Settings
+from deskgate.startup import prepare_database
 from deskgate.store import db
 from deskgate.store.seeds import SettingsFileSeeds
 
@@ -207,7 +208,6 @@ async def build_services(
     settings: Settings, *, http: httpx.AsyncClient | None = None, session_store: SessionStore | None = None
 ) -> Services:
     engine = db.create_engine(settings.sqlalchemy_url)
-    await db.migrate(engine)
     sessionmaker = db.sessionmaker(engine)
     box = SecretBox(secret_key_for(settings))
     owns_http = http is None
@@ -233,12 +233,7 @@ async def build_services(
         cache_seconds=settings.session_cache_seconds,
         idp_allowed=idp_allowed,
     )
-    # The settings file seeds the database: an entry is applied when the file changed it, so the console's
-    # edits in between survive restarts (see deskgate.store.seeds).
-    seeds = SettingsFileSeeds(sessionmaker, secret_key_for(settings))
     jira = JiraSettings(sessionmaker, box)
-    if settings.jsm is not None:
-        await seeds.apply("jsm", settings.jsm, functools.partial(jira.save, settings.jsm))
     audit = AuditLog(sessionmaker)
     refused = functools.partial(audit_refusal, audit)
     jsm_clients = JsmClients(http, jira, on_refused=refused, page_seconds=settings.page_budget_seconds)
@@ -248,11 +243,6 @@ async def build_services(
     customers = CustomerProvisioning(CustomerLinks(sessionmaker), jsm_clients.get, catalogue, desks)
     admins = AdminAccounts(sessionmaker)
     login_page = LoginPageStore(sessionmaker)
-    if settings.login_page is not None:
-        await seeds.apply(
-            "login_page", settings.login_page, functools.partial(login_page.save, settings.login_page)
-        )
-    await login_page.get()  # loaded before the first page is drawn, which cannot wait for the database
     services = Services(
         settings=settings,
         engine=engine,
@@ -282,13 +272,12 @@ async def build_services(
         login_page=login_page,
         owns_http=owns_http,
     )
-    for config in settings.idps:
-        await seeds.apply(f"idp:{config.name}", config, functools.partial(_seed_provider, services, config))
+    # Migrated and seeded from the settings file under the start-up lock: any number of workers and
+    # instances may start together (see deskgate.startup).
+    try:
+        await prepare_database(services, SettingsFileSeeds(sessionmaker, secret_key_for(settings)))
+        await login_page.get()  # loaded before the first page is drawn, which cannot wait for the database
+    except BaseException:
+        await services.aclose()  # its pool, HTTP client and Redis connection go with the failed start
+        raise
     return services
-
-
-async def _seed_provider(services: Services, config: ProviderConfig) -> None:
-    if ended := await services.save_provider(config):
-        log.info(
-            "settings file: identity provider %s disabled, %d customer session(s) ended", config.name, ended
-        )

@@ -1,16 +1,30 @@
-"""Database engine and schema migrations (Alembic, run programmatically at start-up)."""
+"""Database engine, the start-up lock, and schema migrations (Alembic, run programmatically at start-up).
+
+Any number of workers and instances may start together on one database. Each takes the start-up lock
+(`startup_lock`) around migrating and seeding the settings file, so one does the work while the others
+wait and then find it done: nobody creates a table or inserts a seeded row that another starter is
+creating at that moment.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# pg_advisory_lock's key: one number every Deskgate agrees on ("deskgate" in ASCII, within a bigint).
+STARTUP_LOCK_KEY = int.from_bytes(b"deskgate") & 0x7FFF_FFFF_FFFF_FFFF
+LOCK_POLL_SECONDS = 0.05
 
 
 def create_engine(url: str, *, transactional_ddl: bool = False) -> AsyncEngine:
@@ -22,12 +36,13 @@ def create_engine(url: str, *, transactional_ddl: bool = False) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            # WAL lets readers run beside the writer; a busy timeout rather than "database is locked".
             cursor = dbapi_connection.cursor()
+            # First: switching a fresh file to WAL takes a lock too, and starters come together.
+            cursor.execute("PRAGMA busy_timeout=30000")
+            # WAL lets readers run beside the writer; a busy timeout rather than "database is locked".
             cursor.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits, not a crash.
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
             if transactional_ddl:
@@ -41,6 +56,8 @@ def create_engine(url: str, *, transactional_ddl: bool = False) -> AsyncEngine:
 
             @event.listens_for(engine.sync_engine, "begin")
             def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
+                # IMMEDIATE: the write lock from the start, so the migration reads the current revision
+                # and changes the schema with no other writer in between (and waits for it, busy_timeout).
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -49,6 +66,41 @@ def create_engine(url: str, *, transactional_ddl: bool = False) -> AsyncEngine:
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.asynccontextmanager
+async def startup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Held by one starter at a time, across every process and instance that uses this database.
+
+    PostgreSQL: a session-level advisory lock on a connection of its own, so that the migration and the
+    seeds, which use other connections and several transactions, all run inside it. SQLite: an exclusive
+    `flock` on a file beside the database (SQLite's own lock covers one transaction, the seeds take
+    several). Either is released by the server or the kernel when its holder dies, so a starter killed
+    half-way never blocks the next one.
+    """
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+            try:
+                yield
+            finally:
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield  # a private in-memory database has no other starter
+        return
+    fd = os.open(f"{database}.startup-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:  # polled, not blocking in a thread: a cancelled start must not take the lock later
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(LOCK_POLL_SECONDS)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def alembic_config() -> Config:
@@ -64,7 +116,13 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision (idempotent), in one transaction."""
+    """Bring the schema to the newest revision (idempotent), in one transaction, under the start-up lock."""
+    async with startup_lock(engine):
+        await migrate_locked(engine)
+
+
+async def migrate_locked(engine: AsyncEngine) -> None:
+    """`migrate` for a caller that holds the start-up lock already (it is not re-entrant)."""
     if engine.dialect.name != "sqlite":
         async with engine.begin() as connection:
             await connection.run_sync(_upgrade)

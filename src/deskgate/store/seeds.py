@@ -4,6 +4,9 @@ IdPs, the JSM connection and the login page can be declared in the settings file
 console or with the CLI. Were the file applied at every start, a restart would silently undo the console's
 edits; were it applied only once, editing the file would do nothing. So each entry is applied when the file
 says something new about it — and otherwise what the database holds (the last edit) stands.
+
+Starters apply the file under the start-up lock (`deskgate.startup`), one after the other: the first
+applies each entry and records its fingerprint, the others find it recorded and write nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, SecretStr
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.store.models import SettingsFileSeedRow
@@ -45,7 +49,15 @@ class SettingsFileSeeds:
             return False
         await save()
         async with self._sessions.begin() as db:
-            await db.merge(
-                SettingsFileSeedRow(key=key, fingerprint=fingerprint, applied_at=datetime.now(UTC))
+            # An upsert, not a read then an insert: applying the same entry twice writes one row.
+            insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+            first = insert(SettingsFileSeedRow).values(
+                key=key, fingerprint=fingerprint, applied_at=datetime.now(UTC)
+            )
+            await db.execute(
+                first.on_conflict_do_update(
+                    index_elements=[SettingsFileSeedRow.key],
+                    set_={"fingerprint": first.excluded.fingerprint, "applied_at": first.excluded.applied_at},
+                )
             )
         return True
