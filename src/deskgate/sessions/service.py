@@ -8,6 +8,10 @@ A session is also refused while its IdP is turned off (`idp_allowed`): turning a
 sessions (`end_idp`), and the refusal covers what that cannot reach at once — another worker's cached
 entry, or a sign-in at that IdP that finishes just after.
 
+An entry's age counts from when its store read began, and nothing else restarts it: the periodic "last
+seen" touch keeps the age of the record it updates, so a touch just after a revocation elsewhere cannot
+serve the ended session for another full `cache_seconds`.
+
 When an entry ages out under load, the requests that find it stale share one store lookup instead of each
 making its own (a busy session would otherwise send a burst of identical queries to the store every second).
 """
@@ -54,10 +58,11 @@ class Sessions:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._monotonic = monotonic
+        # id hash → (monotonic time its store read began, the record or None for "no such session").
         self._cache: OrderedDict[str, tuple[float, SessionRecord | None]] = OrderedDict()
         # One store lookup per session at a time; `_forget` drops it, so that a lookup begun before a
         # logout is never joined after it.
-        self._loading: dict[str, asyncio.Task[SessionRecord | None]] = {}
+        self._loading: dict[str, asyncio.Task[tuple[float, SessionRecord | None]]] = {}
 
     async def start(
         self,
@@ -97,9 +102,9 @@ class Sessions:
         id_hash = digest(session_id)
         entry = self._cache.get(id_hash)
         if entry is not None and self._monotonic() - entry[0] < self._cache_seconds:
-            record = entry[1]
+            read_at, record = entry
         else:
-            record = await self._load(id_hash)
+            read_at, record = await self._load(id_hash)
         if record is None:
             return None
         now = self._clock()
@@ -110,13 +115,15 @@ class Sessions:
             return None  # refused, not ended: this worker's list of IdPs may lag behind a re-enabling
         if now - record.last_seen_at >= TOUCH_INTERVAL:
             record = dataclasses.replace(record, last_seen_at=now)
-            # Cached before the write, so that the requests arriving meanwhile do not write it again.
-            self._remember(id_hash, record)
+            # Cached before the write, so that the requests arriving meanwhile do not write it again; with
+            # the age of the read it came from, or a revocation since that read would be hidden longer.
+            self._remember(id_hash, record, read_at=read_at)
             await self.store.touch(id_hash, now)
         return record
 
-    async def _load(self, id_hash: str) -> SessionRecord | None:
-        """The record from the store, through the lookup already under way for it if there is one."""
+    async def _load(self, id_hash: str) -> tuple[float, SessionRecord | None]:
+        """The record from the store, through the lookup already under way for it if there is one, with
+        the time that lookup began."""
         task = self._loading.get(id_hash)
         if task is None:
             task = asyncio.ensure_future(self._load_and_remember(id_hash))
@@ -125,13 +132,15 @@ class Sessions:
         # Shielded: one waiting request going away (client disconnect) must not cancel the others' lookup.
         return await asyncio.shield(task)
 
-    async def _load_and_remember(self, id_hash: str) -> SessionRecord | None:
+    async def _load_and_remember(self, id_hash: str) -> tuple[float, SessionRecord | None]:
+        # Timed from the start: the store answers as of some moment after it, never before.
+        read_at = self._monotonic()
         record = await self.store.load(id_hash)
         if self._loading.get(id_hash) is asyncio.current_task():  # not ended while we were loading
-            self._remember(id_hash, record)
-        return record
+            self._remember(id_hash, record, read_at=read_at)
+        return read_at, record
 
-    def _load_finished(self, id_hash: str, task: asyncio.Task[SessionRecord | None]) -> None:
+    def _load_finished(self, id_hash: str, task: asyncio.Task[tuple[float, SessionRecord | None]]) -> None:
         if self._loading.get(id_hash) is task:
             del self._loading[id_hash]
         if not task.cancelled():
@@ -175,10 +184,12 @@ class Sessions:
         self._loading.pop(id_hash, None)
         self._remember(id_hash, None)
 
-    def _remember(self, id_hash: str, record: SessionRecord | None) -> None:
+    def _remember(self, id_hash: str, record: SessionRecord | None, *, read_at: float | None = None) -> None:
+        """Cache what this worker knows: a record read from the store at `read_at`, or (by default) one
+        it has just written or ended itself, which is as fresh as can be."""
         if self._cache_seconds <= 0:
             return
-        self._cache[id_hash] = (self._monotonic(), record)
+        self._cache[id_hash] = (self._monotonic() if read_at is None else read_at, record)
         self._cache.move_to_end(id_hash)
         while len(self._cache) > CACHE_LIMIT:
             self._cache.popitem(last=False)
