@@ -129,7 +129,8 @@ async def run(args: argparse.Namespace) -> dict[str, int]:
         async with httpx.AsyncClient(transport=proxy) as http:
             retry = RetryPolicy(max_attempts=2, base_delay=0, max_retry_after=0)
             client = JsmClient(http, app.connection(SITE, timeout_seconds=5), retry=retry)
-            policy = DeliveryPolicy(jitter=lambda: 0.0, search_lag=float(args.search_lag))
+            policy_lag = args.search_lag if getattr(args, "policy_lag", None) is None else args.policy_lag
+            policy = DeliveryPolicy(jitter=lambda: 0.0, search_lag=float(policy_lag))
             outbox = Submissions(sessionmaker(engine), client, clock=clock, policy=policy)
             customers = []
             for n in range(args.customers):
@@ -227,7 +228,8 @@ def count(
         "lost": sum(1 for a in arrivals if a == 0),
         "files duplicated": sum(1 for n in files.values() if n > 1),
     }
-    print(f"JSM {args.flavour}, {args.writes} writes, search lag {args.search_lag} s, seed {args.seed}")
+    lag = f"search lag {args.search_lag} s (policy {getattr(args, 'policy_lag', None) or args.search_lag} s)"
+    print(f"JSM {args.flavour}, {args.writes} writes, {lag}, seed {args.seed}")
     print("faults:", ", ".join(f"{name} {faults[name]}" for name in FAULTS))
     print(" / ".join(f"{name} {value}" for name, value in result.items()))
     if wrong:
@@ -242,6 +244,12 @@ def main() -> int:
     parser.add_argument("--writes", type=int, default=300)
     parser.add_argument("--flavour", choices=("cloud", "datacenter"), default="cloud")
     parser.add_argument("--search-lag", type=int, default=20, help="seconds JSM's search index lags behind")
+    parser.add_argument(
+        "--policy-lag",
+        type=float,
+        help="Deskgate's DeliveryPolicy.search_lag (default: --search-lag; shorter: an index lagging more "
+        "than Deskgate assumes)",
+    )
     parser.add_argument("--rounds", type=int, default=60, help="worker rounds, a simulated minute apart")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--customers", type=int, default=25, help="customers the writes are spread over")

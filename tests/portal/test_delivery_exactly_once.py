@@ -133,7 +133,7 @@ async def test_identical_unmarked_submissions_each_adopt_their_own_request(rig: 
     assert len(keys) == 2 and len(jsm.issues_titled("Same")) == 2 and jsm.posts(CREATE) == 2
 
 
-async def test_an_empty_search_is_trusted_only_search_lag_after_the_unclear_try(
+async def test_an_empty_lookup_is_trusted_only_late_commit_after_the_unclear_try(
     rig: tuple[Rig, Hook],
 ) -> None:
     jsm, hook = rig
@@ -147,8 +147,8 @@ async def test_an_empty_search_is_trusted_only_search_lag_after_the_unclear_try(
     assert await SubmissionWorker(jsm.outbox()).run_due_once() == 1
     status = await outbox.status(submission)
     assert status is not None and status.state == "pending" and status.outcome_unknown
-    assert jsm.posts(CREATE) == 0  # found nothing, but too soon to trust that: not sent
-    # JSM carries out the dead worker's create late (it was on the wire), before the next search.
+    assert jsm.posts(CREATE) == 0  # found nothing, but JSM may still act on the call: not sent
+    # JSM carries out the dead worker's create late (it was on the wire), before the next lookup.
     values = {"summary": "Slow index", "customfield_10211": "al"}
     await jsm.client.create_request("1", "4", values, raise_on_behalf_of=jsm.alice.jsm_user_id)
     await settle(jsm)

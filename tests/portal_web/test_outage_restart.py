@@ -86,6 +86,7 @@ async def main() -> None:
             base_delay=0.2,
             max_delay=1.0,
             search_lag=timing["search_lag"],
+            late_commit=timing["search_lag"],
             lease_seconds=timing["lease_seconds"],
             heartbeat_seconds=timing["lease_seconds"] / 3,
             jitter=lambda: 0.0,
@@ -129,7 +130,9 @@ asyncio.run(main())
 class Case:
     fault: dict[str, Any]
     client_timeout: float = 5.0
-    search_lag: float = 0.3  # must exceed how long JSM may still act on a call the client gave up on
+    # The child's search_lag and late_commit: must exceed how long JSM may still act on a call the client
+    # gave up on.
+    search_lag: float = 0.3
     lease_seconds: float = 15.0
     kill_in_flight: bool = False  # SIGKILL while the create call is on the wire, not after the attempt
 

@@ -1,38 +1,54 @@
 """Finding the effect of an earlier, unclear attempt in JSM, so that a retry adopts it instead of writing twice.
 
 After a timeout, a 5xx or a dead worker the outbox does not know whether JSM carried the write out. It
-looks, by reading what JSM shows of the customer's own recent writes, and matches on content:
+looks, reading JSM directly where the search index could hide a recent write, and matches on content:
 
-- A request: the customer's requests of the desk's project (JQL `project = P AND reporter = U ORDER BY
-  created DESC`, newest page only), created since the first attempt started minus `clock_skew`, of the
-  same request type, with the same summary, and — read per candidate with `GET /request/{key}`, which is
-  not index-based — the same submitted field values as JSM returns them. A candidate that carries another
-  submission's marker is never ours; one that carries ours is, whatever else differs (the marker is
-  appended to the description or labels when the request type has one, see `deskgate.jsm.marker`).
+- A request: every request the project received since the first attempt started minus `clock_skew`,
+  walked in key order (`deskgate.portal.key_walk`: the keys above the last one made before that moment,
+  read with `GET /request/{key}`, which is not index-based, until a run of 404s), together with the
+  customer's requests as the search index shows them (JQL `project = P AND reporter = U ORDER BY
+  created DESC`); of the same request type and summary, reported by the customer, and — read with
+  `GET /request/{key}` — with the same submitted field values as JSM returns them. A candidate that
+  carries another submission's marker is never ours; one that carries ours is, whatever else differs
+  (the marker is appended to the description or labels when the request type has one, see
+  `deskgate.jsm.marker`).
 - A comment: the request's comments (`GET /request/{key}/comment`, read directly, never through the
   search index), one whose body is the attributed text (a comment that carries files may have JSM's
   wiki markup for them appended), created since the first attempt minus `clock_skew`.
 
-Why this is reliable on Cloud and Data Center: both read the reporter and the request type from the
-request itself; the search asks only for `project`, `reporter` and `created` order — fields both index
-exactly (no text search, so no tokenising of a marker or wiki markup is involved), with the time window
-checked here on the `created` JSM returns with its offset (no JQL date literal, whose time zone would be
-the service account's). The one weakness is the search index lagging behind writes (seconds on Cloud,
-usually less on Data Center): so an empty answer is trusted only when asked at least `search_lag` after
-the unclear attempt ended (`Submissions`), and a failed search keeps the write unknown.
+Why this is reliable on Cloud and Data Center: both number a project's issues from one counter, in
+creation order, and never give a number out twice; both read the reporter, the request type and the
+values from the request itself. The search index is used only where its lag is harmless: to find a
+floor below which no new request can be (a lagging index shows an older floor: more keys to read,
+nothing missed) and to save reads of requests it already shows. The index is eventually consistent
+(seconds on Cloud, usually less on Data Center, minutes when it is rebuilt or struggling), but the
+walk reads every key above the floor, so its answer is `Lookup.complete` however far the index lags,
+and an empty answer is final (no waiting for the index to catch up). The searches ask only for `project`, `reporter` and key or `created`
+order — fields both index exactly (no text search, so no tokenising of a marker or wiki markup), with
+the time window checked here on the `created` JSM returns with its offset (no JQL date literal, whose
+time zone would be the service account's). When the walk cannot finish (more than `max_probes` keys
+to read, or the floor too far back) the answer rests on the search alone, and `Submissions` trusts an
+empty one only `search_lag` after the unclear try. A failed search or read keeps the write unknown.
 
 Limits: two identical writes by the same customer within the window (same request type, summary and
 values; or the same comment text on the same request) are told apart by the marker where the request
 type carries one; otherwise by order — each adopts the oldest match no other outbox row has adopted yet
 (`taken`). A request the customer raised identically in JSM's own portal within the window would be
 taken for ours. Other fields are compared as JSM renders them; a value whose rendering cannot be compared
-(an option given by id, a date) is not held against a candidate.
+(an option given by id, a date) is not held against a candidate. A run of `KEY_GAP` keys in a row that
+cannot be read (deleted or moved issues, or ones hidden from the service account) past the newest
+indexed key ends the walk early: a request numbered after such a run, not yet indexed, is missed
+(`deskgate.portal.key_walk`). And JSM may carry out a call after the client gave up on it: no lookup
+sees that in advance, so `Submissions` looks no sooner than `DeliveryPolicy.late_commit` after the try.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +57,9 @@ from deskgate.jsm.jql import project_clause, quote
 from deskgate.jsm.marker import split_description
 from deskgate.jsm.models import Comment, CustomerRequest, RequestFieldValue
 from deskgate.jsm.parsing import value_text
+from deskgate.portal.key_walk import MAX_KEY_PROBES, WITH_MARKER, KeyWalk
+
+log = logging.getLogger(__name__)
 
 SEARCH_DEPTH = 50  # the customer's newest requests read per page: more than anyone submits in the window
 MAX_SEARCHED = 1000  # and at most this many in all, should a customer have raised more since `since`
@@ -90,6 +109,90 @@ def same_values(submitted: Mapping[str, Any], shown: tuple[RequestFieldValue, ..
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What the earlier attempt of one submission looks like in JSM."""
+
+    user_id: str
+    request_type_id: str
+    summary: str
+    field_values: Mapping[str, Any]
+    marker: str
+    since: datetime
+    taken: Collection[str]
+
+    def may_be(self, found: CustomerRequest) -> bool:
+        """Worth reading in full: what a search shows (or a full read) does not rule it out."""
+        return (
+            found.created >= self.since
+            and found.issue_key not in self.taken
+            and _norm(found.summary) == _norm(self.summary)
+            and found.request_type_id in (None, self.request_type_id)
+            and found.marker in (None, self.marker)  # another marker: another Deskgate submission's
+        )
+
+    def is_ours(self, full: CustomerRequest) -> bool:
+        """The request read in full (`GET /request/{key}`) is this submission's."""
+        if full.reporter.user_id != self.user_id or full.request_type_id not in (None, self.request_type_id):
+            return False
+        return full.marker == self.marker or (
+            full.marker is None and same_values(self.field_values, full.field_values)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    found: CustomerRequest | None
+    # Every key made since the window was read (`KeyWalk.complete`): no request is hidden by a lagging
+    # index, so an empty answer is final. False: only the search answered, and it may lag.
+    complete: bool
+
+
+async def customer_recent_requests(
+    client: JsmClient, project_key: str, user_id: str, since: datetime
+) -> list[CustomerRequest]:
+    """The customer's requests of the project as the search index shows them, newest first, back to `since`."""
+    recent: list[CustomerRequest] = []
+    while len(recent) < MAX_SEARCHED:  # newest first: read on until a page reaches before `since`
+        page = await client.pages.search(
+            recent_requests_jql(project_key, user_id),
+            start=len(recent),
+            limit=SEARCH_DEPTH,
+            extra_fields=WITH_MARKER,
+        )
+        recent.extend(page.values)
+        if page.is_last or not page.values or min(r.created for r in page.values) < since:
+            break
+    return recent
+
+
+async def look_for_earlier_request(
+    client: JsmClient, project_key: str, wanted: Wanted, *, max_probes: int = MAX_KEY_PROBES
+) -> Lookup:
+    """The oldest request since `wanted.since` that is this submission's, and whether None is final."""
+    recent = await customer_recent_requests(client, project_key, wanted.user_id, wanted.since)
+    walk = KeyWalk(client, project_key, since=wanted.since, max_probes=max_probes, also=recent)
+    async with aclosing(walk.requests()) as found_in_key_order:  # creation order: the first match is oldest
+        async for found, in_full in found_in_key_order:
+            if not wanted.may_be(found):
+                continue
+            full = found if in_full else await client.get_request(found.issue_key)
+            if wanted.is_ours(full):
+                return Lookup(full, complete=True)
+    if walk.complete:
+        return Lookup(None, complete=True)
+    log.warning(
+        "the key walk over %s did not finish: looking by search alone, which may lag (an empty answer is "
+        "trusted only DeliveryPolicy.search_lag after the unclear try)",
+        project_key,
+    )
+    for found in sorted(filter(wanted.may_be, recent), key=lambda r: (r.created, r.issue_key)):
+        full = await client.get_request(found.issue_key)
+        if wanted.is_ours(full):
+            return Lookup(full, complete=False)
+    return Lookup(None, complete=False)
+
+
 async def find_earlier_request(
     client: JsmClient,
     project_key: str,
@@ -101,37 +204,11 @@ async def find_earlier_request(
     marker: str,
     since: datetime,
     taken: Collection[str],
+    max_probes: int = MAX_KEY_PROBES,
 ) -> CustomerRequest | None:
     """The oldest request of the customer since `since` that is this submission's, or None."""
-    recent: list[CustomerRequest] = []
-    while len(recent) < MAX_SEARCHED:  # newest first: read on until a page reaches before `since`
-        page = await client.pages.search(
-            recent_requests_jql(project_key, user_id),
-            start=len(recent),
-            limit=SEARCH_DEPTH,
-            extra_fields=("description", "labels"),
-        )
-        recent.extend(page.values)
-        if page.is_last or not page.values or min(r.created for r in page.values) < since:
-            break
-    candidates = [
-        r
-        for r in recent
-        if r.created >= since
-        and r.issue_key not in taken
-        and _norm(r.summary) == _norm(summary)
-        and r.request_type_id in (None, request_type_id)
-    ]
-    for found in sorted(candidates, key=lambda r: (r.created, r.issue_key)):
-        if found.marker is not None and found.marker != marker:
-            continue  # another Deskgate submission's request
-        full = await client.get_request(found.issue_key)
-        mark = full.marker
-        if full.reporter.user_id != user_id or full.request_type_id not in (None, request_type_id):
-            continue
-        if mark == marker or (mark is None and same_values(field_values, full.field_values)):
-            return full
-    return None
+    wanted = Wanted(user_id, request_type_id, summary, field_values, marker, since, taken)
+    return (await look_for_earlier_request(client, project_key, wanted, max_probes=max_probes)).found
 
 
 def comment_matches(comment: Comment, body: str, *, with_files: bool) -> bool:

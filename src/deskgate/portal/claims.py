@@ -41,7 +41,7 @@ class Claim:
     row: SubmissionRow  # as it was when claimed
     attempts: int  # this claim's fencing token
     was_unclear: bool  # an earlier try may have reached JSM (it failed unclearly, or its worker died)
-    unclear_at: datetime | None  # when that unclear try ended (JSM is searched `search_lag` after it)
+    unclear_at: datetime | None  # when that unclear try ended (nothing found is trusted `late_commit` after)
     first_attempt_at: datetime  # an earlier attempt's effect was made after this (minus clock skew)
 
 

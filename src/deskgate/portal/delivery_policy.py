@@ -6,14 +6,21 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from deskgate.portal.key_walk import MAX_KEY_PROBES
+
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
     base_delay: float = 30.0  # seconds before the first retry; doubles each time
     max_delay: float = 3600.0
-    # An empty search for an unclear write is trusted only this long after the try ended: Jira's index
-    # lags behind writes (seconds on Cloud), and JSM may still act on a call the client gave up on.
+    # JSM may still carry out a call the client gave up on (it was on the wire when the client timed out
+    # or its worker died): an unclear write is looked for, and sent again, no sooner than this after the
+    # try ended — twice the client's default timeout (`JsmConnection.timeout_seconds`).
+    late_commit: float = 20.0
+    # Only when the key walk could not finish (`deskgate.portal.adoption`): an empty search is trusted
+    # this long after the unclear try ended, Jira's index lagging behind writes (seconds on Cloud).
     search_lag: float = 30.0
+    max_key_probes: int = MAX_KEY_PROBES  # keys read one by one per lookup; beyond: search and search_lag
     clock_skew: float = 300.0  # JSM's clock may be this far behind Deskgate's: widens the search window
     lease_seconds: float = 15.0  # a dead worker's claim is taken over this long after its last heartbeat
     heartbeat_seconds: float = 5.0  # a live worker renews its lease this often (well under lease_seconds)

@@ -14,9 +14,11 @@ Exactly once, across failures, crashes and several workers:
   stays on the row across every retry until the write is adopted or made.
 - A retry of an unclear write first looks for its effect, reading JSM directly
   (`deskgate.portal.adoption`, which says why this works for every request type on Cloud and Data
-  Center) and adopts what it finds. It writes again only after a search that came back empty at least
-  `DeliveryPolicy.search_lag` after the unclear try ended: the search index lags behind writes, and JSM
-  may still act on a call the client gave up on. A failed search leaves it unknown, for a later retry.
+  Center) and adopts what it finds. It looks no sooner than `DeliveryPolicy.late_commit` after the
+  unclear try ended (JSM may still act on a call the client gave up on), and writes again at once when
+  the lookup is complete: it read every issue key made since, so a lagging search index cannot hide
+  the earlier attempt. Only when that walk could not finish does an empty search decide, and only
+  `search_lag` after the unclear try. A failed lookup leaves it unknown, for a later retry.
 - Once the issue exists its key is saved before the files are uploaded; a retry then only attaches what
   JSM does not list yet, so the files stay stored until the submission is done.
 - Each try holds a short lease renewed by a heartbeat; each JSM write first renews it, so a worker whose
@@ -36,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from deskgate.audit import AuditEvent, AuditLog
 from deskgate.errors import new_error_id
 from deskgate.jsm import JsmBadRequest, JsmClient, JsmError, JsmNotFound, JsmRateLimited, JsmUnavailable
-from deskgate.portal.adoption import find_earlier_comment, find_earlier_request
+from deskgate.portal.adoption import Wanted, find_earlier_comment, look_for_earlier_request
 from deskgate.portal.claims import Claim, ClaimingOutbox
 from deskgate.portal.delivery_policy import FILES_REFUSED, REFUSED, DeliveryPolicy, customer_message
 from deskgate.portal.outbox import (
@@ -140,21 +142,24 @@ class Submissions(ClaimingOutbox):
         """The new request's key: an earlier unclear try's, found in JSM, or a new one's; None to wait."""
         row = claim.row
         if claim.was_unclear:
-            found = await find_earlier_request(
-                self._client,
-                await self._project_key_for(row.desk_id),
-                user_id=row.jsm_user_id,
-                request_type_id=row.request_type_id,
-                summary=row.summary,
-                field_values=row.field_values,
-                marker=row.marker,
-                since=self._since(claim),
-                taken=await self._taken(row),
+            wanted = Wanted(
+                row.jsm_user_id,
+                row.request_type_id,
+                row.summary,
+                row.field_values,
+                row.marker,
+                self._since(claim),
+                await self._taken(row),
             )
-            if found is not None:
-                log.info("submission %s: adopted %s made by an earlier try", row.id, found.issue_key)
-                return found.issue_key
-            if not await self._search_was_late_enough(claim):
+            project_key, probes = await self._project_key_for(row.desk_id), self.policy.max_key_probes
+            lookup = await look_for_earlier_request(self._client, project_key, wanted, max_probes=probes)
+            if lookup.found is not None:
+                log.info("submission %s: adopted %s made by an earlier try", row.id, lookup.found.issue_key)
+                return lookup.found.issue_key
+            # Nothing found. Trusted once JSM cannot still be acting on the try, and — when only the search
+            # answered (the key walk did not finish) — once the index has caught up with it.
+            lag = self.policy.late_commit if lookup.complete else self.policy.search_lag
+            if not await self._late_enough(claim, max(self.policy.late_commit, lag)):
                 return None
         if not await self._renew(claim):  # fenced: a worker that lost its claim sends nothing
             return None
@@ -194,7 +199,7 @@ class Submissions(ClaimingOutbox):
                 log.info("submission %s: adopted comment %s on %s", row.id, found.id, key)
                 await self._finish(claim, None, comment_id=found.id)
                 return
-            if not await self._search_was_late_enough(claim):
+            if not await self._late_enough(claim, self.policy.late_commit):  # comments are read directly
                 return
         comment_id: str | None = None
         if files:
@@ -214,9 +219,9 @@ class Submissions(ClaimingOutbox):
     def _since(self, claim: Claim) -> datetime:
         return claim.first_attempt_at - timedelta(seconds=self.policy.clock_skew)
 
-    async def _search_was_late_enough(self, claim: Claim) -> bool:
-        """Whether an empty search may be trusted; if not, the write waits (still unknown) until it may."""
-        ready = (claim.unclear_at or claim.first_attempt_at) + timedelta(seconds=self.policy.search_lag)
+    async def _late_enough(self, claim: Claim, wait: float) -> bool:
+        """Whether `wait` has passed since the unclear try ended; if not, the write waits (still unknown)."""
+        ready = (claim.unclear_at or claim.first_attempt_at) + timedelta(seconds=wait)
         if self._clock() >= ready:
             return True
         await self._save(claim, state="pending", next_attempt_at=ready)
@@ -239,7 +244,7 @@ class Submissions(ClaimingOutbox):
         values: dict[str, object] = {"state": "pending", "last_error": str(failure)}
         if unclear:  # sticky: only adopting or making the write clears it
             values.update(outcome_unknown=True, unclear_at=now)
-            wait = max(wait, self.policy.search_lag)
+            wait = max(wait, self.policy.late_commit)
         if isinstance(failure, JsmRateLimited) and failure.retry_after:
             wait = max(wait, failure.retry_after)
         log.warning(

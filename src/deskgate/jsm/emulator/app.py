@@ -80,7 +80,8 @@ def _why_refused(given: str) -> str:
 
 
 class EmulatorApp(Starlette):
-    """The emulator; its in-process handles are `store`, `faults`, `roles`, `calls` and `credentials`."""
+    """The emulator; its in-process handles are `store`, `faults`, `roles`, `calls` and `credentials`, and
+    `delete_issue` (what a Jira admin may do to keys behind the portal's back)."""
 
     store: EmulatorStore
     faults: FaultPlan
@@ -97,6 +98,15 @@ class EmulatorApp(Starlette):
         else:
             values["personal_access_token"] = SecretStr(self.credentials.personal_access_token)
         return JsmConnection.model_validate(values | overrides)
+
+    def delete_issue(self, key: str) -> None:
+        """As an admin deleting the issue in Jira: its key answers 404 from now on, drops out of search and
+        is never given out again (the project's key counter goes on), which leaves a gap in the keys."""
+        issue = self.store.issue(key)
+        if issue is None:
+            raise KeyError(key)
+        self.store.issues.remove(issue)
+        self.store.index.pop(issue.id, None)
 
 
 async def _settings_endpoint(request: Request) -> Response:

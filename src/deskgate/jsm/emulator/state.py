@@ -87,6 +87,7 @@ class Desk:
     groups: list[tuple[str, str]] = field(default_factory=list)  # (id, name)
     request_types: list[RequestType] = field(default_factory=list)
     customers: set[str] = field(default_factory=set)  # account ids
+    last_issue_number: int = 0  # the project's key counter: a key is never given out twice
 
     def request_type(self, request_type_id: str) -> RequestType | None:
         return next((rt for rt in self.request_types if rt.id == request_type_id), None)
@@ -220,10 +221,10 @@ class EmulatorStore:
         created: datetime | None = None,
         status: str = "Waiting for support",
     ) -> Issue:
-        number = 1 + sum(1 for i in self.issues if i.desk is desk)
+        desk.last_issue_number += 1
         issue = Issue(
             id=self.next_id(),
-            key=f"{desk.project_key}-{number}",
+            key=f"{desk.project_key}-{desk.last_issue_number}",
             desk=desk,
             request_type=request_type,
             reporter=reporter,
