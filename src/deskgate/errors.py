@@ -18,6 +18,7 @@
     ├── SignInRequired            (web.portal.common) a portal route without a session (redirect / 401)
     ├── CsrfRefused               (web.portal.common) a portal form without a valid CSRF token (403)
     ├── AttachmentTooLarge        (portal.outbox) a file over the size limit (413)
+    ├── SchemaIncompatible        (store.compat) the database's schema is newer than this version runs on
     └── BodyTooLarge              (web.body_limits) a request body over its route's limit (413)
 
 Modules outside this one define the subclasses named with their module, next to the code that raises them.

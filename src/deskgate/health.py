@@ -3,8 +3,9 @@
 `Readiness(services).failed_checks()` names the checks that failed (an empty list: ready):
 
 - ``database``: a connection from the app's own pool answers ``SELECT 1``;
-- ``schema``: the database is at the newest migration this version knows (it migrates at start, so
-  anything else means the start did not finish, or another version changed the schema since);
+- ``schema``: the database is at the newest migration this version knows, or at a newer one that says
+  it is compatible with this version (a rolling upgrade: see `deskgate.store.compat`); an older one
+  means the start did not finish, a newer incompatible one that this version must be replaced;
 - ``redis``: Redis answers PING, when customer sessions live there.
 
 Each check has a short timeout, since a probe that hangs tells the operator less than one that says no.
@@ -16,31 +17,23 @@ its password.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from dataclasses import dataclass
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 from deskgate.services import Services
 from deskgate.sessions.redis_store import RedisSessionStore
-from deskgate.store import db
+from deskgate.store import compat
 
 CHECK_TIMEOUT_SECONDS = 2.0
 
 log = logging.getLogger("deskgate.health")
 
 
-@functools.cache
 def schema_head() -> str | None:
     """The newest revision among the migrations: the one `db.migrate` brought the schema to at start."""
-    return ScriptDirectory.from_config(db.alembic_config()).get_current_head()
-
-
-def _revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()  # None: no alembic_version
+    return compat.head()
 
 
 def _failed(check: str, exc: BaseException) -> str:
@@ -77,13 +70,11 @@ class Readiness:
             async with asyncio.timeout(self.seconds), self.services.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
                 check = "schema"
-                revision = await connection.run_sync(_revision)
+                found = await connection.run_sync(compat.check)
         except Exception as exc:
             return _failed(check, exc)
-        if revision != schema_head():
-            log.warning(
-                "readiness: the schema is at revision %s, this version needs %s", revision, schema_head()
-            )
+        if not found.usable:
+            log.warning("readiness: %s", found.reason())
             return "schema"
         return None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import os
 from typing import Annotated
@@ -31,7 +30,7 @@ def serve(
     """Serve Deskgate. Invalid settings are reported (all of them) before anything starts."""
     settings = settings_or_exit(config)
     # Once, here, rather than racing in every worker's start-up.
-    asyncio.run(migrate(settings))
+    migrate(settings)
     # Workers are separate processes that build the app themselves from the same file.
     if config is not None:
         os.environ[CONFIG_ENV] = str(config.resolve())

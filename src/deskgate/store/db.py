@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,10 +22,14 @@ from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from deskgate.store import compat
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 # pg_advisory_lock's key: one number every Deskgate agrees on ("deskgate" in ASCII, within a bigint).
 STARTUP_LOCK_KEY = int.from_bytes(b"deskgate") & 0x7FFF_FFFF_FFFF_FFFF
 LOCK_POLL_SECONDS = 0.05
+
+log = logging.getLogger("deskgate")
 
 
 def create_engine(url: str, *, transactional_ddl: bool = False) -> AsyncEngine:
@@ -110,13 +115,24 @@ def alembic_config() -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
+    """Migrate to this version's head, unless the schema is newer already: then run on it when it is
+    compatible (see `deskgate.store.compat`), and never try to move it back."""
+    found = compat.check(connection)
+    if found.state == "compatible":
+        log.info("not migrating: %s", found.reason())
+        return
+    if found.state == "incompatible":
+        raise compat.SchemaIncompatible(found.reason())
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+    compat.record(connection)
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision (idempotent), in one transaction, under the start-up lock."""
+    """Bring the schema to this version's head (idempotent), in one transaction, under the start-up lock.
+
+    SchemaIncompatible when the schema is newer than this version can run on."""
     async with startup_lock(engine):
         await migrate_locked(engine)
 

@@ -12,6 +12,8 @@ revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+# The first schema: there is no earlier code to run on it.
+backward_compatible = False
 
 
 def upgrade() -> None:

@@ -12,6 +12,8 @@ revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+# Expand: new tables only (see deskgate.store.compat).
+backward_compatible = True
 
 
 def upgrade() -> None:

@@ -12,6 +12,8 @@ revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+# Expand: a new table only (see deskgate.store.compat).
+backward_compatible = True
 
 
 def upgrade() -> None:

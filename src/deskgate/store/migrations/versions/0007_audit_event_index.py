@@ -11,6 +11,8 @@ revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+# Expand: an index only (see deskgate.store.compat).
+backward_compatible = True
 
 
 def upgrade() -> None:
