@@ -39,7 +39,8 @@ taken for ours. Other fields are compared as JSM renders them; a value whose ren
 cannot be read (deleted or moved issues, or ones hidden from the service account) past the newest
 indexed key ends the walk early: a request numbered after such a run, not yet indexed, is missed
 (`deskgate.portal.key_walk`). And JSM may carry out a call after the client gave up on it: no lookup
-sees that in advance, so `Submissions` looks no sooner than `DeliveryPolicy.late_commit` after the try.
+sees that in advance, so `Submissions` trusts finding nothing only `DeliveryPolicy.late_commit` after
+the try (finding it is trusted at once).
 """
 
 from __future__ import annotations
