@@ -53,4 +53,3 @@ def customer_requests(project_key: str, user_id: str, status: StatusFilter, text
     if words:
         clauses.append(f"text ~ {quote(words)}")
     return " AND ".join(clauses) + " ORDER BY created DESC"
-

@@ -47,7 +47,6 @@ def marker_label(marker: str) -> str:
     return f"{PREFIX}-{check_marker(marker)}"
 
 
-
 def apply_marker(field_values: Mapping[str, Any], marker: str, where: MarkerField) -> dict[str, Any]:
     """A copy of `field_values` carrying the marker in the `description` or `labels` field."""
     values = dict(field_values)
