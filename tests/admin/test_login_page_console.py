@@ -135,7 +135,7 @@ async def test_domains_of_a_disabled_idp_are_flagged_as_ignored(db_url: str) -> 
         data = {**GOOD, "domains": "corp.com gluu", "default_idp": "", "csrf_token": token}
         assert (await client.post(PATH, data=data)).status_code == 303
         page = await client.get(PATH)
-        assert "Ignored while their identity provider is disabled or deleted: corp.com." in page.text
+        assert "Ignored while their identity provider is disabled, a draft or deleted: corp.com." in page.text
 
 
 async def test_export_and_replace_round_trip_and_a_bad_import_changes_nothing(db_url: str) -> None:
