@@ -11,7 +11,6 @@ themselves, so a new route cannot forget the check. Anything refused answers Not
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from deskgate.errors import NotFound
@@ -20,7 +19,6 @@ from deskgate.jsm.endpoints import IssueRef, JsmId
 from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest
 from deskgate.portal.attachments import visible_attachments
 from deskgate.portal.comment_markup import without_file_markup
-from deskgate.portal.outbox import UploadedFile
 from deskgate.portal.provisioning import CustomerLink
 
 _NOT_FOUND = "We could not find this request."
@@ -40,13 +38,9 @@ class AuthorizedRequest:
     def key(self) -> IssueRef:
         return IssueRef(self.request.issue_key)
 
-    async def comments(self) -> tuple[Comment, ...]:
-        """The public comments (internal ones are never asked for, see `JsmClient.comments`)."""
-        return await self._client.comments(self.key)
-
     async def comments_and_files(self) -> tuple[tuple[Comment, ...], tuple[Attachment, ...]]:
-        """The public comments and the attachments this customer may see (`visible_attachments`),
-        asked of JSM at the same time."""
+        """The public comments (internal ones are never asked for, see `JsmClient.comments`) and the
+        attachments this customer may see (`visible_attachments`), asked of JSM at the same time."""
         comments, everything = await asyncio.gather(
             self._client.comments(self.key), self._client.attachments(self.key)
         )
@@ -61,19 +55,6 @@ class AuthorizedRequest:
         if found is None:
             raise NotFound(f"{self.key}: no visible attachment {attachment_id[:40]!r}", user_message=_NO_FILE)
         return found, await self._client.download_attachment(JsmId(found.id))
-
-    async def add_comment(self, text: str, files: Sequence[UploadedFile] = ()) -> None:
-        """A public comment in the customer's name (`text` already attributed), with the files, if any,
-        uploaded to this request's own desk and filed under that one comment."""
-        if not files:
-            await self._client.add_comment(self.key, text)
-            return
-        desk = JsmId(self.request.service_desk_id or "")
-        temporary = [
-            await self._client.attach_temporary_file(desk, f.filename, f.content, f.content_type)
-            for f in files
-        ]
-        await self._client.attach_to_request(self.key, temporary, public=True, comment=text)
 
 
 def _readable(comment: Comment) -> Comment:
