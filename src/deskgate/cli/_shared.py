@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -66,3 +68,25 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     for row in (headers, *rows):
         cells = [str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
         typer.echo("  ".join([*cells, str(row[-1])]).rstrip())
+
+
+def port_free_or_exit(host: str, port: int) -> None:
+    """Exit with one sentence naming ``--port`` when something already listens on host:port.
+
+    Checked before anything starts (the demo IdP, migrations, workers), so that a busy port is not a page of
+    server traceback. Bound the way the ASGI servers bind (``SO_REUSEADDR``), so a port in TIME_WAIT is free."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                typer.echo(
+                    f"Port {port} on {host} is already in use (another Deskgate or another program);"
+                    " choose a free one with --port.",
+                    err=True,
+                )
+            else:
+                typer.echo(f"Cannot listen on {host}:{port}: {exc.strerror}.", err=True)
+            raise typer.Exit(EXIT_PROBLEM) from None

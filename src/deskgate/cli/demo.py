@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from sqlalchemy import delete
 
 from deskgate.admin.accounts import AdminAccounts
-from deskgate.cli._shared import EXIT_PROBLEM, echo_problems
+from deskgate.cli._shared import EXIT_PROBLEM, echo_problems, port_free_or_exit
 from deskgate.demo.oidc_peer import DEMO_ACCOUNTS, OidcPeer, PeerClient, PeerStartError
 from deskgate.errors import ConfigError
 from deskgate.identity.presets import get_preset
@@ -196,6 +196,7 @@ def demo(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port for Deskgate on 127.0.0.1.")] = 8080,
 ) -> None:
     """Try Deskgate: a demo OpenID provider with demo users, and Deskgate signed up to it."""
+    port_free_or_exit(HOST, port)
     base_url = f"http://{HOST}:{port}"
     client_secret = secrets.token_urlsafe(32)
     admin_password = secrets.token_urlsafe(12)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from deskgate.cli._shared import ConfigOption, settings_or_exit
+from deskgate.cli._shared import ConfigOption, port_free_or_exit, settings_or_exit
 from deskgate.cli.db import migrate
 from deskgate.web.asgi import CONFIG_ENV
 
@@ -29,6 +29,7 @@ def serve(
 ) -> None:
     """Serve Deskgate. Invalid settings are reported (all of them) before anything starts."""
     settings = settings_or_exit(config)
+    port_free_or_exit(host, port)
     # Once, here, rather than racing in every worker's start-up.
     migrate(settings)
     # Workers are separate processes that build the app themselves from the same file.
