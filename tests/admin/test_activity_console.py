@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from deskgate.audit import AuditEvent
+from deskgate.audit_words import OUTCOME_WORDS
 from deskgate.crypto import digest
 from deskgate.services import Services
 from tests.support.admin import ADMIN_USER, console_sign_in
@@ -170,10 +171,16 @@ async def _sample(services: Services) -> None:
 
 
 def _events(html: str) -> list[str]:
-    """Event/outcome/user of each row of the events table."""
+    """Event/outcome/user of each row of the events table, as codes (the page shows them in words, the
+    event's code in its cell's title)."""
     rows = re.findall(r'<tr class="audit-event">(.*?)</tr>', html, re.S)
-    cells = [re.findall(r"<td>(.*?)</td>", row, re.S) for row in rows]
-    return [f"{c[1]}/{re.sub('<[^>]+>', '', c[2])}/{c[4].strip()}" for c in cells]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    codes = [re.findall(r'<td title="([^"]*)">', row)[0] for row in rows]
+    outcomes = {words: code for code, words in OUTCOME_WORDS.items()}
+    return [
+        f"{code}/{outcomes[re.sub('<[^>]+>', '', c[2])]}/{c[4].strip()}"
+        for code, c in zip(codes, cells, strict=True)
+    ]
 
 
 async def test_each_audit_filter_narrows(db_url: str) -> None:
@@ -204,8 +211,8 @@ async def test_each_audit_filter_narrows(db_url: str) -> None:
         ]
         page = await client.get("/admin/audit", params={"event": "login", "outcome": "failure"})
         assert (
-            '<option value="login" selected>' in page.text
-            and '<option value="failure" selected>' in page.text
+            '<option value="login" selected>Customer sign-in</option>' in page.text
+            and '<option value="failure" selected>failed</option>' in page.text
         )
 
 

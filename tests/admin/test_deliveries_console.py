@@ -96,7 +96,7 @@ async def test_the_page_lists_failed_and_pending_writes_with_their_content(db_ur
         comment_row = _row(page.text, pending)
         assert "Comment on" in comment_row and "HD-9" in comment_row and "Any news?" in comment_row
         assert "bob-7" in comment_row and "2 attempts" in comment_row and "Outcome unknown" in comment_row
-        assert later.strftime("%Y-%m-%d %H:%M:%S") in comment_row
+        assert f'<time datetime="{later:%Y-%m-%dT%H:%M:%S}Z"' in comment_row
         assert "Cannot be cancelled" in comment_row and "may have reached JSM" in comment_row
         assert f"/admin/deliveries/{pending}/cancel" not in page.text
         assert f"/admin/deliveries/{failed}/cancel" in page.text

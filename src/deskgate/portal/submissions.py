@@ -125,7 +125,7 @@ class Submissions(ClaimingOutbox):
         what = f"comment on {row.issue_key}" if row.kind == "comment" else "new request"
         await AuditLog(self._sessions).record(
             AuditEvent(
-                event=f"portal.{'comment' if row.kind == 'comment' else 'submission'}",
+                event="portal.comment" if row.kind == "comment" else "portal.submission",
                 outcome="refused",
                 idp=row.idp,
                 subject=row.subject,

@@ -90,7 +90,8 @@ async def _act(request: Request, admin: SessionRecord, form: Mapping[str, str], 
         return _back_to_list(form, f"not-{past}")
     verb = "made due now" if action == "retry" else "cancelled"
     detail = f"{_described(write)} {verb}"
-    await audit_change(request, admin, f"admin.deliveries.{action}", idp=write.idp, detail=detail)
+    event = "admin.deliveries.retry" if action == "retry" else "admin.deliveries.cancel"
+    await audit_change(request, admin, event, idp=write.idp, detail=detail)
     return _back_to_list(form, past)
 
 

@@ -28,6 +28,7 @@ from deskgate.web import (
     admin_policy,
     auth,
     errors,
+    formatting,
     health,
     portal,
 )
@@ -55,6 +56,7 @@ def create_app(
     templates = Jinja2Templates(
         directory=str(TEMPLATES), context_processors=[admin_login_page.branding_context]
     )
+    formatting.install(templates.env)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
