@@ -4,7 +4,8 @@
 //
 // It listens on loopback only, shapes its endpoints like Gluu Server 4 when asked to
 // (`/oxauth/restv1/authorize`, `/oxauth/restv1/token`, ... with the issuer at the origin),
-// checks real passwords on a minimal login page and grants consent automatically.
+// checks real passwords on its sign-in page (account id or e-mail address) and grants consent
+// automatically (the sign-in page says what the client will receive).
 // Config keys (all optional but `clients`, `accounts` and `signing_keys`):
 //   port (0 = pick a free one), host ("127.0.0.1"), issuer_path ("" or e.g. "/oxauth": the
 //   issuer's own path, under which everything is mounted), gluu_paths (endpoints under
@@ -12,7 +13,8 @@
 //   claims}}), claims_in_id_token (scope claims in the ID token too), pairwise (opaque
 //   per-client subs, Gluu-like), scope_claims ({scope: [claim, ...]}), ttl ({AccessToken: s, ...}),
 //   signing_keys (required: private JWKs with kid, alg and use; the first RS256 one signs),
-//   test_admin (enables /__test__/health and POST /__test__/rotate-keys {"key": a new RS256 private
+//   brand ({name, tagline}: the name the pages show), account_hints (list the accounts, with their
+//   passwords, on the sign-in page: for the demo), test_admin (enables /__test__/health and POST /__test__/rotate-keys {"key": a new RS256 private
 //   JWK, which signs from then on}), exit_with_stdin (exit when
 //   stdin closes, so a launcher that dies cannot leave the provider running), tls ({cert, key}: PEM
 //   file paths; the provider then speaks https, as a production IdP does).
@@ -25,6 +27,10 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 
 import Provider from 'oidc-provider';
+
+import {
+  errorPage, loginPage, logoutPage, signedOutPage,
+} from './views.mjs';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const host = cfg.host ?? '127.0.0.1';
@@ -39,6 +45,7 @@ const DEFAULT_SCOPE_CLAIMS = {
   profile: ['name', 'given_name', 'family_name', 'middle_name', 'nickname', 'preferred_username',
     'picture', 'locale', 'zoneinfo', 'updated_at'],
   groups: ['groups'],
+  organization: ['organization'],
 };
 const scopeClaims = cfg.scope_claims ?? DEFAULT_SCOPE_CLAIMS;
 
@@ -156,63 +163,30 @@ const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 const pairwiseSalt = crypto.randomBytes(32);
 
 // ---------------------------------------------------------------------------------------------
-// Pages. Plain HTML with no external resources: the machines running this have no internet.
+// Pages (views.mjs draws them).
 
-function escapeHtml(value) {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+const brand = { name: cfg.brand?.name || 'Test identity provider', tagline: cfg.brand?.tagline ?? '' };
 
-function page(title, body, { script = '' } = {}) {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>body{font-family:sans-serif;max-width:22rem;margin:3rem auto}label,input,button{display:block;width:100%;margin:.3rem 0}.error{color:#b00020}</style>
-</head>
-<body>
-${body}
-${script ? `<script>${script}</script>` : ''}
-</body>
-</html>`;
-}
+// The demo shows its accounts on the sign-in page (name, organization, e-mail, password).
+const hints = cfg.account_hints
+  ? Object.values(accounts).map(({ password, claims }) => ({
+    name: claims?.name, organization: claims?.organization, email: claims?.email, password,
+  })).filter((h) => h.email)
+  : [];
 
-function loginPage({ uid, clientName, login, error }) {
-  return page('Sign in', `<h1>Sign in</h1>
-<p>to continue to ${escapeHtml(clientName)}</p>
-${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
-<form method="post" action="${interactionPrefix}${escapeHtml(uid)}" autocomplete="off">
-<label for="login">Username</label>
-<input id="login" name="login" required autofocus value="${escapeHtml(login)}">
-<label for="password">Password</label>
-<input id="password" name="password" type="password" required>
-<button type="submit">Sign in</button>
-</form>
-<p><a href="${interactionPrefix}${escapeHtml(uid)}/abort">Cancel</a></p>`);
-}
-
-// oidc-provider hands us a form carrying only the xsrf token; asking "log out of everything?"
-// is pointless for a test peer, so the page adds logout=yes and submits itself (a browser runs
-// the script, an HTTP client follows the form, a browser without scripts clicks the button).
 async function logoutSource(ctx, form) {
-  const autoForm = form.replace('</form>',
-    '<input type="hidden" name="logout" value="yes"/><button type="submit">Sign out</button></form>');
   ctx.type = 'html';
-  ctx.body = page('Signing out', `<h1>Signing out</h1>${autoForm}`,
-    { script: 'document.forms[0].submit();' });
+  ctx.body = logoutPage(brand, form);
 }
 
 async function postLogoutSuccessSource(ctx) {
   ctx.type = 'html';
-  ctx.body = page('Signed out', '<h1>Signed out</h1><p>You have been signed out.</p>');
+  ctx.body = signedOutPage(brand);
 }
 
 async function renderError(ctx, out) {
   ctx.type = 'html';
-  const rows = Object.entries(out)
-    .map(([key, value]) => `<p><strong>${escapeHtml(key)}</strong>: ${escapeHtml(value)}</p>`).join('');
-  ctx.body = page('Error', `<h1>Something went wrong</h1>${rows}`);
+  ctx.body = errorPage(brand, 'Something went wrong', Object.entries(out));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,6 +269,14 @@ async function readForm(req) {
   return new URLSearchParams(await readBody(req));
 }
 
+// The login field takes the account id or, as people type it, the account's e-mail address (any case).
+function accountIdFor(login) {
+  const given = String(login ?? '').trim();
+  if (Object.hasOwn(accounts, given)) return given;
+  const email = given.toLowerCase();
+  return Object.keys(accounts).find((id) => String(accounts[id].claims?.email ?? '').toLowerCase() === email);
+}
+
 function passwordMatches(account, password) {
   const expected = crypto.createHash('sha256').update(account?.password ?? '').digest();
   const given = crypto.createHash('sha256').update(password ?? '').digest();
@@ -324,18 +306,24 @@ async function handleInteraction(provider, req, res, rest) {
   if (prompt.name === 'login') {
     const client = await provider.Client.find(params.client_id);
     const clientName = client?.clientName ?? params.client_id;
+    const view = {
+      action: `${interactionPrefix}${uid}`, cancel: `${interactionPrefix}${uid}/abort`,
+      clientName, scope: params.scope, hints,
+    };
     if (req.method !== 'POST') {
-      sendHtml(res, 200, loginPage({ uid, clientName, login: params.login_hint }));
+      sendHtml(res, 200, loginPage(brand, { ...view, login: params.login_hint }));
       return;
     }
     const form = await readForm(req);
     const login = form.get('login') ?? '';
-    if (!passwordMatches(accounts[login], form.get('password'))) {
-      sendHtml(res, 200, loginPage({ uid, clientName, login, error: 'Invalid username or password.' }));
+    const accountId = accountIdFor(login);
+    if (!passwordMatches(accountId && accounts[accountId], form.get('password'))) {
+      const error = 'Invalid e-mail address or password.';
+      sendHtml(res, 200, loginPage(brand, { ...view, login, error }));
       return;
     }
     await provider.interactionFinished(req, res, {
-      login: { accountId: login, amr: ['pwd'] },
+      login: { accountId, amr: ['pwd'] },
     }, { mergeWithLastSubmission: false });
     return;
   }
@@ -431,7 +419,7 @@ const server = serve((req, res) => {
   handle(req, res).catch((err) => {
     console.log(`error on ${method} ${path}: ${err.stack}`);
     if (!res.headersSent) {
-      sendHtml(res, err.statusCode ?? 500, page('Error', `<h1>Error</h1><p>${escapeHtml(err.message)}</p>`));
+      sendHtml(res, err.statusCode ?? 500, errorPage(brand, 'Error', [['error', err.message]]));
     } else {
       res.end();
     }

@@ -183,7 +183,7 @@ def test_wrong_password_is_refused(peer: OidcPeer) -> None:
     with httpx.Client() as http:
         response = peer.login_over_http(http, authorize_request(peer, "rp").url, "demo", "not-demo")
     assert response.status_code == 200
-    assert "Invalid username or password." in response.text
+    assert "Invalid e-mail address or password." in response.text
     assert 'name="password"' in response.text
 
 
@@ -236,7 +236,7 @@ def test_rp_initiated_logout_sends_backchannel_logout(peer: OidcPeer, receiver: 
 
         # The OP session is gone: the next authorization shows the login form again.
         again = peer.login_over_http(http, authorize_request(peer, "rp").url, "alice", "wrong")
-        assert "Invalid username or password." in again.text
+        assert "Invalid e-mail address or password." in again.text
 
 
 def test_claims_only_in_userinfo_and_pairwise_subjects() -> None:

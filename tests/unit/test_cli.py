@@ -500,7 +500,7 @@ def test_demo_starts_the_provider_and_deskgate_in_one_step(tmp_path: Path) -> No
         code = demo.interrupt()
     assert code == 0
     output = demo.output
-    assert "demo / demo, alice / alice" in output
+    assert "ana.costa@lumen.example / ana" in output  # the demo people, with their passwords
     assert "The demo OpenID provider has stopped." in output
     with pytest.raises(httpx.TransportError):
         httpx.get(issuer + "/.well-known/openid-configuration", timeout=5)

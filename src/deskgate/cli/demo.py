@@ -1,10 +1,11 @@
 """`deskgate demo`: Deskgate, a real OpenID provider and a JSM to raise requests in, on this machine, in one step.
 
 The provider is the same oidc-provider peer the flow tests sign in against (Gluu-shaped paths, client
-authentication with client_secret_post), with the demo users from `deskgate.demo.oidc_peer`. The JSM is the
-emulator (`deskgate jsm-sandbox`, Cloud flavour, seeded with demo desks), served on a free loopback port from
-a thread of this process; Deskgate is connected to it with the emulator's service account, and the banner
-lists each demo desk's substitute link.
+authentication with client_secret_post), presented as "Orbit ID" with its demo accounts on the sign-in page.
+Its accounts are the people of `deskgate.demo.people`; the JSM is the emulator (Cloud flavour) with those same
+people as customers and their history (`deskgate.demo.story`), served on a free loopback port from a thread
+of this process. Deskgate is connected to it with the emulator's service account, and the banner lists the
+people and each demo desk's substitute link.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from sqlalchemy import delete
 
 from deskgate.admin.accounts import AdminAccounts
 from deskgate.cli._shared import EXIT_PROBLEM, echo_problems, port_free_or_exit
-from deskgate.demo.oidc_peer import DEMO_ACCOUNTS, OidcPeer, PeerClient, PeerStartError
+from deskgate.demo.oidc_peer import OidcPeer, PeerClient, PeerPages, PeerStartError
+from deskgate.demo.people import DEMO_PEOPLE, peer_accounts
+from deskgate.demo.story import seed_story
 from deskgate.errors import ConfigError
 from deskgate.identity.presets import get_preset
 from deskgate.identity.provider import ProviderConfig
@@ -40,6 +43,7 @@ from deskgate.web.asgi import configure_logging
 HOST = "127.0.0.1"
 DEMO_DATABASE = "sqlite:///var/demo.db"
 CLIENT_ID = "deskgate-demo"
+IDP_PAGES = PeerPages("Orbit ID", "Demo identity provider", account_hints=True)
 JSM_START_SECONDS = 20.0
 
 
@@ -52,7 +56,8 @@ class DemoJsm:
     """
 
     def __init__(self) -> None:
-        self.app: EmulatorApp = create_emulator("cloud", seed=True)
+        self.app: EmulatorApp = create_emulator("cloud", seed=False)
+        seed_story(self.app.store)
         self.port = _free_port()
         self.site_url = f"http://{HOST}:{self.port}"
         config = uvicorn.Config(
@@ -96,8 +101,15 @@ def demo_peer(base_url: str, client_secret: str) -> OidcPeer:
         post_logout_redirect_uris=[base_url + POST_LOGOUT_PATH],
         token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name
         backchannel_logout_uri=base_url + BACKCHANNEL_LOGOUT_PATH,
+        extra={"client_name": "Deskgate"},
     )
-    return OidcPeer(clients=[client], accounts=DEMO_ACCOUNTS, gluu_paths=True, test_admin=False)
+    return OidcPeer(
+        clients=[client],
+        accounts=peer_accounts(DEMO_PEOPLE),
+        gluu_paths=True,
+        test_admin=False,
+        pages=IDP_PAGES,
+    )
 
 
 DEMO_ADMIN = "admin"
@@ -106,14 +118,15 @@ DEMO_ADMIN = "admin"
 def demo_settings(base_url: str, peer: OidcPeer, client_secret: str, jsm: DemoJsm | None = None) -> Settings:
     idp = ProviderConfig(
         name="demo",
-        title="Demo IdP (Gluu-like)",
+        title=f"{IDP_PAGES.name} (demo, Gluu-like)",
         preset="gluu",
         issuer=peer.issuer,
         client_id=CLIENT_ID,
         client_secret=SecretStr(client_secret),
         token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name
-        scopes=("openid", "email", "profile"),
-        mapping=get_preset("gluu").default_mapping,
+        scopes=("openid", "email", "profile", "organization"),
+        # The IdP's organization claim puts each person in the JSM organization of that name.
+        mapping=get_preset("gluu").default_mapping.model_copy(update={"organization": ("organization",)}),
     )
     return load_settings(
         demo=True,
@@ -125,7 +138,9 @@ def demo_settings(base_url: str, peer: OidcPeer, client_secret: str, jsm: DemoJs
 
 
 def _banner(settings: Settings, peer: OidcPeer, admin_password: str, jsm: DemoJsm) -> str:
-    users = ", ".join(f"{account.id} / {account.password}" for account in DEMO_ACCOUNTS)
+    who = [f"    {p.name} ({p.organization}):" for p in DEMO_PEOPLE]
+    width = max(len(w) for w in who) + 1
+    people = [w.ljust(width) + f"{p.email} / {p.password}" for w, p in zip(who, DEMO_PEOPLE, strict=True)]
     desks = [
         f"    {name} ({key}):".ljust(30) + f"{settings.url(f'/portal/{desk_id}')}"
         for desk_id, key, name in jsm.desks()
@@ -135,7 +150,8 @@ def _banner(settings: Settings, peer: OidcPeer, admin_password: str, jsm: DemoJs
             "",
             f"Deskgate demo is running at {settings.url('/')}",
             f"  Sign in:          {settings.url('/login')}",
-            f"  Demo users:       {users}",
+            "  Demo people (sign in as one of them; Ana Costa has the most history):",
+            *people,
             f"  Admin pages:      {settings.url('/admin/')}",
             f"  Admin user:       {DEMO_ADMIN} / {admin_password}",
             f"  OpenID provider:  {peer.issuer}",

@@ -4,7 +4,8 @@ The provider is panva's OpenID-certified npm ``oidc-provider`` driven by ``peers
 this module installs it, writes its configuration, runs it under Node, waits until discovery answers and
 stops it again. Its neighbours hold the rest, re-exported here so callers import from one place:
 
-- ``oidc_peer_config``: ``PeerClient``, ``PeerAccount``, ``DEMO_ACCOUNTS`` and the configuration file;
+- ``oidc_peer_config``: ``PeerClient``, ``PeerAccount``, ``PeerPages``, ``DEMO_ACCOUNTS`` and the
+  configuration file;
 - ``oidc_peer_http``: driving the provider's HTML pages (login form, logout confirmation) over plain
   HTTP, so flow tests can run without a browser (``OidcPeer.login_over_http`` and friends).
 
@@ -32,7 +33,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from deskgate.demo.oidc_peer_config import DEMO_ACCOUNTS, PeerAccount, PeerClient, peer_config, signing_key
+from deskgate.demo.oidc_peer_config import (
+    DEMO_ACCOUNTS,
+    PeerAccount,
+    PeerClient,
+    PeerPages,
+    peer_config,
+    signing_key,
+)
 from deskgate.demo.oidc_peer_http import complete_logout_over_http, login_over_http
 
 __all__ = [
@@ -40,6 +48,7 @@ __all__ = [
     "OidcPeer",
     "PeerAccount",
     "PeerClient",
+    "PeerPages",
     "PeerStartError",
     "default_peer_dir",
     "ensure_installed",
@@ -114,6 +123,7 @@ class OidcPeer:
         ttl: Mapping[str, int] | None = None,
         startup_timeout: float = 20.0,  # per attempt (see START_ATTEMPTS); it starts in about 1 s
         tls: tuple[Path, Path] | None = None,
+        pages: PeerPages | None = None,
     ) -> None:
         self.peer_dir = peer_dir or default_peer_dir()
         self.node = node
@@ -130,6 +140,7 @@ class OidcPeer:
             scope_claims=scope_claims,
             ttl=ttl,
             tls=tls,
+            pages=pages,
         )
         # (certificate, key) PEM files: the provider speaks https, and this launcher trusts that certificate.
         self._verify: ssl.SSLContext | bool = True

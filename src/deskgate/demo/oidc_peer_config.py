@@ -2,7 +2,7 @@
 
 ``peers/oidc-provider/server.mjs`` reads one JSON file at start-up; ``peer_config`` builds it from typed
 clients and accounts so callers never write oidc-provider's metadata by hand. ``DEMO_ACCOUNTS`` are the
-users of ``deskgate demo`` and of the flow tests.
+flow tests' users; ``deskgate demo`` signs in the people of ``deskgate.demo.people`` instead.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from joserfc.jwk import ECKey, KeyParameters, RSAKey
 
-__all__ = ["DEMO_ACCOUNTS", "PeerAccount", "PeerClient", "peer_config", "signing_key"]
+__all__ = ["DEMO_ACCOUNTS", "PeerAccount", "PeerClient", "PeerPages", "peer_config", "signing_key"]
 
 
 @dataclass
@@ -64,6 +64,16 @@ class PeerClient:
             metadata["backchannel_logout_uri"] = self.backchannel_logout_uri
             metadata["backchannel_logout_session_required"] = True
         return metadata | self.extra
+
+
+@dataclass(frozen=True)
+class PeerPages:
+    """How the provider's pages present it: the product ``name`` (and a ``tagline``) they show, and
+    whether the sign-in page lists every account with its password (``account_hints``: the demo's)."""
+
+    name: str
+    tagline: str = ""
+    account_hints: bool = False
 
 
 DEMO_ACCOUNTS: tuple[PeerAccount, ...] = (
@@ -117,6 +127,7 @@ def peer_config(
     scope_claims: Mapping[str, Sequence[str]] | None,
     ttl: Mapping[str, int] | None,
     tls: tuple[Path, Path] | None,
+    pages: PeerPages | None = None,
 ) -> dict[str, Any]:
     """The JSON configuration ``server.mjs`` reads (the launcher's keyword arguments, as documented there)."""
     config: dict[str, Any] = {
@@ -136,6 +147,9 @@ def peer_config(
         config["scope_claims"] = {scope: list(claims) for scope, claims in scope_claims.items()}
     if ttl is not None:
         config["ttl"] = dict(ttl)
+    if pages is not None:
+        config["brand"] = {"name": pages.name, "tagline": pages.tagline}
+        config["account_hints"] = pages.account_hints
     if tls is not None:
         # (certificate, key) PEM files: the provider then speaks https.
         config["tls"] = {"cert": str(tls[0]), "key": str(tls[1])}

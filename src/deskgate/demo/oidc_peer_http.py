@@ -26,7 +26,7 @@ def login_over_http(
 
     Returns the redirect that leaves the provider (normally the 303 to the RP's callback, with
     ``code`` or ``error``), or the page where the journey stopped: the login page again with
-    "Invalid username or password." after a wrong password, or an error page. With a live SSO
+    "Invalid e-mail address or password." after a wrong password, or an error page. With a live SSO
     session no form is shown and the redirect comes straight back. ``client`` keeps the provider's
     cookies, so a second call with it is a single sign-on.
     """

@@ -1,6 +1,7 @@
-"""Demo data: three service desks whose request types (`seed_request_types`) use every kind of field the
-portal must draw, some customers and organizations, and a few requests (with an internal comment, and files,
-that must never reach a customer)."""
+"""Seed data: three service desks whose request types (`seed_request_types`) use every kind of field the
+portal must draw (`seed_desks`), and the tests' default set (`seed`): some customers and organizations, and
+a few requests (with an internal comment, and files, that must never reach a customer). The demo's own
+customers and their history are `deskgate.demo.story`, on the same desks."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ PIXEL_PNG = bytes.fromhex(
 )
 
 
-def seed(store: EmulatorStore) -> None:
+def seed_desks(store: EmulatorStore) -> tuple[Desk, Desk, Desk]:
+    """The three demo desks (IT Help, HR Services, Facilities) with their request types, no customers yet."""
     it = Desk(
         "1",
         "10000",
@@ -38,7 +40,11 @@ def seed(store: EmulatorStore) -> None:
         facilities_types(fac.id),
     )
     store.desks += [it, hr, fac]
+    return it, hr, fac
 
+
+def seed(store: EmulatorStore) -> None:
+    it, hr, fac = seed_desks(store)
     agent = store.add_user("sam.agent@example.com", "Sam Agent", username="sam", account_type="atlassian")
     alice = store.add_user("alice@example.com", "Alice Adams")
     bob = store.add_user("bob@example.com", "Bob Brown")
