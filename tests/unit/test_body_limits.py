@@ -17,6 +17,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deskgate.settings import load_settings
+from deskgate.web import assets
 from deskgate.web.app import create_app
 from deskgate.web.body_limits import RULES, BodyLimitExceeded, BodyLimits, Limits, kind_of
 from deskgate.web.context import TEMPLATES
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.anyio
 
 LIMITS = Limits(anonymous=100, form=200, upload=300, config_import=400)
 TEMPLATES_FOR_TESTS = Jinja2Templates(directory=str(TEMPLATES))
+assets.install(TEMPLATES_FOR_TESTS.env.globals, assets.StaticAssets.load())
 
 
 class EchoRoute:

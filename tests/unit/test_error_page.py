@@ -9,10 +9,12 @@ from starlette.templating import Jinja2Templates
 from deskgate.errors import DeskgateError, LoginError, NotFound
 from deskgate.jsm import JsmRateLimited, JsmUnavailable
 from deskgate.portal.connection import JsmNotConnected
+from deskgate.web import assets
 from deskgate.web.context import TEMPLATES
 from deskgate.web.errors import error_response
 
 TEMPLATES_ = Jinja2Templates(directory=str(TEMPLATES))
+assets.install(TEMPLATES_.env.globals, assets.StaticAssets.load())
 
 
 def page(exc: DeskgateError, path: str = "/account") -> tuple[int, str]:

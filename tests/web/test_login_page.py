@@ -140,7 +140,7 @@ async def test_branding_reaches_the_title_header_and_a_generated_stylesheet(db_u
 
         css = await client.get(link.group(1))
         assert css.headers["content-type"].startswith("text/css")
-        assert "--accent: #aa3300;" in css.text and "--bg: #fafafa;" in css.text
+        assert "--ds-background-brand-bold: #aa3300;" in css.text and "--dg-page: #fafafa;" in css.text
         assert "immutable" in css.headers["cache-control"]
         stale = await client.get("/branding.css", params={"v": "older"})
         assert stale.text == css.text and stale.headers["cache-control"] == "no-cache"
@@ -149,7 +149,7 @@ async def test_branding_reaches_the_title_header_and_a_generated_stylesheet(db_u
         await services.login_page.save(LoginPageSettings(branding=changed))
         again = await client.get("/login")
         assert f"/branding.css?v={changed.version}" in again.text and changed.version != branding.version
-        assert "--accent: #003366;" in (await client.get("/branding.css")).text
+        assert "--ds-background-brand-bold: #003366;" in (await client.get("/branding.css")).text
         # The console keeps Deskgate's own look.
         console = await client.get("/admin/login")
         assert "Acme Support" not in console.text and "/branding.css" not in console.text

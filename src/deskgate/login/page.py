@@ -73,7 +73,7 @@ class Branding(BaseModel):
 
     name: str | None = Field(None, description="Shown in the page header and title instead of 'Help center'.")
     logo_url: str | None = Field(None, description="An https:// image URL, or a path under /static/.")
-    accent_color: str | None = Field(None, description="Header and button colour, as #rrggbb.")
+    accent_color: str | None = Field(None, description="Header, button and link colour, as #rrggbb.")
     background_color: str | None = Field(None, description="Page background colour, as #rrggbb.")
 
     @field_validator("name")
@@ -122,12 +122,6 @@ class Branding(BaseModel):
     def version(self) -> str:
         """Changes whenever the branding does: the stylesheet's URL carries it, so caches never go stale."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
-
-    def stylesheet(self) -> str:
-        """The CSS variables the customer pages use (the CSP forbids inline styles, so this is a file)."""
-        rules = [f"  --accent: {self.accent_color};"] if self.accent_color else []
-        rules += [f"  --bg: {self.background_color};"] if self.background_color else []
-        return ":root {\n" + "\n".join(rules) + "\n}\n" if rules else "/* Deskgate's default look */\n"
 
 
 class LoginPageSettings(BaseModel):

@@ -18,9 +18,10 @@ from starlette.routing import BaseRoute, Route
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.page import LoginPageSettings, parse_domain_lines
 from deskgate.sessions.store import SessionRecord
+from deskgate.web.brand_tokens import brand_tokens
 from deskgate.web.console import admin_form, admin_only, audit_change, form_page
 from deskgate.web.context import web
-from deskgate.web.security import NO_STORE
+from deskgate.web.security import IMMUTABLE, NO_STORE, REVALIDATE
 
 PATH = "/admin/login-page"
 BRANDING_FIELDS = ("name", "logo_url", "accent_color", "background_color")
@@ -40,8 +41,8 @@ async def branding_css(request: Request) -> Response:
     the current version may be cached for long; any other version is answered but not kept."""
     branding = (await web(request).services.login_page.get()).branding
     current = request.query_params.get("v") == branding.version
-    cache = "public, max-age=31536000, immutable" if current else "no-cache"
-    return Response(branding.stylesheet(), media_type="text/css", headers={"Cache-Control": cache})
+    cache = IMMUTABLE if current else REVALIDATE
+    return Response(brand_tokens(branding), media_type="text/css", headers={"Cache-Control": cache})
 
 
 def _values(settings: LoginPageSettings, idps: Sequence[ProviderConfig]) -> dict[str, str]:

@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
-from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from deskgate.services import Services, build_services, secret_key_for
@@ -26,6 +23,7 @@ from deskgate.web import (
     admin_jira,
     admin_login_page,
     admin_policy,
+    assets,
     auth,
     errors,
     formatting,
@@ -43,8 +41,6 @@ from deskgate.web.security import (
     trusted_networks,
 )
 
-STATIC = Path(__file__).with_name("static")
-
 
 def create_app(
     settings: Settings,
@@ -57,6 +53,9 @@ def create_app(
         directory=str(TEMPLATES), context_processors=[admin_login_page.branding_context]
     )
     formatting.install(templates.env)
+    # Read once, at start; refuses to start, naming ./dev/setup, when the generated design tokens are missing.
+    static = assets.StaticAssets.load()
+    assets.install(templates.env.globals, static)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -103,7 +102,7 @@ def create_app(
             *admin_deliveries.routes,
             *admin_backup.routes,
             *portal.routes,
-            Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+            *assets.routes(static),
         ],
         exception_handlers=errors.install(templates),  # type: ignore[arg-type]
         lifespan=lifespan,

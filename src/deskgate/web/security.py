@@ -45,7 +45,11 @@ _NO_STORE_ENCODED = tuple(
 # The only answers that show nothing personal and may be kept by a browser or a proxy; every other answer
 # is no-store unless its route says otherwise (a signed-in page, JSON about the user, a console page...).
 CACHEABLE_PREFIX = "/static/"
-CACHEABLE_PATHS = frozenset({"/healthz", "/readyz"})
+CACHEABLE_PATHS = frozenset({"/healthz", "/readyz", "/favicon.ico"})
+# A URL whose content never changes (it carries a hash of it): static files, the branding's stylesheet.
+IMMUTABLE = "public, max-age=31536000, immutable"
+# A URL whose content may change (a plain /static/ path, a stale fingerprint): kept, but asked again each use.
+REVALIDATE = "no-cache"
 
 
 def image_origin(logo_url: str | None) -> str | None:
