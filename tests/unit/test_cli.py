@@ -5,19 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import queue
-import re
-import signal
 import stat
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -33,6 +25,7 @@ from deskgate.identity.provider import ProviderConfig
 from deskgate.services import CALLBACK_PATH, Services, build_services
 from deskgate.settings import Settings, load_settings
 from tests.support.admin import sign_in
+from tests.support.cli_process import Process, wait_until_answering
 from tests.support.live import free_port
 
 T = TypeVar("T")
@@ -41,7 +34,6 @@ SECRET_KEY = "cli-test-secret-key-0123456789-abcdefghijk"
 CLIENT_ID = "deskgate-cli"
 CLIENT_SECRET = "cli-client-secret-that-must-never-be-printed"
 BASE_URL = "http://127.0.0.1:18080"
-START_TIMEOUT = 90.0  # seconds; importing and starting a server is slow on a busy machine
 
 runner = CliRunner()
 
@@ -392,80 +384,6 @@ def test_idp_test_of_an_unknown_idp(config_file: Path) -> None:
 
 
 # -- the servers, as real processes ------------------------------------------------------------------
-
-
-class Process:
-    """A `deskgate` subprocess whose output is collected line by line, for bounded waits."""
-
-    def __init__(self, args: list[str], cwd: Path) -> None:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("DESKGATE_") or k == "DESKGATE_OIDC_PEER_DIR"
-        }
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "deskgate.cli", *args],
-            cwd=cwd,
-            env=env | {"PYTHONUNBUFFERED": "1"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        assert self.popen.stdout is not None
-        self._reader = threading.Thread(target=self._read, args=(self.popen.stdout,), daemon=True)
-        self._reader.start()
-
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.put(line)
-
-    def wait_for(self, pattern: str, timeout: float = START_TIMEOUT) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=min(left, 0.5))
-            except queue.Empty:
-                if self.popen.poll() is not None and self.lines.empty():
-                    break
-                continue
-            self.seen.append(line)
-            if match := re.search(pattern, line):
-                return match
-        raise AssertionError(f"no line matching {pattern!r}; output so far:\n{self.output}")
-
-    @property
-    def output(self) -> str:
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
-        return "".join(self.seen)
-
-    def interrupt(self) -> int:
-        """Ctrl-C, then wait (bounded); killed if it does not stop."""
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGINT)
-        try:
-            return self.popen.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(timeout=10)
-            raise
-        finally:
-            self._reader.join(timeout=10)
-            assert self.popen.stdout is not None
-            self.popen.stdout.close()
-
-
-def wait_until_answering(url: str, timeout: float = START_TIMEOUT) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return httpx.get(url, follow_redirects=False, timeout=5)
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def test_serve_runs_the_factory_in_worker_processes(config_file: Path, tmp_path: Path) -> None:

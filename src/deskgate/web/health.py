@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from deskgate.health import Readiness
 from deskgate.web.context import web
+from deskgate.web.drain import draining
 from deskgate.web.security import NO_STORE
 
 
@@ -22,6 +23,8 @@ async def liveness(_request: Request) -> Response:
 
 
 async def readiness(request: Request) -> Response:
+    if draining():  # stopping: leave the rotation before the listener closes (`web.drain`)
+        return PlainTextResponse("not ready: draining", status_code=503, headers=NO_STORE)
     failed = await Readiness(web(request).services).failed_checks()
     if failed:
         return PlainTextResponse(f"not ready: {', '.join(failed)}", status_code=503, headers=NO_STORE)
