@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.audit_budget import AuditBudget, Surplus
+from deskgate.observability import metrics
 from deskgate.store.models import AuditEventRow
 
 log = logging.getLogger("deskgate.audit")
@@ -116,6 +117,8 @@ class AuditLog:
         self.budget = budget or AuditBudget(sessions)
 
     async def record(self, event: AuditEvent) -> None:
+        if event.event == "login":  # counted even when the budget below leaves it out of the log
+            metrics.sign_in(event.idp, event.outcome)
         at = event.at or datetime.now(UTC)
         if self.budget.covers(event.event, event.outcome, event.subject, event.email):
             spent = await self.budget.spend(event.event, event.client_ip, at)

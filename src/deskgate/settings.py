@@ -23,6 +23,7 @@ from deskgate.jsm.connection import JsmConnection
 from deskgate.login.page import LoginPageSettings
 
 MIN_SECRET_KEY_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 # Plain characters only: the prefix is part of every key and of nothing else (no glob characters).
 REDIS_KEY_PREFIX = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
@@ -70,6 +71,21 @@ class Settings(BaseSettings):
     )
     http_timeout_seconds: float = Field(10.0, gt=0, description="Timeout for calls to identity providers.")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="text: one readable line per record; json: one JSON object per line (time, level, "
+        "logger, message, request_id…), for a log collector. The ASGI server's lines follow it too.",
+    )
+    # /metrics (Prometheus) is closed (404) until one of these two is set; with both, a scrape needs both.
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="A bearer token a scraper must send (Authorization: Bearer …) to read /metrics; at "
+        f"least {MIN_METRICS_TOKEN_LENGTH} characters.",
+    )
+    metrics_allow_networks: list[str] = Field(
+        default_factory=list,
+        description="IPs/CIDRs that may read /metrics (the client address as trusted_proxies reveal it).",
+    )
     # Per-customer limits (`deskgate.portal.ratelimit`): each is a token bucket shared by every worker and
     # instance through the database; a customer may use a whole limit at once, then one more each
     # window / limit. Too much more is refused with 429 and a page saying when to retry.
@@ -224,6 +240,19 @@ def _semantic_problems(settings: Settings) -> list[str]:
             ipaddress.ip_network(proxy, strict=False)
         except ValueError:
             problems.append(f"trusted_proxies: {proxy!r} is not an IP address or CIDR range")
+    for network in settings.metrics_allow_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            problems.append(f"metrics_allow_networks: {network!r} is not an IP address or CIDR range")
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token is not None else None
+    if token is not None and (
+        len(token) < MIN_METRICS_TOKEN_LENGTH or not token.isprintable() or " " in token
+    ):
+        problems.append(
+            f"metrics_token: at least {MIN_METRICS_TOKEN_LENGTH} characters, without spaces (it is sent "
+            "in a header)"
+        )
     names = [idp.name for idp in settings.idps]
     problems += [
         f"idps: the name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})

@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 
 from deskgate.admin.failure_counts import SqlFailureCounts
 from deskgate.crypto import digest
+from deskgate.observability import metrics
 
 NO_WAIT = timedelta(0)
 
@@ -102,6 +103,7 @@ class SignInThrottle:
         )
         if counted.counted:
             return NO_WAIT
+        metrics.rate_limited("admin_sign_in")
         until = max(counted.until, ceiling or now)
         return max(until - now, timedelta(microseconds=1))  # refused: never "no wait"
 

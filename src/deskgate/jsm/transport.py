@@ -42,6 +42,7 @@ from deskgate.jsm.errors import (
     JsmUnavailable,
 )
 from deskgate.jsm.firewall import Firewall, Refusal, refused_error
+from deskgate.observability import context, metrics
 
 log = logging.getLogger("deskgate.jsm")
 OnRefused = Callable[[Refusal], Awaitable[None]]
@@ -150,6 +151,10 @@ class JsmTransport:
             headers["X-ExperimentalApi"] = self.connection.flavour.experimental_header
         if extra:
             headers.update(extra)
+        # JSM's logs (and a proxy in front of it) can then be matched with Deskgate's for one request.
+        request_id = context.current_request_id()
+        if request_id is not None:
+            headers["X-Request-Id"] = request_id
         return headers
 
     async def send(
@@ -178,13 +183,18 @@ class JsmTransport:
         )
         refusal = self.firewall.refusal(call, request)
         if refusal is not None:
+            metrics.jsm_try(operation, "refused", None)
             await self._refuse(refusal, content)
         attempts = self.retry.max_attempts if replayable else 1
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
+            if attempt > 1:
+                metrics.jsm_retry(operation)
+            started = time.perf_counter()
             try:
                 response = await self._attempt(request, stream=stream)
             except (httpx.TransportError, TimeoutError) as exc:
+                metrics.jsm_try(operation, "error", time.perf_counter() - started)
                 unknown = not isinstance(exc, _NOT_SENT)
                 if last or (unknown and not idempotent):
                     raise JsmUnavailable(
@@ -198,6 +208,9 @@ class JsmTransport:
                 )
                 await self.retry.sleep(delay)
                 continue
+            metrics.jsm_try(
+                operation, metrics.status_class(response.status_code), time.perf_counter() - started
+            )
             if response.status_code < 400:
                 return response
             await response.aread()

@@ -21,6 +21,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.errors import DeskgateError
+from deskgate.observability import metrics
 from deskgate.portal.token_buckets import Refusal, SqlTokenBuckets, TokenBuckets, Want, bucket_key
 from deskgate.settings import Settings
 
@@ -133,6 +134,7 @@ class CustomerLimits:
             now=self._clock(),
         )
         if refusal is not None:
+            metrics.rate_limited(wants[refusal.want.key].name)
             raise _refused(idp, subject, wants[refusal.want.key], refusal)
 
     async def forget_full(self) -> int:

@@ -56,6 +56,9 @@ class MemorySessionStore:
             del self._records[key]
         return len(expired)
 
+    async def count_unexpired(self, now: datetime) -> int:
+        return sum(1 for record in self._records.values() if record.expires_at > now)
+
     async def active(
         self, *, now: datetime, seen_after: datetime, text: str = "", offset: int = 0, limit: int = 50
     ) -> SessionPage:

@@ -79,6 +79,10 @@ class SessionStore(Protocol):
 
     async def purge_expired(self, now: datetime) -> int: ...
 
+    async def count_unexpired(self, now: datetime) -> int:
+        """How many sessions end after `now` (idle ones included): one cheap count, for metrics."""
+        ...
+
     async def active(
         self, *, now: datetime, seen_after: datetime, text: str = "", offset: int = 0, limit: int = 50
     ) -> SessionPage:
@@ -218,6 +222,11 @@ class SqlTableStore(ABC, Generic[RowT]):
         async with self._sessions.begin() as db:
             result = await db.execute(delete(self.table).where(self.table.expires_at <= now))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def count_unexpired(self, now: datetime) -> int:
+        statement = select(func.count()).select_from(self.table).where(self.table.expires_at > now)
+        async with self._sessions() as db:
+            return int(await db.scalar(statement) or 0)
 
     async def active(
         self, *, now: datetime, seen_after: datetime, text: str = "", offset: int = 0, limit: int = 50

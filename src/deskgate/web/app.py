@@ -10,6 +10,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
+from deskgate.observability import multiprocess
 from deskgate.services import Services, build_services, secret_key_for
 from deskgate.sessions.store import SessionStore
 from deskgate.settings import Settings
@@ -28,12 +29,14 @@ from deskgate.web import (
     errors,
     formatting,
     health,
+    metrics,
     portal,
 )
 from deskgate.web.body_limits import BodyLimits, Limits
 from deskgate.web.context import TEMPLATES, WebContext
 from deskgate.web.csrf import Csrf, Realm
 from deskgate.web.fastpath import IdentityFastPath
+from deskgate.web.request_id import RequestIds
 from deskgate.web.security import (
     CookieNames,
     SecurityHeaders,
@@ -61,6 +64,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Here, not at import: the ASGI server has set its logging up by now, in every worker.
         filter_access_logs()
+        multiprocess.worker_started()
         services = await build_services(settings, http=http, session_store=session_store)
         cookies = CookieNames(settings.is_https)
         app.state.services = services
@@ -87,10 +91,12 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await services.aclose()
+            multiprocess.worker_stopping()
 
     app = Starlette(
         routes=[
             *health.routes,
+            *metrics.routes,
             *auth.routes,
             *admin_auth.routes,
             *admin.routes,
@@ -110,7 +116,8 @@ def create_app(
     app.add_middleware(IdentityFastPath)
     # Before any route reads a byte; inside the headers, so that a 413 carries them too.
     app.add_middleware(BodyLimits, limits=Limits.from_settings(settings), templates=templates)
-    app.add_middleware(SecurityHeaders, https=settings.is_https)  # outermost: every answer gets the headers
+    app.add_middleware(SecurityHeaders, https=settings.is_https)  # every answer gets the headers
+    app.add_middleware(RequestIds)  # outermost: whatever logs anything for a request knows its id
     return app
 
 

@@ -8,32 +8,21 @@ named by ``DESKGATE_CONFIG`` (if any) and the ``DESKGATE_*`` variables.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 from starlette.applications import Starlette
 
+from deskgate.observability.logs import configure_logging
 from deskgate.settings import load_settings
 from deskgate.web.app import create_app
 
 CONFIG_ENV = "DESKGATE_CONFIG"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def configure_logging(level: str) -> None:
-    """Deskgate's own log lines (audit, errors with their ids) to stderr; the server logs its own."""
-    logger = logging.getLogger("deskgate")
-    logger.setLevel(level)
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        logger.addHandler(handler)
-        logger.propagate = False
+__all__ = ["CONFIG_ENV", "app_from_environment", "configure_logging"]
 
 
 def app_from_environment() -> Starlette:
     config = os.environ.get(CONFIG_ENV)
     settings = load_settings(Path(config) if config else None)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)
