@@ -11,6 +11,7 @@ people and each demo desk's substitute link.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import signal
 import socket
@@ -23,6 +24,7 @@ import typer
 import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import delete
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deskgate.admin.accounts import AdminAccounts
 from deskgate.cli._shared import EXIT_PROBLEM, echo_problems, port_free_or_exit
@@ -45,6 +47,7 @@ DEMO_DATABASE = "sqlite:///var/demo.db"
 CLIENT_ID = "deskgate-demo"
 IDP_PAGES = PeerPages("Orbit ID", "Demo identity provider", account_hints=True)
 JSM_START_SECONDS = 20.0
+JSM_LOG = logging.getLogger("deskgate.demo.jsm")
 
 
 class DemoJsm:
@@ -61,7 +64,12 @@ class DemoJsm:
         self.port = _free_port()
         self.site_url = f"http://{HOST}:{self.port}"
         config = uvicorn.Config(
-            self.app, host=HOST, port=self.port, log_level="warning", proxy_headers=False, lifespan="off"
+            _logged(self.app),
+            host=HOST,
+            port=self.port,
+            log_level="warning",
+            proxy_headers=False,
+            lifespan="off",
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="demo-jsm", daemon=True)
@@ -84,6 +92,30 @@ class DemoJsm:
     def desks(self) -> list[tuple[str, str, str]]:
         """(id, project key, name) of each seeded desk."""
         return [(desk.id, desk.project_key, desk.project_name) for desk in self.app.store.desks]
+
+
+def _logged(app: ASGIApp) -> ASGIApp:
+    """The emulator's requests in the demo's log under their own name and prefix ("demo JSM"), so that they
+    read apart from Deskgate's lines: uvicorn's own access log would mix both servers in one logger."""
+
+    async def logged(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        status = 0
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_status)
+        finally:
+            JSM_LOG.info("demo JSM: %s %s -> %s", scope["method"], scope["path"], status or "no answer")
+
+    return logged
 
 
 def _free_port() -> int:
