@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text",
         description="text: one readable line per record; json: one JSON object per line (time, level, "
-        "logger, message, request_id…), for a log collector. The ASGI server's lines follow it too.",
+        "logger, message, request_id…), for a log collector; uvicorn's access and error lines too.",
     )
     # /metrics (Prometheus) is closed (404) until one of these two is set; with both, a scrape needs both.
     metrics_token: SecretStr | None = Field(

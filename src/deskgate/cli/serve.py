@@ -18,6 +18,9 @@ import typer
 
 from deskgate.cli._shared import ConfigOption, port_free_or_exit, settings_or_exit
 from deskgate.cli.db import migrate
+from deskgate.observability import multiprocess
+from deskgate.observability.logs import server_log_config
+from deskgate.observability.metrics import MULTIPROC_ENV
 from deskgate.web.asgi import CONFIG_ENV, configure_logging
 from deskgate.web.drain import Drain
 
@@ -53,22 +56,31 @@ def serve(
     # Workers are separate processes that build the app themselves from the same file.
     if config is not None:
         os.environ[CONFIG_ENV] = str(config.resolve())
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     log_level = settings.log_level.lower()
     drain = Drain(drain_seconds)  # before any worker starts: they inherit its environment variable
+    # Several workers share their metrics through files (an operator's PROMETHEUS_MULTIPROC_DIR is used
+    # and emptied; else a private one, removed at the end): set before any worker starts, too.
+    own_metrics_dir = workers > 1 and MULTIPROC_ENV not in os.environ
+    metrics_dir = multiprocess.prepare() if workers > 1 else None
     try:
         if server is Server.granian:
             _granian(host, port, workers, log_level, drain)
         else:
-            _uvicorn(host, port, workers, log_level, drain)
+            _uvicorn(host, port, workers, log_level, drain, server_log_config(settings.log_format))
     finally:
         drain.close()
+        if metrics_dir is not None and own_metrics_dir:
+            multiprocess.remove(metrics_dir)
 
 
-def _uvicorn(host: str, port: int, workers: int, log_level: str, drain: Drain) -> None:
+def _uvicorn(
+    host: str, port: int, workers: int, log_level: str, drain: Drain, log_config: dict[str, Any] | None
+) -> None:
     import signal
 
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
     from uvicorn.supervisors import Multiprocess
 
     class DrainingServer(uvicorn.Server):  # one process: it handles the signals itself
@@ -92,6 +104,7 @@ def _uvicorn(host: str, port: int, workers: int, log_level: str, drain: Drain) -
         workers=workers,
         log_level=log_level,
         proxy_headers=False,
+        log_config=log_config or LOGGING_CONFIG,  # JSON lines, or uvicorn's own
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     if workers == 1:
