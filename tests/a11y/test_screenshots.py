@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from deskgate.login.page import Branding
 from deskgate.services import POST_LOGOUT_PATH
+from deskgate.web.brand_tokens import WHITE, brand_tokens, contrast
 from tests.a11y.test_axe import TIMEOUT_MS, Site, site
 from tests.a11y.test_axe_console import PAGES, Console, _concrete, console
 
@@ -120,3 +122,56 @@ def test_every_customer_page(browser: Browser, site: Site, width: int) -> None:
         visitor.close()
         customer.close()
     assert wide == {}, f"scrolls sideways at {width} px: {wide}"
+
+
+def test_the_branding_recolours_buttons_links_and_header(browser: Browser, console: Console) -> None:
+    """An admin sets an amber accent in the console; the customer pages take it through the brand tokens:
+    header and primary buttons amber with dark text on them, links a darker amber that reads on white."""
+    accent, expected = "#ffab00", _tokens(brand_tokens(Branding(accent_color="#ffab00")))
+    admin = _context(browser, 1280, [("deskgate_admin", console.admin_session, console.base)])
+    try:
+        page = admin.new_page()
+
+        def save(colour: str) -> None:
+            page.goto(console.base + "/admin/login-page")
+            page.locator("#field-accent_color").fill(colour)
+            page.locator("#login-page-save").click()
+            page.wait_for_url("**/admin/login-page?saved=1")
+
+        save(accent)
+        try:
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 900})
+                _shoot(page, console.base + POST_LOGOUT_PATH, "customer-logged-out-branded", width)
+            look = page.evaluate(BRANDED_LOOK)
+            assert look["bar"] == look["primary"] == "rgb(255, 171, 0)"
+            assert look["onPrimary"] == look["text"]  # dark text reads better on amber than white
+            assert look["link"] == expected["--ds-link"] != accent
+            assert contrast(look["link"], WHITE) >= 4.5
+            # The console keeps Deskgate's own look.
+            page.goto(console.base + "/admin/login-page")
+            assert (
+                page.evaluate("getComputedStyle(document.querySelector('.bar')).backgroundColor")
+                != look["bar"]
+            )
+        finally:
+            save("")
+    finally:
+        admin.close()
+
+
+BRANDED_LOOK = """() => {
+  const style = selector => getComputedStyle(document.querySelector(selector));
+  const root = getComputedStyle(document.documentElement);
+  return {
+    bar: style('.bar').backgroundColor,
+    primary: style('.button.primary').backgroundColor,
+    onPrimary: style('.button.primary').color,
+    text: style('body').color,
+    link: root.getPropertyValue('--ds-link').trim(),
+  };
+}"""
+
+
+def _tokens(css: str) -> dict[str, str]:
+    return dict(re.findall(r"(--[\w-]+): ([^;]+);", css))
