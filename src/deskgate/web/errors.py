@@ -68,6 +68,7 @@ def error_response(
     context = {"error_id": error_id, "message": exc.user_message, "user": None}
     if isinstance(exc, LoginDenied):
         context["email"] = getattr(exc, "email", None)
+        context["rule"] = exc.rule
         return templates.TemplateResponse(request, "denied.html", context, status_code=exc.status_code)
     context.update(_way_back(exc))
     if retry_url is not None:
