@@ -84,6 +84,8 @@ class TokenRejected(LoginError):
 class LoginDenied(DeskgateError):
     status_code = 403
     user_message = "Your account is not allowed to use this portal."
+    # The IdP whose account was refused, set by the callback: the refusal page offers to sign out there.
+    idp: str | None = None
 
     def __init__(
         self, rule: str, reason: str, *, email: str | None = None, subject: str | None = None

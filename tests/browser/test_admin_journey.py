@@ -127,14 +127,18 @@ def test_from_an_empty_database_to_a_customer_in_the_portal(
     expect(admin.get_by_role("heading", name="Identity providers")).to_be_visible()
     browsing.shot(admin, "console, empty")
 
-    # 2. The wizard: OpenID Connect → the Gluu preset (found by searching) → its fields → what to register.
-    admin.get_by_role("link", name="Add an identity provider").click()
+    # 2. The wizard: OpenID Connect → the Gluu preset (found by searching) → what to register → its fields.
+    admin.locator("#idp-add").click()  # (the set-up checklist links there too)
     admin.get_by_label("OpenID Connect").check()
     admin.get_by_role("button", name="Next").click()
     admin.get_by_label("Search presets").fill("gluu")
     admin.get_by_role("button", name="Search").click()
     browsing.shot(admin, "wizard, preset search")
     admin.get_by_role("link", name="Gluu Server").click()
+    # What to register at Gluu comes first: the client ID and secret exist only once that is done.
+    expect(admin.locator("#callback-url")).to_have_text(deskgate_base + CALLBACK_PATH)
+    browsing.shot(admin, "wizard, URLs to register at Gluu")
+    admin.get_by_role("link", name="Next: enter the client ID and secret").click()
     admin.locator("#field-name").fill("gluu")
     admin.locator("#field-title").fill("Corporate sign-in")
     admin.locator("#field-domain").fill(peer.origin.removeprefix("https://"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +20,10 @@ from deskgate.store.models import AdminSetupTokenRow
 
 SETUP_PATH = "/admin/setup/"
 SETUP_LIFETIME = timedelta(hours=24)
+# The start of the log line that carries the link (`announce`): what the console tells an admin to look for.
+LOG_LINE_START = "No admin account exists yet."
+
+SetupLinkState = Literal["usable", "used", "expired", "unknown"]
 
 log = logging.getLogger("deskgate")
 
@@ -45,12 +50,21 @@ class AdminSetup:
             db.add(AdminSetupTokenRow(token_hash=digest(token), expires_at=now + self._lifetime))
         return token
 
-    async def usable(self, token: str) -> bool:
-        if len(token) > 128 or await self._accounts.any_exist():
-            return False
+    async def state(self, token: str) -> SetupLinkState:
+        """What a link is now. Once an admin exists every link is spent ("used"): the one that made the
+        admin, and the others with it; "unknown" is a link never issued (mistyped, or purged after expiry)."""
+        if await self._accounts.any_exist():
+            return "used"
+        if len(token) > 128:
+            return "unknown"
         async with self._db() as db:
             row = await db.get(AdminSetupTokenRow, digest(token))
-        return row is not None and row.expires_at > datetime.now(UTC)
+        if row is None:
+            return "unknown"
+        return "usable" if row.expires_at > datetime.now(UTC) else "expired"
+
+    async def usable(self, token: str) -> bool:
+        return await self.state(token) == "usable"
 
     async def redeem(self, token: str, username: str, password: str) -> AdminAccount | None:
         """The first admin, created with the token; None when the link is spent, expired or unknown."""
@@ -76,8 +90,7 @@ class AdminSetup:
             return None
         url = base_url.rstrip("/") + SETUP_PATH + token
         log.warning(
-            "No admin account exists yet. Create the first one within %d h at %s "
-            "(or run `deskgate admin create NAME`).",
+            LOG_LINE_START + " Create the first one within %d h at %s (or run `deskgate admin create NAME`).",
             int(self._lifetime.total_seconds() // 3600),
             url,
         )

@@ -24,6 +24,7 @@ from deskgate.login.diagnosis import explain
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
 from deskgate.web import connection_test
+from deskgate.web.admin_checklist import setup_checklist
 from deskgate.web.auth import begin_login
 from deskgate.web.console import (
     admin_form,
@@ -63,6 +64,7 @@ async def index(request: Request, admin: SessionRecord) -> Response:
         "failed_tests": failed_tests,
         "urls": urls,
         "section": "idps",
+        "checklist": await setup_checklist(ctx.services, providers, latest),
     }
     return form_page(request, "admin/index.html", context)
 

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from deskgate.admin.accounts import AdminAccountError
+from deskgate.admin.setup import LOG_LINE_START, SETUP_LIFETIME
 from deskgate.audit import AuditEvent
 from deskgate.web.console import LOGIN_PATH, csrf_refused, form_page, safe_admin_next, see_other
 from deskgate.web.context import WebContext, web
@@ -72,6 +73,13 @@ async def _login_form(
 
 
 async def login_page(request: Request) -> Response:
+    services = web(request).services
+    # Before the first admin exists the form cannot succeed: say where the setup link is instead (unless
+    # an IdP admits admins, which needs no account).
+    if not await services.admins.any_exist() and not any(
+        p.admin_access is not None for p in await services.providers.live()
+    ):
+        return _first_admin_page(request, "waiting", status_code=200)
     return await _login_form(request, safe_admin_next(request.query_params.get("next")), "", None)
 
 
@@ -130,21 +138,45 @@ async def logout(request: Request) -> Response:
     return response
 
 
-def _dead_link(request: Request) -> Response:
-    message = "This setup link is no longer valid: an admin exists already, or the link has expired."
+# What a setup link that no longer works says, by why it does not (`AdminSetup.state`).
+DEAD_LINKS = {
+    "used": (
+        "This setup link was already used",
+        "Setup is done: an admin account exists, and a setup link works only until the first admin is created.",
+    ),
+    "expired": (
+        "This setup link has expired",
+        f"A setup link works for {SETUP_LIFETIME.total_seconds() // 3600:.0f} hours after Deskgate wrote it to its log.",
+    ),
+    "unknown": (
+        "This setup link is not valid",
+        "Deskgate never issued this link: check that you copied the whole line from the log.",
+    ),
+}
+
+
+def _first_admin_page(request: Request, mode: str, *, status_code: int) -> Response:
+    """setup.html without its form: a dead link (`mode` "used", "expired", "unknown"), or "waiting" (no
+    admin yet and no way to sign in: where the setup link is, and how else to make the first admin)."""
+    heading, message = DEAD_LINKS.get(mode, ("Create the first admin", ""))
+    context = {
+        "mode": mode,
+        "heading": heading,
+        "message": message,
+        "log_line": LOG_LINE_START,
+        "lifetime_hours": int(SETUP_LIFETIME.total_seconds() // 3600),
+        "error_id": None,
+    }
     return web(request).render(
-        request,
-        "error.html",
-        {"heading": "Setup link not valid", "message": message, "error_id": "-"},
-        status_code=404,
-        headers=NO_STORE,
+        request, "admin/setup.html", context, status_code=status_code, headers=NO_STORE
     )
 
 
 async def setup_page(request: Request) -> Response:
-    if not await web(request).services.admin_setup.usable(request.path_params["token"]):
-        return _dead_link(request)
-    return form_page(request, "admin/setup.html", {"username": "", "message": None})
+    state = await web(request).services.admin_setup.state(request.path_params["token"])
+    if state != "usable":
+        return _first_admin_page(request, state, status_code=404)
+    return form_page(request, "admin/setup.html", {"mode": "form", "username": "", "message": None})
 
 
 async def setup(request: Request) -> Response:
@@ -155,15 +187,16 @@ async def setup(request: Request) -> Response:
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     if password != str(form.get("password_again", "")):
-        context = {"username": username, "message": "The two passwords differ."}
+        context = {"mode": "form", "username": username, "message": "The two passwords differ."}
         return form_page(request, "admin/setup.html", context, status_code=400)
     try:
         account = await ctx.services.admin_setup.redeem(request.path_params["token"], username, password)
     except AdminAccountError as exc:
-        context = {"username": username, "message": exc.user_message}
+        context = {"mode": "form", "username": username, "message": exc.user_message}
         return form_page(request, "admin/setup.html", context, status_code=400)
     if account is None:
-        return _dead_link(request)
+        state = await ctx.services.admin_setup.state(request.path_params["token"])
+        return _first_admin_page(request, state, status_code=404)
     await ctx.services.audit.record(
         AuditEvent(
             event="admin.setup", outcome="success", subject=account.username, client_ip=ctx.client_ip(request)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -23,15 +24,9 @@ from deskgate.errors import NotFound
 from deskgate.identity.presets import PRESETS, Preset, PresetInputError
 from deskgate.identity.presets.base import ENDPOINTS, alternatives
 from deskgate.identity.provider import ProviderConfig
-from deskgate.services import (
-    BACKCHANNEL_LOGOUT_PATH,
-    CALLBACK_PATH,
-    FRONTCHANNEL_LOGOUT_PATH,
-    POST_LOGOUT_PATH,
-)
 from deskgate.sessions.store import SessionRecord
-from deskgate.web import admin_idp_lifecycle
-from deskgate.web.admin_blocks import sessions_of_idp
+from deskgate.web import admin_idp_lifecycle, admin_idp_urls, idp_advanced
+from deskgate.web.admin_idp_urls import preset_named
 from deskgate.web.console import (
     admin_form,
     admin_only,
@@ -43,7 +38,6 @@ from deskgate.web.console import (
     sessions_ended,
 )
 from deskgate.web.context import web
-from deskgate.web.security import NO_STORE
 
 PROTOCOLS = {"oidc": "OpenID Connect", "oauth2": "OAuth 2.0"}
 # What the admin set outside the preset form (or with the CLI); an edit through the form keeps it.
@@ -60,13 +54,7 @@ KEPT_ON_EDIT = (
 )
 
 
-def _preset(name: str) -> type[Preset]:
-    if name not in PRESETS:
-        raise NotFound(f"no preset named {name!r}", user_message="Unknown preset.")
-    return PRESETS[name]
-
-
-# --- the wizard: protocol → preset → fields → summary --------------------------------------------
+# --- the wizard: protocol → preset → URLs to register (admin_idp_urls) → fields, saved as a draft ---
 
 
 @admin_only
@@ -101,6 +89,7 @@ def _form(
     # Secrets are never put back into a page, whatever the admin typed.
     secret_fields = {f.name for f in preset.form_fields() if f.secret}
     shown = {key: value for key, value in values.items() if key not in secret_fields}
+    advanced = [(field, idp_advanced.choices(field, preset)) for field in idp_advanced.FIELDS]
     context = {
         "preset": preset,
         "fields": preset.form_fields(),
@@ -108,28 +97,42 @@ def _form(
         "errors": errors,
         "editing": editing,
         "has_secret": editing is not None and editing.client_secret is not None,
+        "advanced": advanced,
+        "advanced_errors": [name for name in idp_advanced.NAMES if name in errors],
+        "frontchannel_help": idp_advanced.frontchannel_help(preset),
+        "section": "idps",
     }
     return form_page(request, "admin/idp_form.html", context, status_code=status_code)
 
 
+def _build(
+    preset: type[Preset], name: str, form: Mapping[str, str], values: Mapping[str, str]
+) -> tuple[ProviderConfig | None, dict[str, str]]:
+    """The IdP the form describes, or every problem by field. The advanced settings are overrides of
+    `Preset.build`, as a settings-file entry's keys are: one validation for both."""
+    overrides, errors = idp_advanced.overrides(form)
+    try:
+        built: Any = preset.build(name=name, title=form.get("title"), values=values, overrides=overrides)
+    except PresetInputError as exc:
+        errors = exc.errors | errors
+        built = None
+    return built, idp_advanced.reworded(errors)
+
+
 @admin_only
 async def new_form(request: Request, admin: SessionRecord) -> Response:
-    preset = _preset(request.path_params["preset"])
+    preset = preset_named(request.path_params["preset"])
     values = {f.name: f.default for f in preset.form_fields()} | {"title": preset.title}
+    values |= idp_advanced.defaults(preset)
     return _form(request, preset, values=values, errors={}, editing=None)
 
 
 @admin_form
 async def create(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
-    preset = _preset(request.path_params["preset"])
+    preset = preset_named(request.path_params["preset"])
     name = form.get("name", "").strip()
     existing = await web(request).services.providers.all()
-    errors: dict[str, str] = {}
-    config: ProviderConfig | None = None
-    try:
-        config = preset.build(name=name, title=form.get("title"), values=form)
-    except PresetInputError as exc:
-        errors = exc.errors
+    config, errors = _build(preset, name, form, form)
     if any(p.name == name for p in existing):
         errors.setdefault("name", f"An identity provider named {name} exists already")
     if errors or config is None:
@@ -138,37 +141,8 @@ async def create(request: Request, admin: SessionRecord, form: Mapping[str, str]
     order = max((p.order for p in existing), default=0) + 10
     changed = config.model_copy(update={"order": order, "draft": True})
     detail = f"added as a draft with preset {preset.name}"
-    then = f"/admin/idps/{quote(config.name)}/setup"
+    then = f"/admin/idps/{quote(config.name)}/setup?saved=1"
     return await save_idp(request, admin, changed, "admin.idp.create", detail=detail, then=then)
-
-
-@admin_only
-async def summary(request: Request, admin: SessionRecord) -> Response:
-    ctx = web(request)
-    config = await route_idp(request)
-    settings = ctx.services.settings
-    urls = {
-        "callback_url": settings.url(CALLBACK_PATH),
-        "frontchannel_logout_url": settings.url(FRONTCHANNEL_LOGOUT_PATH),
-        "post_logout_redirect_uri": settings.url(POST_LOGOUT_PATH),
-        "backchannel_logout_url": settings.url(BACKCHANNEL_LOGOUT_PATH),
-    }
-    preset = PRESETS.get(config.preset)
-    steps = _steps(preset.render_help(**urls)) if preset else []
-    context = {"idp": config, "urls": urls, "steps": steps}
-    return ctx.render(request, "admin/idp_summary.html", context, headers=NO_STORE)
-
-
-def _steps(text: str) -> list[str]:
-    """The help's "1. ..." paragraphs as list items (continuation lines joined to their step)."""
-    steps: list[str] = []
-    for line in text.splitlines():
-        numbered = re.match(r"\s*\d+\.\s+(.*)", line)
-        if numbered or not steps:
-            steps.append(numbered.group(1) if numbered else line.strip())
-        elif line.strip():
-            steps[-1] += " " + line.strip()
-    return [step for step in steps if step]
 
 
 # --- editing -------------------------------------------------------------------------------------
@@ -198,25 +172,26 @@ def recover_values(preset: type[Preset], config: ProviderConfig) -> dict[str, st
 @admin_only
 async def edit_form(request: Request, admin: SessionRecord) -> Response:
     config = await route_idp(request)
-    preset = _preset(config.preset)
+    preset = preset_named(config.preset)
     values = recover_values(preset, config) | {"name": config.name, "title": config.title}
+    values |= idp_advanced.values_of(config)
     return _form(request, preset, values=values, errors={}, editing=config)
 
 
 @admin_form
 async def update(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     current = await route_idp(request)
-    preset = _preset(current.preset)
+    preset = preset_named(current.preset)
     values = dict(form)
     if not values.get("client_secret", "").strip() and current.client_secret is not None:
         values["client_secret"] = current.client_secret.get_secret_value()  # empty: keep the stored one
-    try:
-        config = preset.build(name=current.name, title=form.get("title"), values=values)
-    except PresetInputError as exc:
+    config, errors = _build(preset, current.name, form, values)
+    if errors or config is None:
         shown = {**form, "name": current.name}
-        return _form(request, preset, values=shown, errors=exc.errors, editing=current, status_code=400)
-    changed = config.model_copy(update={field: getattr(current, field) for field in KEPT_ON_EDIT})
-    then = f"/admin/idps/{quote(current.name)}/setup"
+        return _form(request, preset, values=shown, errors=errors, editing=current, status_code=400)
+    kept = [field for field in KEPT_ON_EDIT if field not in form]  # the advanced section sets its own
+    changed = config.model_copy(update={field: getattr(current, field) for field in kept})
+    then = f"/admin/idps/{quote(current.name)}/setup?saved=1"
     return await save_idp(request, admin, changed, "admin.idp.update", detail="changed", then=then)
 
 
@@ -225,21 +200,13 @@ async def update(request: Request, admin: SessionRecord, form: Mapping[str, str]
 
 @admin_only
 async def delete_page(request: Request, admin: SessionRecord) -> Response:
-    return await _delete_page(request, await route_idp(request), status_code=200)
-
-
-async def _delete_page(request: Request, config: ProviderConfig, *, status_code: int) -> Response:
-    """What deleting `config` ends, and the button that confirms it (``confirm=delete``)."""
-    sessions = await sessions_of_idp(web(request).services.sessions, config.name)
-    context = {"idp": config, "sessions": sessions, "unconfirmed": status_code == 409}
-    return form_page(request, "admin/idp_delete.html", context, status_code=status_code)
+    config = await route_idp(request)
+    return form_page(request, "admin/idp_delete.html", {"idp": config})
 
 
 @admin_form
 async def delete(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     name = request.path_params["name"]
-    if form.get("confirm") != "delete":  # a POST from anywhere but the confirmation page shows that page
-        return await _delete_page(request, await route_idp(request), status_code=409)
     ended = await web(request).services.delete_provider(name)
     await audit_change(
         request, admin, "admin.idp.delete", idp=name, detail=f"deleted; {sessions_ended(ended)}"
@@ -275,7 +242,7 @@ routes = [
     Route("/admin/idps/new/preset", choose_preset, methods=["GET"]),
     Route("/admin/idps/new/{preset}", new_form, methods=["GET"]),
     Route("/admin/idps/new/{preset}", create, methods=["POST"]),
-    Route("/admin/idps/{name}/setup", summary, methods=["GET"]),
+    *admin_idp_urls.routes,
     Route("/admin/idps/{name}/edit", edit_form, methods=["GET"]),
     Route("/admin/idps/{name}/edit", update, methods=["POST"]),
     *admin_idp_lifecycle.routes,

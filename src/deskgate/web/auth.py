@@ -160,16 +160,11 @@ async def callback(request: Request) -> Response:
                 subject=result.claims.subject,
             )
         login_ctx = await ctx.services.pipeline.run(
-            LoginContext(
-                party.config,
-                result.claims,
-                result.id_token,
-                next_url=pending.next_url,
-                client_ip=ctx.client_ip(request),  # the trusted-proxy rule, as the audit log's
-                user_agent=request.headers.get("user-agent"),
-            )
+            LoginContext(party.config, result.claims, result.id_token, next_url=pending.next_url)
         )
     except (LoginError, LoginDenied) as exc:
+        if isinstance(exc, LoginDenied) and pending is not None:
+            exc.idp = pending.idp  # "sign out and use another account" signs out there
         await _audit_failed_login(request, pending, exc)
         if pending is not None and pending.purpose == "test":
             return await connection_test.failed(request, pending.idp, exc)
@@ -228,7 +223,7 @@ async def _audit_failed_login(request: Request, pending: PendingLogin | None, ex
             subject=getattr(exc, "subject", None),
             email=getattr(exc, "email", None),
             client_ip=ctx.client_ip(request),
-            error_id=error_id_of(exc),
+            error_id=error_id_of(exc, request),
             detail=detail,
         )
     )

@@ -40,6 +40,10 @@ async def logout(request: Request) -> Response:
         )
     record = await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
     target = ctx.services.settings.url(POST_LOGOUT_PATH)
+    # The refusal page's "use another account" names the IdP that refused: its session there ends too, so
+    # the next sign-in asks which account (the form's CSRF token keeps others from sending it).
+    refused = form.get("idp")
+    idp = refused if isinstance(refused, str) and refused else (record.idp if record else None)
     if record is not None:
         await ctx.services.audit.record(
             AuditEvent(
@@ -51,11 +55,12 @@ async def logout(request: Request) -> Response:
                 client_ip=ctx.client_ip(request),
             )
         )
+    if idp is not None:
         try:
-            party = await ctx.services.relying_party(record.idp)
+            party = await ctx.services.relying_party(idp)
             target = (
                 await party.end_session_url(
-                    id_token_hint=record.id_token,
+                    id_token_hint=record.id_token if record is not None and record.idp == idp else None,
                     post_logout_redirect_uri=target,
                     state=secrets.token_urlsafe(16),
                 )
