@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.audit_budget import AuditBudget, Surplus
+from deskgate.changes import Change
 from deskgate.observability import metrics
 from deskgate.store.models import AuditEventRow
 
@@ -42,6 +43,8 @@ class AuditEvent:
     error_id: str | None = None
     detail: str | None = None
     at: datetime | None = None
+    # A configuration change: what it changed, field by field, secrets masked (`deskgate.changes`).
+    changes: list[Change] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ def _event(r: AuditEventRow) -> AuditEvent:
         error_id=r.error_id,
         detail=r.detail,
         at=r.at,
+        changes=r.changes,  # type: ignore[arg-type]  # JSON read back as it was written
     )
 
 
@@ -168,6 +172,7 @@ class AuditLog:
                     client_ip=event.client_ip,
                     error_id=event.error_id,
                     detail=(event.detail or "")[:2000] or None,
+                    changes=[dict(change) for change in event.changes] if event.changes else None,
                 )
             )
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from deskgate.changes import model_changes
 from deskgate.errors import NotFound
 from deskgate.jsm import JsmConnection, JsmError
 from deskgate.jsm.models import RequestType, ServiceDesk
@@ -132,13 +133,14 @@ async def page(request: Request, admin: SessionRecord) -> Response:
 async def save_connection(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     services = web(request).services
     deployment = form.get("deployment", "")
+    stored = await services.jira.get()
     try:
         connection = build_connection(
             site_url=form.get("site_url", ""),
             deployment=deployment,
             email=form.get("email"),
             secret=form.get(SECRET_FIELDS.get(deployment, "api_token"), "").strip(),
-            stored=await services.jira.get(),
+            stored=stored,
         )
     except ConnectionInvalid as exc:
         values = {name: form.get(name, "") for name in SHOWN_FIELDS}
@@ -147,7 +149,8 @@ async def save_connection(request: Request, admin: SessionRecord, form: Mapping[
     detail = f"JSM connection set to {connection.site_url} ({connection.deployment})"
     if switch is not None:
         detail += f"; another site: {site_switch_summary(switch)}"
-    await audit_change(request, admin, "admin.jira.connect", detail=detail)
+    changes = model_changes(stored, connection)
+    await audit_change(request, admin, "admin.jira.connect", detail=detail, changes=changes)
     if switch is None:
         return see_other(f"{PAGE}?saved=connection")
     return see_other(f"{PAGE}?saved=other-site&links={switch.customer_links}&desks={switch.desk_settings}")

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from deskgate.changes import changed_fields, model_changes
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.page import LoginPageSettings, parse_domain_lines
 from deskgate.sessions.store import SessionRecord
@@ -132,10 +133,9 @@ async def update(request: Request, admin: SessionRecord, form: Mapping[str, str]
     if settings is None:
         return _page(request, current, idps, values=form, errors=errors, status_code=400)
     await services.login_page.save(settings)
-    before, after = current.model_dump(), settings.model_dump()
-    changed = [key for key in after if before[key] != after[key]]
-    detail = f"changed {', '.join(changed)}" if changed else "saved without changes"
-    await audit_change(request, admin, "admin.login_page.update", detail=detail)
+    changes = model_changes(current, settings)
+    detail = f"changed {changed_fields(changes)}" if changes else "saved without changes"
+    await audit_change(request, admin, "admin.login_page.update", detail=detail, changes=changes)
     return RedirectResponse(f"{PATH}?saved=1", status_code=303, headers=NO_STORE)
 
 

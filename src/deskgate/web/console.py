@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from deskgate.audit import AuditEvent
+from deskgate.changes import Change, model_changes
 from deskgate.identity.provider import ProviderConfig
 from deskgate.sessions.store import SessionRecord
 from deskgate.web.context import web
@@ -104,9 +105,16 @@ async def checked_form(request: Request) -> Mapping[str, str] | Response:
 
 
 async def audit_change(
-    request: Request, admin: SessionRecord, event: str, *, detail: str, idp: str | None = None
+    request: Request,
+    admin: SessionRecord,
+    event: str,
+    *,
+    detail: str,
+    idp: str | None = None,
+    changes: list[Change] | None = None,
 ) -> None:
-    """Who changed what: every console change is audited as `event` with the admin as subject."""
+    """Who changed what: every console change is audited as `event` with the admin as subject, and a
+    configuration change with what it changed (before → after, secrets masked)."""
     ctx = web(request)
     await ctx.services.audit.record(
         AuditEvent(
@@ -116,6 +124,7 @@ async def audit_change(
             subject=admin.subject,
             client_ip=ctx.client_ip(request),
             detail=f"{detail} by {admin.subject}",
+            changes=changes or None,
         )
     )
 
@@ -131,10 +140,13 @@ async def save_idp(
     """Store a changed IdP through `Services.save_provider` (as config import does: saved disabled, its
     customer sessions end), audit it as `event` with how many ended, and send the browser on to the
     console page `then`."""
-    ended = await web(request).services.save_provider(config)
+    services = web(request).services
+    before = next((c for c in await services.providers.all() if c.name == config.name), None)
+    ended = await services.save_provider(config)
     if not config.enabled:
         detail = f"{detail}; {sessions_ended(ended)}"
-    await audit_change(request, admin, event, idp=config.name, detail=detail)
+    changes = model_changes(before, config)
+    await audit_change(request, admin, event, idp=config.name, detail=detail, changes=changes)
     return see_other(then)
 
 
