@@ -23,6 +23,7 @@ from typing import Any
 
 from deskgate.demo.people import DEMO_PEOPLE, DemoPerson
 from deskgate.jsm.emulator.seed import PIXEL_PNG, seed_desks
+from deskgate.jsm.emulator.seed_articles import seed_articles
 from deskgate.jsm.emulator.state import (
     Attachment,
     Desk,
@@ -99,6 +100,7 @@ class _History:
 def seed_story(store: EmulatorStore, people: Sequence[DemoPerson] = DEMO_PEOPLE) -> None:
     """The desks, the agents, the people as customers in their organizations, and their requests."""
     it, hr, fac = seed_desks(store)
+    seed_articles(store, it, hr, fac)  # a knowledge base article or two for each request type
     sam, priya, tom = (
         store.add_user(email, name, username=email.split("@")[0], account_type="atlassian")
         for email, name in AGENTS.values()

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import httpx
 
 from deskgate.jsm.connection import JsmConnection
@@ -40,6 +42,12 @@ class JsmClientBase:
             http, connection, retry or RetryPolicy(), allowed_endpoints(self.flavour), on_refused
         )
         self._pages = Pages(self._t, connection, page_size)
+        self._on_refused = on_refused
+
+    def transport_to(self, connection: JsmConnection, endpoints: Iterable[Endpoint]) -> JsmTransport:
+        """A transport to another site of the same service account (the Confluence behind the knowledge
+        base), with this one's retries and refusal hook, and a firewall of its own over `endpoints`."""
+        return JsmTransport(self._t.http, connection, self._t.retry, endpoints, self._on_refused)
 
     @property
     def transport(self) -> JsmTransport:

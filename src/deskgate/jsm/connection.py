@@ -24,6 +24,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _site_url(value: str) -> str:
+    """A site's base URL, checked (https unless on this machine) and without a trailing slash."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute URL such as https://example.atlassian.net")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("must use https (plain http is accepted only for a site on this machine)")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("must not contain credentials, a query or a fragment")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
 class JsmConnection(BaseModel):
     """The JSM site Deskgate talks to. Cloud: Basic auth with the service account's email and an API
     token. Data Center: a personal access token, sent as a Bearer token."""
@@ -47,18 +59,23 @@ class JsmConnection(BaseModel):
         "read from issue searches to know each request's type and service desk.",
     )
     timeout_seconds: float = Field(10.0, gt=0, le=300, description="Timeout for one call to JSM.")
+    confluence_url: str | None = Field(
+        None,
+        description="Data Center: the Confluence that holds the desks' knowledge bases, e.g. "
+        "https://confluence.example.com, whose pages are read with the service account's token to show an "
+        "article's body (without it, or when Confluence refuses the token, articles show their excerpt). "
+        "Cloud reads the pages from the site's own Confluence (/wiki) and ignores this.",
+    )
 
     @field_validator("site_url")
     @classmethod
     def _check_site_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an absolute URL such as https://example.atlassian.net")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("must use https (plain http is accepted only for a site on this machine)")
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise ValueError("must not contain credentials, a query or a fragment")
-        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        return _site_url(value)
+
+    @field_validator("confluence_url")
+    @classmethod
+    def _check_confluence_url(cls, value: str | None) -> str | None:
+        return _site_url(value) if value and value.strip() else None
 
     @model_validator(mode="after")
     def _check_credentials(self) -> JsmConnection:

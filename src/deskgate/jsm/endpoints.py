@@ -67,6 +67,7 @@ PARAMETERS: Mapping[str, type[IssueRef] | type[JsmId]] = {
     "comment": JsmId,
     "attachment": JsmId,
     "organization": JsmId,
+    "page": JsmId,  # a Confluence page (a knowledge base article), by its numeric id
 }
 _SEGMENT_PATTERN = {IssueRef: _KEY.pattern + "|" + _ID.pattern, JsmId: _ID.pattern}
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -154,6 +155,11 @@ class ServiceDeskApi:
     )
     organizations = _sd("organizations", "GET", "/organization", *PAGED)
     add_to_organization = _sd("add to organization", "POST", "/organization/{organization}/user")
+    # Knowledge base search (experimental): across every desk, or in the knowledge base linked to one.
+    articles = _sd("articles", "GET", "/knowledgebase/article", "query", "highlight", *PAGED)
+    desk_articles = _sd(
+        "desk articles", "GET", "/servicedesk/{desk}/knowledgebase/article", "query", "highlight", *PAGED
+    )
 
 
 class PlatformApi:
@@ -197,6 +203,24 @@ class DataCenterPlatform(PlatformApi):
     issue_search = Endpoint("issue search", "POST", "/rest/api/2/search")
     # Data Center's attachment servlet, the `content` link of its attachment answers, by id alone.
     attachment_content = Endpoint("download attachment", "GET", "/secure/attachment/{attachment}/")
+
+
+class ConfluenceApi:
+    """The Confluence page behind a knowledge base article, by id, below the Confluence site's URL (see
+    `deskgate.jsm.knowledge`): a closed list of its own, checked by a firewall of its own."""
+
+    page: ClassVar[Endpoint]
+
+
+class CloudConfluence(ConfluenceApi):
+    # Confluence Cloud REST API v2, "Page" → "Get page by id" (GET /wiki/api/v2/pages/{id}), its body in
+    # the rendered `view` format. The site's Confluence lives below /wiki of the same site.
+    page = Endpoint("confluence page", "GET", "/wiki/api/v2/pages/{page}", frozenset({"body-format"}))
+
+
+class DataCenterConfluence(ConfluenceApi):
+    # Confluence Data Center REST API, "Content" → GET /rest/api/content/{id}?expand=body.view,space.
+    page = Endpoint("confluence page", "GET", "/rest/api/content/{page}", frozenset({"expand"}))
 
 
 def endpoints_of(*apis: type) -> tuple[Endpoint, ...]:

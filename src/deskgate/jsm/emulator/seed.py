@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from deskgate.jsm.emulator.seed_articles import seed_articles
 from deskgate.jsm.emulator.seed_request_types import facilities_types, hr_types, it_help_types
 from deskgate.jsm.emulator.state import (
     Attachment,
@@ -45,6 +46,7 @@ def seed_desks(store: EmulatorStore) -> tuple[Desk, Desk, Desk]:
 
 def seed(store: EmulatorStore) -> None:
     it, hr, fac = seed_desks(store)
+    seed_articles(store, it, hr, fac)
     agent = store.add_user("sam.agent@example.com", "Sam Agent", username="sam", account_type="atlassian")
     alice = store.add_user("alice@example.com", "Alice Adams")
     bob = store.add_user("bob@example.com", "Bob Brown")

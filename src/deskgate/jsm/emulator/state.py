@@ -101,6 +101,20 @@ class Organization:
 
 
 @dataclass
+class KbArticle:
+    """A knowledge base article: a Confluence page of the space linked to a desk. `body` is the page as
+    Confluence renders it (`view`), `{confluence}` standing for the Confluence site's URL; `readable` is
+    False for a page the service account may not read (Confluence answers 404)."""
+
+    page_id: str
+    desk_id: str
+    space_key: str
+    title: str
+    body: str
+    readable: bool = True
+
+
+@dataclass
 class Attachment:
     id: str
     filename: str
@@ -172,6 +186,7 @@ class EmulatorStore:
     issues: list[Issue] = field(default_factory=list)
     organizations: list[Organization] = field(default_factory=list)
     temporary_files: dict[str, TemporaryFile] = field(default_factory=dict)
+    articles: list[KbArticle] = field(default_factory=list)  # the desks' knowledge bases
     clock: Callable[[], float] = time.monotonic  # times the search index (see `searchable`)
     # The search index: per issue id, each version of the issue as it was written, and when.
     index: dict[str, list[tuple[float, Issue]]] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""The customer portal: help center, a desk's portal page, raising a request, my requests, a request's
+"""The customer portal: help center (searching knowledge base articles too), an article, a desk's portal page, raising a request, my requests, a request's
 page with comments and attachments, and JSM's own URL shapes on Deskgate's host.
 
 Every route needs a session (pages redirect to sign-in with the URL kept, the API answers 401), and every
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from deskgate.web.portal import create, pages, pending, requests
+from deskgate.web.portal import articles, create, pages, pending, requests
 
 routes = [
     Route("/portal", pages.help_center),
@@ -18,9 +18,11 @@ routes = [
     Route("/portal/requests/{key}/comment", requests.add_comment, methods=["POST"]),
     Route("/portal/requests/{key}/attachments/{attachment_id}", requests.download),
     Route("/portal/api/requests/{key}", requests.request_json),
+    Route("/portal/api/articles", articles.suggestions),
     Route("/portal/outbox/{submission_id}/cancel", pending.cancel, methods=["POST"]),
     Route("/portal/outbox/{submission_id}/retry", pending.retry, methods=["POST"]),
     Route("/portal/{desk_id:int}", pages.desk_page),
+    Route("/portal/{desk_id:int}/articles/{page_id}", articles.article_page),
     Route("/portal/{desk_id}/create/{request_type_id}", create.create_form, methods=["GET"]),
     Route("/portal/{desk_id}/create/{request_type_id}", create.create_submit, methods=["POST"]),
     Route("/servicedesk/customer/portal/{desk_id:int}", pages.jsm_desk),

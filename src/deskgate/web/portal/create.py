@@ -9,6 +9,7 @@ Whatever the customer typed comes back on every refusal, so nothing is entered t
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,10 +19,12 @@ from starlette.responses import RedirectResponse, Response
 
 from deskgate.errors import NotFound
 from deskgate.jsm.models import RequestType, ServiceDesk
+from deskgate.portal.articles import Search
 from deskgate.portal.forms import FormErrors, FormSpec, build_spec, validate
 from deskgate.portal.ratelimit import CustomerLimits, RateLimited
 from deskgate.portal.submissions import AttachmentTooLarge, Submissions, Submitter, customer_message
 from deskgate.web.context import current_user, web
+from deskgate.web.portal.articles import create_suggestions
 from deskgate.web.portal.common import (
     MAX_FILE_BYTES,
     MAX_FILES,
@@ -67,6 +70,7 @@ def _form_page(
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    suggestions: Search | None = None,
 ) -> Response:
     response = render_with_csrf(
         who.ctx,
@@ -81,6 +85,7 @@ def _form_page(
             "errors": errors,
             "max_mb": MAX_FILE_BYTES / 1_048_576,
             "max_files": MAX_FILES,
+            "suggestions": suggestions,
         },
         status_code=status_code,
     )
@@ -91,12 +96,19 @@ def _form_page(
 @guarded()
 async def create_form(request: Request) -> Response:
     who, desk, request_type = await _context(request)
-    spec = build_spec(await who.ctx.services.catalogue.request_form(desk.id, request_type.id))
+    # Articles matching the request type, beside the form (the script then follows the summary typed).
+    form, suggestions = await asyncio.gather(
+        who.ctx.services.catalogue.request_form(desk.id, request_type.id),
+        create_suggestions(who, desk, request_type.name),
+    )
+    spec = build_spec(form)
     errors: dict[str, str] = {}
     if spec.unsupported_required:  # say so before the customer types anything
         names = ", ".join(spec.unsupported_required)
         errors[""] = f"This request cannot be raised here (it needs: {names}). Please contact the team."
-    return _form_page(request, who, desk, request_type, spec, spec.initial_values(), errors)
+    return _form_page(
+        request, who, desk, request_type, spec, spec.initial_values(), errors, suggestions=suggestions
+    )
 
 
 def _submitted(form: FormData) -> dict[str, list[str]]:

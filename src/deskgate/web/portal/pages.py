@@ -1,4 +1,5 @@
-"""The help center (the desks a customer may use), a desk's portal page, and JSM's own URL shapes."""
+"""The help center (the desks a customer may use; its search finds articles and request types too), a
+desk's portal page, and JSM's own URL shapes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from deskgate.jsm.models import RequestType, RequestTypeGroup
+from deskgate.portal.articles import usable_desks
 from deskgate.web.context import current_user, web
+from deskgate.web.portal.articles import help_center_search
 from deskgate.web.portal.common import SignInRequired, guarded, open_desk, visitor
 from deskgate.web.security import NO_STORE
 
@@ -27,15 +30,13 @@ def _matches(query: str, *texts: str) -> bool:
 async def help_center(request: Request) -> Response:
     who = await visitor(request)
     services = who.ctx.services
-    desks, settings = await services.catalogue.service_desks(), await services.desks.all()
+    desks = await usable_desks(services.catalogue, services.desks)
     query = _query(request)
-    shown = [
-        d
-        for d in desks
-        if (settings.get(d.id) is None or settings[d.id].sso_enabled) and _matches(query, d.project_name)
-    ]
+    results = await help_center_search(who, desks, query) if query else None
     return who.ctx.render(
-        request, "portal/help_center.html", {"user": who.session, "desks": shown, "q": query}
+        request,
+        "portal/help_center.html",
+        {"user": who.session, "desks": desks, "q": query, "results": results},
     )
 
 
