@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from deskgate.jsm.client_base import allowed_endpoints
 from deskgate.jsm.emulator import EmulatorApp, create_emulator
-from deskgate.jsm.endpoints import IssueRef
+from deskgate.jsm.endpoints import CloudConfluence, IssueRef
 from deskgate.jsm.flavour import flavour_for
 from tests.portal_web.conftest import SITE, Customer, Rig
 from tests.support.databases import database_url
@@ -115,7 +115,7 @@ FILE_NAMES = st.one_of(
     ),
 )
 FORM_TEXT = st.text(max_size=80)
-ROUTES = ["page", "api", "file", "comment", "list", "create", "jsm-link"]
+ROUTES = ["page", "api", "file", "comment", "list", "create", "jsm-link", "article", "suggest", "search"]
 
 
 @dataclass(frozen=True)
@@ -178,11 +178,21 @@ async def _visit(scene: Scene, visit: Visit) -> httpx.Response:
             data={"csrf_token": scene.token, **visit.fields},
             files={"attachment": (visit.file_name or "x", b"bytes", "text/plain")},
         )
+    if visit.route == "article":  # a knowledge base article, by desk and page id (the attachment ids)
+        where = visit.segment(visit.attachment_id)
+        return await browser.get(f"/portal/{visit.desk}/articles/{where}", params=visit.params)
+    if visit.route == "suggest":
+        return await browser.get("/portal/api/articles", params=visit.params)
+    if visit.route == "search":
+        return await browser.get("/portal", params=visit.params)
     return await browser.get(f"/servicedesk/customer/portal/1/{where}")
 
 
 def _template(flavour: str, method: str, path: str) -> tuple[str, str] | None:
-    for endpoint in allowed_endpoints(flavour_for(flavour)):  # type: ignore[arg-type]
+    # Cloud's Confluence (an article's page) is on the JSM site; Data Center's, on a site of its own, is
+    # not configured here.
+    confluence = (CloudConfluence.page,) if flavour == "cloud" else ()
+    for endpoint in (*allowed_endpoints(flavour_for(flavour)), *confluence):  # type: ignore[arg-type]
         if endpoint.method == method and endpoint.pattern.fullmatch(path):
             return endpoint.method, endpoint.template
     return None
