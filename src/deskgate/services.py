@@ -34,6 +34,7 @@ from deskgate.login.connection_test import ConnectionTests
 from deskgate.login.logout import LogoutReplayGuard
 from deskgate.login.page import LoginPageStore
 from deskgate.login.pipeline import LoginPipeline
+from deskgate.sessions.blocks import SignInBlocks
 from deskgate.login.states import LoginStates
 from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JiraSettings, JsmClients, audit_refusal
@@ -97,6 +98,7 @@ class Services:
     admin_sessions: Sessions
     admin_throttle: SignInThrottle
     login_page: LoginPageStore
+    blocks: SignInBlocks
     owns_http: bool = True
     _parties: dict[str, tuple[str, RelyingParty]] = field(default_factory=dict)
 
@@ -243,6 +245,7 @@ async def build_services(
     customers = CustomerProvisioning(CustomerLinks(sessionmaker), jsm_clients.get, catalogue, desks)
     admins = AdminAccounts(sessionmaker)
     login_page = LoginPageStore(sessionmaker)
+    blocks = SignInBlocks(sessionmaker)
     services = Services(
         settings=settings,
         engine=engine,
@@ -253,7 +256,7 @@ async def build_services(
         login_states=LoginStates(sessionmaker, lifetime=timedelta(seconds=settings.login_state_seconds)),
         sessions=sessions,
         audit=audit,
-        pipeline=LoginPipeline(sessions, extra_steps=[customers.login_step()]),
+        pipeline=LoginPipeline(sessions, extra_steps=[customers.login_step()], blocks=blocks),
         logout_replay=LogoutReplayGuard(sessionmaker),
         connection_tests=ConnectionTests(sessionmaker),
         jira=jira,
@@ -270,6 +273,7 @@ async def build_services(
         ),
         admin_throttle=SignInThrottle(SqlFailureCounts(sessionmaker)),
         login_page=login_page,
+        blocks=blocks,
         owns_http=owns_http,
     )
     # Migrated and seeded from the settings file under the start-up lock: any number of workers and

@@ -118,9 +118,15 @@ async def test_revoke_all_ends_every_session_of_that_user_only(db_url: str) -> N
         ada = [await _start(services, "ada"), await _start(services, "ada")]
         same_subject_other_idp = await _start(services, "ada", idp="okta")
         bob = await _start(services, "bob")
+        asked = await client.get("/admin/sessions/revoke-user", params={"idp": "gluu", "subject": "sub-ada"})
+        assert asked.status_code == 200 and '<strong id="revoke-count">2 live sessions</strong>' in asked.text
         form = {"csrf_token": token, "idp": "gluu", "subject": "sub-ada"}
+        unconfirmed = await client.post("/admin/sessions/revoke-user", data=form)
+        assert unconfirmed.status_code == 409 and 'id="confirm-missing"' in unconfirmed.text
+        assert all([await services.sessions.resolve(c) for c in ada])  # nothing ended unconfirmed
+        form["confirm"] = "end"
         done = await client.post("/admin/sessions/revoke-user", data=form)
-        assert done.status_code == 303 and done.headers["location"] == "/admin/sessions?page=1&ended=2"
+        assert done.status_code == 303 and done.headers["location"] == "/admin/sessions?ended=2"
         assert [await services.sessions.resolve(c) for c in ada] == [None, None]
         assert await services.sessions.resolve(bob) is not None
         assert await services.sessions.resolve(same_subject_other_idp) is not None

@@ -77,7 +77,9 @@ async def test_disabling_the_idp_in_the_console_signs_out_the_admin_who_came_thr
     async with running_app(db_url, idps=[_idp("corp")]) as (client, services):
         token = await console_sign_in(client, services)
         through_corp = await _admin_session(services, "corp:ada@example.com")
-        disabled = await client.post("/admin/idps/corp/disable", data={"csrf_token": token})
+        disabled = await client.post(
+            "/admin/idps/corp/disable", data={"csrf_token": token, "confirm": "disable"}
+        )
         assert disabled.status_code == 303
         assert await _live(services, through_corp) == [False]
         assert (await client.get("/admin/")).status_code == 200  # the local admin who did it stays

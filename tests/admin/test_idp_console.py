@@ -114,7 +114,11 @@ async def test_list_buttons_disable_enable_reorder_delete_and_are_audited(db_url
         listing = await client.get("/admin/")
         assert "Logins (24 h)" in listing.text and SECRET not in listing.text
 
-        assert (await client.post("/admin/idps/alpha/disable", data={"csrf_token": token})).status_code == 303
+        unconfirmed = await client.post("/admin/idps/alpha/disable", data={"csrf_token": token})
+        assert unconfirmed.status_code == 409 and "Disable Alpha?" in unconfirmed.text
+        assert (await services.providers.get("alpha")).enabled
+        confirmed = {"csrf_token": token, "confirm": "disable"}
+        assert (await client.post("/admin/idps/alpha/disable", data=confirmed)).status_code == 303
         assert not (await services.providers.get("alpha")).enabled
         await client.post("/admin/idps/alpha/enable", data={"csrf_token": token})
         assert (await services.providers.get("alpha")).enabled
@@ -126,7 +130,10 @@ async def test_list_buttons_disable_enable_reorder_delete_and_are_audited(db_url
 
         confirm = await client.get("/admin/idps/beta/delete")
         assert "Delete Beta?" in confirm.text
-        await client.post("/admin/idps/beta/delete", data={"csrf_token": token})
+        unconfirmed = await client.post("/admin/idps/beta/delete", data={"csrf_token": token})
+        assert unconfirmed.status_code == 409 and "Delete Beta?" in unconfirmed.text
+        assert [p.name for p in await services.providers.all()] == ["alpha", "beta"]
+        await client.post("/admin/idps/beta/delete", data={"csrf_token": token, "confirm": "delete"})
         assert [p.name for p in await services.providers.all()] == ["alpha"]
 
         for event in ("disable", "enable", "reorder", "delete"):

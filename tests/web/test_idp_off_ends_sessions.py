@@ -81,7 +81,9 @@ async def test_disabling_an_idp_in_the_console_ends_its_sessions_for_good(db_url
         token = await _admin(client, services)
         assert await _signed_in(client, x_first) and await _signed_in(client, y)  # now cached here too
 
-        disabled = await client.post("/admin/idps/corp/disable", data={"csrf_token": token})
+        disabled = await client.post(
+            "/admin/idps/corp/disable", data={"csrf_token": token, "confirm": "disable"}
+        )
         assert disabled.status_code == 303
         assert not await _signed_in(client, x_first) and not await _signed_in(client, x_second)
         portal = await _get(client, x_first, "/portal")
@@ -107,14 +109,16 @@ async def test_deleting_an_idp_in_the_console_ends_its_sessions(db_url: str) -> 
         token = await _admin(client, services)
         assert await _signed_in(client, x)  # cached in this worker: the ending must forget it
 
-        deleted = await client.post("/admin/idps/corp/delete", data={"csrf_token": token})
+        deleted = await client.post(
+            "/admin/idps/corp/delete", data={"csrf_token": token, "confirm": "delete"}
+        )
         assert deleted.status_code == 303
         assert not await _signed_in(client, x) and not await _stored(services, x)
         assert await _signed_in(client, y)
         assert await _details(services, "admin.idp.delete") == [
             f"deleted; 1 customer session ended by {ADMIN_USER}"
         ]
-        gone = await client.post("/admin/idps/corp/delete", data={"csrf_token": token})
+        gone = await client.post("/admin/idps/corp/delete", data={"csrf_token": token, "confirm": "delete"})
         assert gone.status_code == 404
         assert await _signed_in(client, y)
 

@@ -1,6 +1,7 @@
 """What happens after the IdP vouched for someone: an explicit, ordered list of small steps.
 
     map_attributes  → turn the IdP's claims into Deskgate's attributes (email, names, groups…)
+    refuse_blocked  → refuse a user an admin blocked (by IdP and subject, or by email through any IdP)
     apply_filters   → refuse whoever the admin's rules keep out, before anything is created for them
     (extra steps)   → e.g. provisioning the JSM customer, added by the portal
     start_session   → a brand-new session id: the browser's old one, if any, is never reused
@@ -18,6 +19,7 @@ from deskgate.identity.claims import Claims
 from deskgate.identity.filters import Verdict, evaluate
 from deskgate.identity.mapping import MappedUser, map_claims
 from deskgate.identity.provider import ProviderConfig
+from deskgate.sessions.blocks import SignInBlocks
 from deskgate.sessions.service import Sessions
 from deskgate.sessions.store import SessionRecord
 
@@ -32,9 +34,12 @@ class LoginContext:
     session_id: str | None = None
     session: SessionRecord | None = None
     next_url: str | None = None  # where the browser goes after sign-in (a desk's portal, perhaps)
+    client_ip: str | None = None  # kept with the session, for the console's sessions list
+    user_agent: str | None = None
 
 
 Step = Callable[[LoginContext], Awaitable[None]]
+BLOCKED = "blocked"  # the rule of a refusal for a user an admin blocked
 
 
 async def map_attributes(ctx: LoginContext) -> None:
@@ -65,9 +70,31 @@ def session_attributes(user: MappedUser) -> dict[str, object]:
 
 
 class LoginPipeline:
-    def __init__(self, sessions: Sessions, extra_steps: Sequence[Step] = ()) -> None:
+    def __init__(
+        self, sessions: Sessions, extra_steps: Sequence[Step] = (), *, blocks: SignInBlocks | None = None
+    ) -> None:
         self._sessions = sessions
-        self.steps: tuple[Step, ...] = (map_attributes, apply_filters, *extra_steps, self.start_session)
+        self._blocks = blocks
+        # Blocked users are refused before the filters, and before anything is provisioned for them.
+        blocking: tuple[Step, ...] = (self.refuse_blocked,) if blocks is not None else ()
+        self.steps: tuple[Step, ...] = (
+            map_attributes,
+            *blocking,
+            apply_filters,
+            *extra_steps,
+            self.start_session,
+        )
+
+    async def refuse_blocked(self, ctx: LoginContext) -> None:
+        assert ctx.user is not None and self._blocks is not None
+        email, subject = ctx.user.email, ctx.claims.subject
+        block = await self._blocks.find(idp=ctx.config.name, subject=subject, email=email)
+        if block is not None:
+            same = block.idp == ctx.config.name and block.subject == subject
+            how = "this account" if same else f"the email address of {block.idp}:{block.subject}"
+            raise LoginDenied(
+                BLOCKED, f"an admin blocked {how} (block {block.id})", email=email, subject=subject
+            )
 
     async def start_session(self, ctx: LoginContext) -> None:
         assert ctx.user is not None
@@ -80,6 +107,8 @@ class LoginPipeline:
             attributes=session_attributes(user),
             idp_session_id=ctx.claims.session_id,
             id_token=ctx.id_token,
+            client_ip=ctx.client_ip,
+            user_agent=ctx.user_agent,
         )
 
     async def run(self, ctx: LoginContext) -> LoginContext:

@@ -142,6 +142,10 @@ class RedisSessionStore:
             fields["email"] = record.email
         if record.idp_session_id is not None:
             fields["idp_session_id"] = record.idp_session_id
+        if record.client_ip is not None:
+            fields["client_ip"] = record.client_ip
+        if record.user_agent is not None:
+            fields["user_agent"] = record.user_agent
         if record.id_token:
             fields["id_token"] = self._box.encrypt(record.id_token)
         indexes = self._indexes(record)
@@ -175,6 +179,8 @@ class RedisSessionStore:
             idp_session_id=fields.get("idp_session_id"),
             attributes=json.loads(fields["attributes"]),
             id_token=self._box.decrypt(token) if token and decrypt else token,
+            client_ip=fields.get("client_ip"),
+            user_agent=fields.get("user_agent"),
         )
 
     async def load(self, id_hash: str) -> SessionRecord | None:

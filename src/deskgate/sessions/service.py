@@ -33,6 +33,7 @@ from deskgate.sessions.store import SessionMatch, SessionPage, SessionRecord, Se
 # Writing last-seen on every request would cost a write per hit; idle timeouts do not need that precision.
 TOUCH_INTERVAL = timedelta(seconds=60)
 CACHE_LIMIT = 100_000
+MAX_USER_AGENT = 512  # the column's size; a longer header is cut rather than refused
 
 
 def _now() -> datetime:
@@ -74,6 +75,8 @@ class Sessions:
         attributes: dict[str, object],
         idp_session_id: str | None = None,
         id_token: str | None = None,
+        client_ip: str | None = None,
+        user_agent: str | None = None,
     ) -> tuple[str, SessionRecord]:
         """A brand-new session id (never one the browser brought along: that is the rotation at login)."""
         session_id = secrets.token_urlsafe(32)
@@ -90,6 +93,8 @@ class Sessions:
             idp_session_id=idp_session_id,
             attributes=dict(attributes),
             id_token=id_token,
+            client_ip=client_ip,
+            user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None,
         )
         await self.store.save(record)
         self._remember(record.id_hash, record)  # the redirect after sign-in usually lands on this worker

@@ -34,6 +34,8 @@ class SessionRecord:
     idp_session_id: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     id_token: str | None = None  # kept for logout's id_token_hint
+    client_ip: str | None = None  # where the sign-in came from (the trusted-proxy rule's answer)
+    user_agent: str | None = None  # the browser's User-Agent header at sign-in, cut to 512 characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +283,8 @@ class SqlSessionStore(SqlTableStore[SessionRow]):
             idp_session_id=row.idp_session_id,
             attributes=dict(row.attributes),
             id_token=self._box.decrypt(row.id_token_encrypted) if row.id_token_encrypted else None,
+            client_ip=row.client_ip,
+            user_agent=row.user_agent,
         )
 
     def _to_row(self, record: SessionRecord) -> SessionRow:
@@ -296,4 +300,6 @@ class SqlSessionStore(SqlTableStore[SessionRow]):
             created_at=record.created_at,
             last_seen_at=record.last_seen_at,
             expires_at=record.expires_at,
+            client_ip=record.client_ip,
+            user_agent=record.user_agent,
         )

@@ -33,7 +33,6 @@ SYSTEMS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("Linux", r"Linux|X11"),
     )
 )
-MAX_STORED = 512  # longer headers are cut before they are stored
 
 
 def short_user_agent(header: str | None) -> str:

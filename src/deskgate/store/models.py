@@ -88,6 +88,8 @@ class SessionRow(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    client_ip: Mapped[str | None] = mapped_column(String(64))  # where the sign-in came from (0013)
+    user_agent: Mapped[str | None] = mapped_column(String(512))
 
     __table_args__ = (
         Index("ix_sessions_idp_subject", "idp", "subject"),
@@ -131,6 +133,8 @@ class AuditEventRow(Base):
     client_ip: Mapped[str | None] = mapped_column(String(64))
     error_id: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+    # A configuration change: [{"field", "before", "after"}], secrets masked (deskgate.changes).
+    changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class JsmConnectionRow(Base):
@@ -320,3 +324,22 @@ class TokenBucketRow(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # digest of (limit name, customer)
     tokens: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float, index=True)  # long untouched: full, so forgotten
+
+
+class SignInBlockRow(Base):
+    """A user an admin blocked: refused at sign-in through `idp` as `subject`, and through any IdP with
+    `email` (kept lower-case), until unblocked."""
+
+    __tablename__ = "sign_in_blocks"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    idp: Mapped[str] = mapped_column(String(63))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    blocked_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_sign_in_blocks_idp_subject", "idp", "subject"),)

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from deskgate.audit import OUTCOMES, AuditFilter, csv_lines, parse_time
 from deskgate.errors import NotFound
 from deskgate.sessions.store import SessionRecord
+from deskgate.web import admin_blocks
 from deskgate.web.console import admin_form, admin_only, audit_change, form_page
 from deskgate.web.context import web
 from deskgate.web.security import NO_STORE
@@ -65,7 +66,8 @@ def _pager(path: str, query: Mapping[str, str], page: int, total: int) -> dict[s
 async def sessions_page(request: Request, admin: SessionRecord) -> Response:
     q = request.query_params.get("q", "").strip()[:200]
     page = _page_number(request.query_params.get("page"))
-    listing = await web(request).services.sessions.active(q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    services = web(request).services
+    listing = await services.sessions.active(q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     ended = request.query_params.get("ended", "")
     context = {
         "section": "sessions",
@@ -73,6 +75,8 @@ async def sessions_page(request: Request, admin: SessionRecord) -> Response:
         "records": listing.records,
         "pager": _pager("/admin/sessions", {"q": q}, page, listing.total),
         "ended": int(ended) if ended.isdigit() else None,
+        "unblocked": request.query_params.get("unblocked") == "1",
+        "blocks": await services.blocks.all(),
     }
     return form_page(request, "admin/sessions.html", context)
 
@@ -95,18 +99,6 @@ async def revoke(request: Request, admin: SessionRecord, form: Mapping[str, str]
         request, admin, "admin.sessions.revoke", idp=record.idp, detail=f"session of {who} ended"
     )
     return _back_to_list(form, 1)
-
-
-@admin_form
-async def revoke_user(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
-    idp, subject = form.get("idp", ""), form.get("subject", "")
-    sessions = web(request).services.sessions
-    ended = await sessions.end_matching(idp=idp, subject=subject) if idp and subject else []
-    if not ended:
-        raise NotFound("no live session for that user", user_message="That user has no session left.")
-    detail = f"all {len(ended)} session(s) of {subject} ended"
-    await audit_change(request, admin, "admin.sessions.revoke_user", idp=idp, detail=detail)
-    return _back_to_list(form, len(ended))
 
 
 # --- audit log -------------------------------------------------------------------------------------
@@ -190,7 +182,7 @@ async def audit_csv(request: Request, admin: SessionRecord) -> Response:
 routes: list[BaseRoute] = [
     Route("/admin/sessions", sessions_page, methods=["GET"]),
     Route("/admin/sessions/revoke", revoke, methods=["POST"]),
-    Route("/admin/sessions/revoke-user", revoke_user, methods=["POST"]),
+    *admin_blocks.routes,  # revoke all of a user's sessions (confirmed), block, unblock
     Route("/admin/audit", audit_page, methods=["GET"]),
     Route("/admin/audit.csv", audit_csv, methods=["GET"]),
 ]

@@ -27,6 +27,7 @@ from deskgate.identity.provider import ProviderConfig
 from deskgate.sessions.store import SessionRecord
 from deskgate.web import admin_idp_lifecycle, admin_idp_urls, idp_advanced
 from deskgate.web.admin_idp_urls import preset_named
+from deskgate.web.admin_blocks import sessions_of_idp
 from deskgate.web.console import (
     admin_form,
     admin_only,
@@ -200,13 +201,21 @@ async def update(request: Request, admin: SessionRecord, form: Mapping[str, str]
 
 @admin_only
 async def delete_page(request: Request, admin: SessionRecord) -> Response:
-    config = await route_idp(request)
-    return form_page(request, "admin/idp_delete.html", {"idp": config})
+    return await _delete_page(request, await route_idp(request), status_code=200)
+
+
+async def _delete_page(request: Request, config: ProviderConfig, *, status_code: int) -> Response:
+    """What deleting `config` ends, and the button that confirms it (``confirm=delete``)."""
+    sessions = await sessions_of_idp(web(request).services.sessions, config.name)
+    context = {"idp": config, "sessions": sessions, "unconfirmed": status_code == 409}
+    return form_page(request, "admin/idp_delete.html", context, status_code=status_code)
 
 
 @admin_form
 async def delete(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     name = request.path_params["name"]
+    if form.get("confirm") != "delete":  # a POST from anywhere but the confirmation page shows that page
+        return await _delete_page(request, await route_idp(request), status_code=409)
     ended = await web(request).services.delete_provider(name)
     await audit_change(
         request, admin, "admin.idp.delete", idp=name, detail=f"deleted; {sessions_ended(ended)}"

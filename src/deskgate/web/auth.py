@@ -160,7 +160,14 @@ async def callback(request: Request) -> Response:
                 subject=result.claims.subject,
             )
         login_ctx = await ctx.services.pipeline.run(
-            LoginContext(party.config, result.claims, result.id_token, next_url=pending.next_url)
+            LoginContext(
+                party.config,
+                result.claims,
+                result.id_token,
+                next_url=pending.next_url,
+                client_ip=ctx.client_ip(request),  # the trusted-proxy rule, as the audit log's
+                user_agent=request.headers.get("user-agent"),
+            )
         )
     except (LoginError, LoginDenied) as exc:
         if isinstance(exc, LoginDenied) and pending is not None:
