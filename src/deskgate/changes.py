@@ -9,6 +9,7 @@ the audit log stores them (its `changes` column) and the console shows them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
@@ -29,10 +30,10 @@ def _plain(value: object) -> object:
     """A value as JSON data (tuples as lists, models and other objects as dicts or text)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, BaseModel):
-        return _plain(value.model_dump())
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
+    if _nested(value):  # a model or a dataclass: its fields, as a mapping
+        return _plain(_fields(value))
     if isinstance(value, list | tuple | set | frozenset):
         items = [_plain(v) for v in value]
         return sorted(items, key=str) if isinstance(value, set | frozenset) else items
@@ -40,11 +41,19 @@ def _plain(value: object) -> object:
 
 
 def _fields(value: object) -> dict[str, object]:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, BaseModel):
         return {name: getattr(value, name) for name in type(value).model_fields}
     if isinstance(value, Mapping):
         return {str(k): v for k, v in value.items()}
     return {}
+
+
+def _nested(value: object) -> bool:
+    """A value whose fields are compared one by one (a model, a dataclass, a mapping)."""
+    is_record = dataclasses.is_dataclass(value) and not isinstance(value, type)
+    return is_record or isinstance(value, BaseModel | Mapping)
 
 
 def _walk(path: str, before: object, after: object, found: list[Change]) -> None:
@@ -56,8 +65,7 @@ def _walk(path: str, before: object, after: object, found: list[Change]) -> None
             shown_after = (MASK_CHANGED if old else MASK_SET) if new else NONE
             found.append(Change(field=path, before=shown_before, after=shown_after))
         return
-    nested = (BaseModel, Mapping)
-    if isinstance(before, nested) and isinstance(after, nested):
+    if _nested(before) and _nested(after):
         old_fields, new_fields = _fields(before), _fields(after)
         for name in [*old_fields, *(n for n in new_fields if n not in old_fields)]:
             _walk(f"{path}.{name}" if path else name, old_fields.get(name), new_fields.get(name), found)

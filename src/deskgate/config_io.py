@@ -26,6 +26,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from deskgate.changes import model_changes
 from deskgate.config_document import capped
 from deskgate.errors import ConfigError
 from deskgate.identity.presets import PresetInputError
@@ -49,6 +50,7 @@ class ImportReport:
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)  # in the file exactly as stored: not written
     deleted: list[str] = field(default_factory=list)
     kept_secrets: list[str] = field(default_factory=list)  # imported without a secret; the stored one stays
     jsm: str | None = None  # "created" or "updated" when the document carried a JSM connection
@@ -209,14 +211,17 @@ async def import_config(services: Services, data: dict[str, Any], *, replace: bo
         await services.desks.save(desk)
     if login_page is not None:
         await services.login_page.save(login_page)
+    unchanged = [c.name for c in configs if c.name in stored and not model_changes(stored[c.name], c)]
     ended = 0
     for config in configs:
-        ended += await services.save_provider(config)
+        if config.name not in unchanged:
+            ended += await services.save_provider(config)
     for name in deleted:
         ended += await services.delete_provider(name)
     return ImportReport(
         created=[c.name for c in configs if c.name not in stored],
-        updated=[c.name for c in configs if c.name in stored],
+        updated=[c.name for c in configs if c.name in stored and c.name not in unchanged],
+        unchanged=unchanged,
         deleted=deleted,
         kept_secrets=plan.kept_secrets,
         jsm=None if jsm is None else ("updated" if stored_jsm is not None else "created"),

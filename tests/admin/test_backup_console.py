@@ -3,6 +3,8 @@ trip, merge or replace, every problem listed and nothing changed), CSRF refusals
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,7 @@ from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER, create_admin, csrf_t
 from tests.support.inprocess import running_app
 
 pytestmark = pytest.mark.anyio
+SEALED = re.compile(r'name="document" value="([^"]+)"')
 
 CLIENT_SECRET = "backup-client-secret-never-shown-77"
 JSM_TOKEN = "backup-jsm-token-never-shown-88"
@@ -53,14 +56,28 @@ class Console:
     async def export(self, **data: str) -> httpx.Response:
         return await self.client.post("/admin/backup/export", data={"csrf_token": self.token, **data})
 
-    async def upload(
+    async def preview(
         self, text: str | bytes, mode: str = "merge", name: str = "deskgate.yaml"
     ) -> httpx.Response:
+        """The first step: the upload, answered with what the import would change."""
         content = text.encode() if isinstance(text, str) else text
         return await self.client.post(
             "/admin/backup/import",
             data={"csrf_token": self.token, "mode": mode},
             files={"file": (name, content, "application/yaml")},
+        )
+
+    async def upload(
+        self, text: str | bytes, mode: str = "merge", name: str = "deskgate.yaml"
+    ) -> httpx.Response:
+        """Both steps: the preview, then its form (confirmed, for replace); a refused preview as it is."""
+        previewed = await self.preview(text, mode, name)
+        sealed = SEALED.search(previewed.text)
+        if previewed.status_code != 200 or sealed is None:
+            return previewed
+        data = {"csrf_token": self.token, "mode": mode, "document": html.unescape(sealed.group(1))}
+        return await self.client.post(
+            "/admin/backup/import", data=data | ({"confirm": "replace"} if mode == "replace" else {})
         )
 
     async def details(self, event: str) -> list[str | None]:
@@ -173,7 +190,7 @@ async def test_merge_keeps_and_replace_deletes_the_idps_the_file_does_not_list(c
     assert [p.name for p in await console.services.providers.all()] == ["gluu"]
     assert await console.services.sessions.resolve(session_id) is None
     assert (await console.details("admin.backup.import"))[0] == (  # newest first
-        f"configuration imported (replace): updated gluu; deleted extra; desks 1; JSM connection updated; "
+        f"configuration imported (replace): unchanged gluu; deleted extra; desks 1; JSM connection updated; "
         f"login page settings saved; customer sessions ended: 1 by {ADMIN_USER}"
     )
 

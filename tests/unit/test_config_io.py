@@ -107,12 +107,15 @@ async def test_round_trip_into_a_fresh_database_and_back(db_url: str, other_db_u
         assert (await target.providers.get("public")).client_secret is None
 
         report = await import_config(target, with_secrets)
-        assert (report.created, report.updated, report.kept_secrets) == (["gluu"], ["public"], [])
+        # The public client is in the file as it is stored: reported unchanged, not rewritten.
+        assert (report.created, report.updated, report.unchanged) == (["gluu"], [], ["public"])
+        assert report.kept_secrets == []
         assert await target.providers.all() == originals
 
         # Re-importing the secret-free export keeps the stored secret.
         report = await import_config(target, without_secrets)
-        assert (report.created, report.updated, report.kept_secrets) == ([], ["public", "gluu"], ["gluu"])
+        assert (report.created, report.updated, report.unchanged) == ([], [], ["public", "gluu"])
+        assert report.kept_secrets == ["gluu"]
         gluu = await target.providers.get("gluu")
         assert gluu.client_secret is not None
         assert gluu.client_secret.get_secret_value() == GLUU_SECRET
@@ -175,5 +178,5 @@ async def test_replace_deletes_the_idps_the_file_does_not_list(db_url: str) -> N
         assert [c.name for c in await services.providers.all()] == ["public", "gluu"]
 
         report = await import_config(services, only_gluu, replace=True)
-        assert (report.updated, report.deleted, report.kept_secrets) == (["gluu"], ["public"], ["gluu"])
+        assert (report.unchanged, report.deleted, report.kept_secrets) == (["gluu"], ["public"], ["gluu"])
         assert await services.providers.all() == [GLUU]

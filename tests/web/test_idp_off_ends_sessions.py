@@ -143,7 +143,9 @@ async def test_an_import_ends_the_sessions_of_the_idps_it_drops_or_disables(db_u
         for entry in document["idps"]:
             entry["enabled"] = entry["name"] != "vendor"
         disabling = await import_config(services, document)
-        assert disabling.updated == ["partner", "vendor"] and disabling.sessions_ended == 1
+        # Only vendor changes (partner stays on, as stored): the report says so.
+        assert disabling.updated == ["vendor"] and disabling.unchanged == ["partner"]
+        assert disabling.sessions_ended == 1
         assert not await _stored(services, z) and await _signed_in(client, y)
 
 

@@ -11,6 +11,7 @@ import typer
 from deskgate.cli._shared import EXIT_PROBLEM, ConfigOption, echo_problems, settings_or_exit, with_services
 from deskgate.config_document import read_export_file
 from deskgate.config_io import export_yaml, import_config
+from deskgate.config_preview import deleted_names, preview_import, preview_lines
 from deskgate.errors import ConfigError
 from deskgate.portal.jira_setup import site_switch_summary
 from deskgate.settings import load_settings
@@ -67,11 +68,34 @@ def import_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Delete the identity providers the file does not list.")
     ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show what the import would change; write nothing.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="With --replace: import without asking for confirmation.")
+    ] = False,
 ) -> None:
-    """Import a configuration; every problem is reported and nothing is written unless there are none."""
+    """Import a configuration; every problem is reported and nothing is written unless there are none.
+
+    With --dry-run, prints what each item would become (new, changed with its fields, unchanged,
+    deleted) and writes nothing. --replace shows that, then asks before it deletes (unless --yes)."""
     settings = settings_or_exit(config)
     try:
         data = read_export_file(file)
+        if dry_run or (replace and not yes):
+            items = with_services(settings, lambda s: preview_import(s, data, replace=replace))
+            for line in preview_lines(items):
+                typer.echo(line)
+            if dry_run:
+                typer.echo("Dry run: nothing was imported.")
+                return
+            doomed = deleted_names(items)
+            question = "Replace the stored configuration" + (
+                f", deleting {', '.join(doomed)}" if doomed else ""
+            )
+            if not typer.confirm(f"{question}?"):
+                typer.echo("Nothing was imported.", err=True)
+                raise typer.Exit(EXIT_PROBLEM)
         report = with_services(settings, lambda s: import_config(s, data, replace=replace))
     except ConfigError as exc:
         typer.echo("Nothing was imported:", err=True)
@@ -80,6 +104,7 @@ def import_command(
     for label, names in (
         ("created", report.created),
         ("updated", report.updated),
+        ("unchanged", report.unchanged),
         ("deleted", report.deleted),
         ("kept the stored client secret of", report.kept_secrets),
         ("saved the settings of desk", report.desks),
