@@ -34,7 +34,6 @@ from deskgate.login.connection_test import ConnectionTests
 from deskgate.login.logout import LogoutReplayGuard
 from deskgate.login.page import LoginPageStore
 from deskgate.login.pipeline import LoginPipeline
-from deskgate.sessions.blocks import SignInBlocks
 from deskgate.login.states import LoginStates
 from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JiraSettings, JsmClients, audit_refusal
@@ -43,6 +42,7 @@ from deskgate.portal.provisioning import CustomerLinks, CustomerProvisioning
 from deskgate.portal.ratelimit import CustomerLimits
 from deskgate.portal.retention import purge_submissions
 from deskgate.portal.submissions import Submissions, SubmissionWorker
+from deskgate.sessions.blocks import SignInBlocks
 from deskgate.sessions.redis_store import RedisSessionStore
 from deskgate.sessions.service import Sessions
 from deskgate.sessions.store import SessionStore, SqlSessionStore

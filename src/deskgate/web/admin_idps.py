@@ -26,8 +26,8 @@ from deskgate.identity.presets.base import ENDPOINTS, alternatives
 from deskgate.identity.provider import ProviderConfig
 from deskgate.sessions.store import SessionRecord
 from deskgate.web import admin_idp_lifecycle, admin_idp_urls, idp_advanced
-from deskgate.web.admin_idp_urls import preset_named
 from deskgate.web.admin_blocks import sessions_of_idp
+from deskgate.web.admin_idp_urls import preset_named
 from deskgate.web.console import (
     admin_form,
     admin_only,
