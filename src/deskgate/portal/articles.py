@@ -15,7 +15,7 @@ import asyncio
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from markupsafe import Markup
 
@@ -59,6 +59,7 @@ class OpenedArticle:
     title: str
     excerpt: Highlighted
     body: Markup | None  # the sanitised page; None when the service account cannot read it
+    images_from: str | None = None  # the Confluence origin the page's images load from
 
 
 async def usable_desks(catalogue: Catalogue, settings: DeskSettings) -> list[ServiceDesk]:
@@ -130,6 +131,11 @@ async def open_article(client: JsmClient, desk: ServiceDesk, page_ref: str, hint
     if article is None:
         raise NotFound(f"article {page_id}: not in desk {desk.id}'s knowledge base", user_message=NO_ARTICLE)
     body = Markup(sanitise(page.html, page.base_url)) if page is not None else None  # noqa: S704 - nh3
-    return OpenedArticle(
-        desk, page_id, article.plain_title or (page.title if page else ""), article.excerpt, body
-    )
+    title = article.plain_title or (page.title if page else "")
+    images = _origin(page.base_url) if page is not None and "<img" in (body or "") else None
+    return OpenedArticle(desk, page_id, title, article.excerpt, body, images)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

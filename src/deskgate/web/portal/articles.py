@@ -25,7 +25,7 @@ from deskgate.portal import articles
 from deskgate.portal.token_buckets import SqlTokenBuckets, Want, bucket_key
 from deskgate.web.context import current_user, web
 from deskgate.web.portal.common import SignInRequired, Visitor, guarded, open_desk, visitor
-from deskgate.web.security import NO_STORE
+from deskgate.web.security import CSP, NO_STORE, image_origin
 
 # Suggestions are asked while typing (the script waits for a pause): this many per customer a minute.
 SUGGESTIONS_PER_MINUTE = 60
@@ -45,11 +45,17 @@ async def article_page(request: Request) -> Response:
     who = await visitor(request)
     opened = await articles.open_article(await who.client(), desk, page_ref, _query(request))
     types = await _visible_types(who, desk)
+    headers = dict(NO_STORE)
+    if opened.images_from:  # the page's images come from its Confluence (the sanitiser let no other in)
+        logo = image_origin(who.ctx.services.login_page.current().branding.logo_url)
+        images = "".join(f" {o}" for o in dict.fromkeys((logo, opened.images_from)) if o)
+        csp = CSP.format(images=images, forms="") + "; frame-ancestors 'none'"
+        headers["Content-Security-Policy"] = csp
     return who.ctx.render(
         request,
         "portal/article.html",
         {"user": who.session, "desk": desk, "article": opened, "request_types": types[:6]},
-        headers=NO_STORE,
+        headers=headers,
     )
 
 
