@@ -41,7 +41,10 @@ def test_revoke_and_block_refuses_the_user_through_every_idp_until_unblocked(
     server = deskgate(gluu_idp(gluu_peer), basic_idp(userinfo_peer))
     base = server.url
     with httpx.Client(headers={"user-agent": FIREFOX}) as customer, httpx.Client() as admin:
-        assert login(customer, gluu_peer, base, "/login?idp=gluu&next=/account", "demo", "demo").status_code == 303
+        assert (
+            login(customer, gluu_peer, base, "/login?idp=gluu&next=/account", "demo", "demo").status_code
+            == 303
+        )
         (record,) = server.call(_sessions)
         assert record.client_ip == "127.0.0.1" and record.user_agent == FIREFOX
 

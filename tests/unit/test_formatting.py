@@ -8,7 +8,16 @@ import pytest
 from jinja2 import Environment
 
 from deskgate.sessions.user_agent import short_user_agent
-from deskgate.web.formatting import claim_cell, claim_json, day, epoch_claim, install, plain, when
+from deskgate.web.formatting import (
+    claim_cell,
+    claim_json,
+    day,
+    epoch_claim,
+    install,
+    plain,
+    preset_title,
+    when,
+)
 
 MOMENT = datetime(2026, 12, 5, 1, 2, 3, 456789, tzinfo=UTC)
 
@@ -45,7 +54,7 @@ def test_claims_are_json_never_python() -> None:
 def test_epoch_claims_are_also_dates(name: str) -> None:
     assert epoch_claim(name, 1796432523) == datetime(2026, 12, 5, 1, 2, 3, tzinfo=UTC)
     cell = str(claim_cell(name, 1796432523))
-    assert cell.startswith("<code>1796432523</code>") and "2026-12-05 01:02 UTC" in cell
+    assert cell.startswith('<code class="claim">1796432523</code>') and "2026-12-05 01:02 UTC" in cell
 
 
 def test_other_claims_and_values_that_are_no_epoch_are_not_dates() -> None:
@@ -53,7 +62,7 @@ def test_other_claims_and_values_that_are_no_epoch_are_not_dates() -> None:
     assert epoch_claim("exp", True) is None
     assert epoch_claim("exp", "tomorrow") is None
     assert epoch_claim("exp", 10**30) is None
-    assert str(claim_cell("sub", "<b>")) == "<code>&#34;&lt;b&gt;&#34;</code>"
+    assert str(claim_cell("sub", "<b>")) == '<code class="claim">&#34;&lt;b&gt;&#34;</code>'
 
 
 def test_plain_values_for_people() -> None:
@@ -62,6 +71,12 @@ def test_plain_values_for_people() -> None:
     assert plain(["staff", "it"]) == "staff, it"
     assert plain({"team": True}) == '{"team": true}'
     assert plain(3) == "3"
+
+
+def test_presets_by_title() -> None:
+    assert preset_title("keycloak") == "Keycloak"
+    assert preset_title("generic-oidc") != "generic-oidc"
+    assert preset_title("from-a-newer-version") == "from-a-newer-version"
 
 
 def test_templates_get_the_filters() -> None:

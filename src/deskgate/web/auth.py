@@ -27,6 +27,7 @@ from deskgate.security.redirects import safe_next
 from deskgate.services import (
     CALLBACK_PATH,
 )
+from deskgate.sessions.store import SessionRecord
 from deskgate.web import admin_idp_signin, connection_test, logout
 from deskgate.web.context import current_user, web
 from deskgate.web.errors import error_id_of
@@ -243,7 +244,14 @@ async def account(request: Request) -> Response:
         # The whole deep link comes back after sign-in, query included (safe_next vets it at /login).
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/login?" + urlencode({"next": here}), status_code=303)
-    return web(request).render(request, "account.html", {"user": user})
+    return await _account_page(request, user)
+
+
+async def _account_page(request: Request, user: SessionRecord) -> Response:
+    # Customers see the IdP's title (the sign-in button's label), never its internal name.
+    configs = await web(request).services.providers.all()
+    title = next((c.title for c in configs if c.name == user.idp), user.idp)
+    return web(request).render(request, "account.html", {"user": user, "idp_title": title})
 
 
 async def me(request: Request) -> Response:
@@ -259,7 +267,7 @@ async def home(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
-    return web(request).render(request, "account.html", {"user": user})
+    return await _account_page(request, user)
 
 
 routes = [

@@ -8,6 +8,7 @@ plain       a value for a person: yes/no, "—" for nothing, a list joined with 
 epoch_claim the moment an epoch claim (`exp`, `iat`, `auth_time`, `nbf`, `updated_at`) stands for
 event_words an audit event code in words ("Customer sign-in" for `login`), outcome_words its outcome
 user_agent  a browser's User-Agent header in short ("Firefox 120 on Linux")
+preset_title a preset's name as its title ("Keycloak" for `keycloak`)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from deskgate.audit_words import event_words, outcome_words
+from deskgate.identity.presets import PRESETS
 from deskgate.sessions.user_agent import short_user_agent
 
 EPOCH_CLAIMS = frozenset({"exp", "iat", "auth_time", "nbf", "updated_at"})
@@ -88,11 +90,17 @@ def epoch_claim(name: str, value: object) -> datetime | None:
 
 def claim_cell(name: str, value: object) -> Markup:
     """A claim's table cell: its JSON, and for an epoch claim the date it stands for beside the number."""
-    shown = Markup("<code>{}</code>").format(claim_json(value))
+    shown = Markup('<code class="claim">{}</code>').format(claim_json(value))
     moment = epoch_claim(name, value)
     return (
         shown if moment is None else shown + Markup(' <span class="small">({})</span>').format(when(moment))
     )
+
+
+def preset_title(name: str) -> str:
+    """The preset's title; a name no preset has (from a newer version's file) as it is."""
+    preset = PRESETS.get(name)
+    return preset.title if preset is not None else name
 
 
 def install(env: Environment) -> None:
@@ -105,5 +113,6 @@ def install(env: Environment) -> None:
         event_words=event_words,
         outcome_words=outcome_words,
         user_agent=short_user_agent,
+        preset_title=preset_title,
     )
     env.globals["claim_cell"] = claim_cell
