@@ -157,8 +157,13 @@ def admin_page(browser: Browser, console: Console) -> Iterator[Page]:
     context.close()
 
 
+# Pages about one thing named in their query (a user's sessions), with a thing the fixture has.
+QUERIES = {"/admin/sessions/revoke-user": "?idp=corp&subject=c0"}
+
+
 def _concrete(path: str, params: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: params.get(m.group(1), "x"), path)
+    concrete = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: params.get(m.group(1), "x"), path)
+    return concrete + QUERIES.get(path, "")
 
 
 def test_the_walk_finds_the_console_pages() -> None:
