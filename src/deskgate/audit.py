@@ -21,12 +21,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.audit_budget import AuditBudget, Surplus
 from deskgate.changes import Change
-from deskgate.observability import metrics
+from deskgate.observability import context, metrics
 from deskgate.store.models import AuditEventRow
 
 log = logging.getLogger("deskgate.audit")
 
-CSV_COLUMNS = ("at", "event", "outcome", "idp", "email", "subject", "client_ip", "error_id", "detail")
+CSV_COLUMNS = (
+    "at",
+    "event",
+    "outcome",
+    "idp",
+    "email",
+    "subject",
+    "client_ip",
+    "error_id",
+    "detail",
+    "request_id",  # last: added later, so that spreadsheets reading columns by position keep working
+)
 # A spreadsheet evaluates a cell starting with one of these (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 OUTCOMES = ("success", "refused", "failure")
@@ -45,6 +56,7 @@ class AuditEvent:
     at: datetime | None = None
     # A configuration change: what it changed, field by field, secrets masked (`deskgate.changes`).
     changes: list[Change] | None = None
+    request_id: str | None = None  # None: the current request's (`observability.context`), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +80,8 @@ class AuditFilter:
             found.append(row.outcome == self.outcome)
         if self.idp:
             found.append(row.idp == self.idp)
-        if self.error_id:
-            found.append(row.error_id == self.error_id)
+        if self.error_id:  # a page shows its request id as the error id
+            found.append(or_(row.error_id == self.error_id, row.request_id == self.error_id))
         if self.since:
             found.append(row.at >= self.since)
         if self.until:
@@ -110,6 +122,7 @@ def _event(r: AuditEventRow) -> AuditEvent:
         detail=r.detail,
         at=r.at,
         changes=r.changes,  # type: ignore[arg-type]  # JSON read back as it was written
+        request_id=r.request_id,
     )
 
 
@@ -173,6 +186,7 @@ class AuditLog:
                     error_id=event.error_id,
                     detail=(event.detail or "")[:2000] or None,
                     changes=[dict(change) for change in event.changes] if event.changes else None,
+                    request_id=event.request_id or context.current_request_id(),
                 )
             )
 

@@ -240,7 +240,7 @@ async def build_services(
     refused = functools.partial(audit_refusal, audit)
     jsm_clients = JsmClients(http, jira, on_refused=refused, page_seconds=settings.page_budget_seconds)
     # Read mostly by pages: a catalogue refresh gives up as fast as a page would (stale data stays).
-    catalogue = Catalogue(jsm_clients.page, ttl=settings.jsm_cache_seconds)
+    catalogue = Catalogue(jsm_clients.page, cleared_at=jira.caches_cleared_at, ttl=settings.jsm_cache_seconds)
     desks = DeskSettings(sessionmaker, settings)
     customers = CustomerProvisioning(CustomerLinks(sessionmaker), jsm_clients.get, catalogue, desks)
     admins = AdminAccounts(sessionmaker)

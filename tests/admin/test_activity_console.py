@@ -282,6 +282,7 @@ async def test_csv_export_of_the_filtered_log_escapes_formulas(db_url: str) -> N
             "client_ip",
             "error_id",
             "detail",
+            "request_id",
         ]
         assert [(r[1], r[2], r[5]) for r in rows] == [
             ("login", "refused", "'=cmd|'/c calc'!A1"),

@@ -10,7 +10,8 @@ import pytest
 
 from deskgate.errors import NotFound
 from deskgate.jsm import JsmRateLimited, JsmUnavailable
-from deskgate.portal.catalogue import TtlCache
+from deskgate.portal.catalogue import Catalogue, TtlCache
+from deskgate.portal.connection import CACHE_SECONDS, JiraSettings
 from deskgate.portal.desks import DeskSetting, PortalTarget, portal_target
 from deskgate.portal.page_budget import page_budget
 from tests.portal.conftest import Portal
@@ -160,3 +161,28 @@ def _value(value: int) -> Callable[[], Awaitable[int]]:
         return value
 
     return fetch
+
+
+async def test_a_refresh_on_another_instance_empties_this_workers_catalogue(portal: Portal) -> None:
+    """`deskgate jira refresh` elsewhere (another instance's services on the same database) reaches this
+    worker's catalogue as soon as its connection cache rereads the row; until then, and without a refresh,
+    the warm catalogue costs no JSM call."""
+    now = [0.0]
+    here = portal.services
+    watched = JiraSettings(here.db, here.box, monotonic=lambda: now[0])
+    catalogue = Catalogue(here.jsm_clients.page, cleared_at=watched.caches_cleared_at)
+    await catalogue.service_desks()
+    await catalogue.service_desks()
+    assert portal.calls("/servicedesk") == 1
+    elsewhere = JiraSettings(here.db, here.box)  # the refreshing process's own
+    await elsewhere.clear_caches()
+    await catalogue.service_desks()
+    assert portal.calls("/servicedesk") == 1, "not before this worker's connection cache expires"
+    now[0] += CACHE_SECONDS
+    await catalogue.service_desks()
+    await catalogue.service_desks()
+    assert portal.calls("/servicedesk") == 2, "refetched once, then cached again"
+    assert await watched.caches_cleared_at() is not None
+    now[0] += CACHE_SECONDS
+    await catalogue.service_desks()
+    assert portal.calls("/servicedesk") == 2, "the same mark read again clears nothing"

@@ -108,3 +108,20 @@ async def test_csv_lines_parse_back_with_the_escape_kept() -> None:
     assert row[header.index("subject")] == '\'=HYPERLINK("x"), "quoted"'
     assert row[header.index("detail")] == "line\nbreak"
     assert row[header.index("idp")] == ""
+
+
+async def test_an_entry_keeps_the_request_id_its_page_showed_and_is_found_by_it(audit: AuditLog) -> None:
+    from deskgate.observability import context
+
+    token = context.enter(context.RequestContext("req-0123456789abcdef"))
+    try:
+        await audit.record(AuditEvent("login", "refused", idp="gluu", subject="s-eve", at=T0))
+    finally:
+        context.leave(token)
+    await audit.record(AuditEvent("login", "success", idp="gluu", subject="s-ada", at=T0))  # no request
+    (found,) = await audit.search(AuditFilter(error_id="req-0123456789abcdef"))
+    assert (found.subject, found.request_id) == ("s-eve", "req-0123456789abcdef")
+    assert [e.request_id for e in await audit.search(AuditFilter(user="s-ada"))] == [None]
+    exported = "".join([line async for line in csv_lines(audit.export(AuditFilter(user="s-eve")))])
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [row["request_id"] for row in rows] == ["req-0123456789abcdef"]

@@ -4,7 +4,7 @@
     deskgate jira check     reachable? credentials? which desks? may it raise requests on behalf?
     deskgate jira links     each desk's substitute link (<base_url>/portal/<id>) and whether SSO is on
     deskgate jira desk ID [--sso on|off] [--request-types 1,2,3|all]   one desk's portal settings
-    deskgate jira refresh   clears this process's caches; running servers follow within jsm_cache_seconds
+    deskgate jira refresh   clears the JSM caches of every running server (within 5 s)
 
 The service account's secret is read from an environment variable or a hidden prompt, never from the
 command line (argv is visible to every user of the machine and lands in shell histories).
@@ -142,17 +142,14 @@ def desk_command(
 
 @app.command("refresh")
 def refresh_command(config: ConfigOption = None) -> None:
-    """Clear the cached desks, request types and forms (this process); servers follow within their TTL."""
+    """Clear the cached desks, request types and forms of every running server (within a few seconds)."""
     settings = settings_or_exit(config)
 
     async def run(services: Services) -> None:
-        forget_caches(services)
+        await forget_caches(services)
 
     with_services(settings, run)
-    typer.echo(
-        f"Caches cleared. Running Deskgate servers refetch within jsm_cache_seconds "
-        f"({settings.jsm_cache_seconds:g} s); restart them to see a change at once."
-    )
+    typer.echo("Caches cleared: every running Deskgate server refetches from JSM within 5 seconds.")
 
 
 @app.command("connect")

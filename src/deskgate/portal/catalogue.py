@@ -5,8 +5,8 @@ Concurrent callers of one key share one fetch (no thundering herd when a cold ca
 failed first fetch is not cached, so the next caller tries again. Once a key has a value, a refresh that
 fails because JSM is away or slow keeps serving the old value (stale-while-error, see `TtlCache`): a
 customer reads yesterday's list of desks rather than an error page. `refresh()` forgets everything (the
-`deskgate jira refresh` command clears the caches of the process it runs in; running servers follow
-within the TTL).
+`deskgate jira refresh` command marks the connection's row, and every worker of every instance clears
+its catalogue as soon as its connection cache (`connection.CACHE_SECONDS`) sees the mark).
 
 Entries are keyed by the connection they were fetched with, and a new connection (another site, or other
 credentials that may see other desks) empties the cache: every worker stops serving the previous
@@ -131,12 +131,15 @@ class Catalogue:
         self,
         clients: Callable[[], Awaitable[JsmClient]],
         *,
+        cleared_at: Callable[[], Awaitable[datetime | None]] | None = None,
         ttl: float = DEFAULT_TTL,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clients = clients
+        self._cleared_at = cleared_at
         self._cache = TtlCache(ttl, monotonic=monotonic)
         self._connection: tuple[JsmClient, str] | None = None  # the client last seen, its fingerprint
+        self._epoch: datetime | None = None  # the last `deskgate jira refresh` this worker saw
 
     async def _cached(self, key: tuple[str, ...], call: Callable[[JsmClient], Awaitable[T]]) -> T:
         client = await self._clients()
@@ -146,8 +149,13 @@ class Catalogue:
             if self._connection is not None and self._connection[1] != seen[1]:
                 self._cache.clear()  # the previous connection's entries would never be read again
             self._connection = seen
-        # In the key as well: a fetch that began with the previous client cannot fill the new one's entry.
-        return await self._cache.get((seen[1], *key), lambda: call(client))
+        epoch = await self._cleared_at() if self._cleared_at is not None else None
+        if epoch != self._epoch:  # a refresh on any instance
+            self._cache.clear()
+            self._epoch = epoch
+        # In the key as well: a fetch that began with the previous client (or before the refresh) cannot
+        # fill the new one's entry.
+        return await self._cache.get((seen[1], str(epoch), *key), lambda: call(client))
 
     async def service_desks(self) -> tuple[ServiceDesk, ...]:
         return await self._cached(("desks",), lambda c: c.service_desks())

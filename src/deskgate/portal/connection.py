@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.audit import AuditEvent, AuditLog
@@ -95,20 +95,41 @@ class JiraSettings:
         self._sessions = sessions
         self._box = box
         self._monotonic = monotonic
-        self._cached: tuple[float, JsmConnection | None] | None = None
+        # (read at, the connection, when the JSM caches were last cleared)
+        self._cached: tuple[float, JsmConnection | None, datetime | None] | None = None
         # Bumped by every change: a read that began before one must not cache what it read.
         self._generation = 0
 
     async def get(self) -> JsmConnection | None:
+        return (await self._read())[0]
+
+    async def caches_cleared_at(self) -> datetime | None:
+        """When `deskgate jira refresh` last ran, on any instance: a change tells every worker to drop its
+        JSM caches (`Catalogue`). Read with the connection, from the same row and the same cache."""
+        return (await self._read())[1]
+
+    async def clear_caches(self) -> None:
+        """Tell every worker of every instance to drop its JSM caches within `CACHE_SECONDS`."""
+        async with self._sessions.begin() as db:
+            await db.execute(
+                update(JsmConnectionRow)
+                .where(JsmConnectionRow.id == _ROW_ID)
+                .values(caches_cleared_at=datetime.now(UTC))
+            )
+        self._generation += 1
+        self._cached = None
+
+    async def _read(self) -> tuple[JsmConnection | None, datetime | None]:
         if self._cached is not None and self._monotonic() - self._cached[0] < CACHE_SECONDS:
-            return self._cached[1]
+            return self._cached[1], self._cached[2]
         generation = self._generation
         async with self._sessions() as db:
             row = await db.get(JsmConnectionRow, _ROW_ID)
         connection = self._decode(row) if row is not None else None
+        cleared = row.caches_cleared_at if row is not None else None
         if generation == self._generation:
-            self._cached = (self._monotonic(), connection)
-        return connection
+            self._cached = (self._monotonic(), connection, cleared)
+        return connection, cleared
 
     async def require(self) -> JsmConnection:
         connection = await self.get()

@@ -95,8 +95,10 @@ def _by_field(error: ValidationError) -> dict[str, str]:
     return problems
 
 
-def forget_caches(services: Services) -> None:
-    """Drop the cached desks, request types, forms, desk settings and customer links of this process."""
+async def forget_caches(services: Services) -> None:
+    """Drop the cached desks, request types, forms, desk settings and customer links: this process's at
+    once, every other worker's (of every instance) within a few seconds (`JiraSettings.clear_caches`)."""
+    await services.jira.clear_caches()
     services.catalogue.refresh()
     services.desks.forget()
     services.customers.links.forget()
@@ -110,7 +112,7 @@ async def connect(services: Services, connection: JsmConnection) -> SiteSwitch |
     SiteSwitch returned says how many. A new token or service account on the same site keeps them.
     Other workers follow within their caches' few seconds (see `deskgate.portal.connection`)."""
     switch = await services.jira.replace(connection)
-    forget_caches(services)
+    await forget_caches(services)
     return switch
 
 

@@ -135,6 +135,8 @@ class AuditEventRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     # A configuration change: [{"field", "before", "after"}], secrets masked (deskgate.changes).
     changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The request that wrote it (`deskgate.observability.context`): the id its page or answer showed.
+    request_id: Mapped[str | None] = mapped_column(String(100), index=True)
 
 
 class JsmConnectionRow(Base):
@@ -146,6 +148,8 @@ class JsmConnectionRow(Base):
     config: Mapped[dict[str, Any]]  # JsmConnection without its secrets
     secret_encrypted: Mapped[str | None] = mapped_column(Text)  # api_token (Cloud) or PAT (Data Center)
     updated_at: Mapped[datetime]
+    # When `deskgate jira refresh` last ran: every worker of every instance clears its JSM caches on seeing it.
+    caches_cleared_at: Mapped[datetime | None]
 
 
 class ServiceDeskSettingRow(Base):
