@@ -59,3 +59,24 @@ def test_an_address_that_is_not_ours_is_one_sentence_too() -> None:
     with pytest.raises(typer.Exit) as exc_info:
         port_free_or_exit("192.0.2.1", free_port())  # TEST-NET-1: never assigned to this machine
     assert exc_info.value.exit_code == 1
+
+
+@pytest.mark.parametrize("command", [["serve"], ["demo"]])
+def test_a_missing_design_system_stylesheet_is_one_sentence_naming_dev_setup(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deskgate.web.assets
+
+    monkeypatch.setattr(deskgate.web.assets, "STATIC", tmp_path / "static")  # no generated files there
+    config = write_config(
+        tmp_path / "deskgate.yaml",
+        base_url="https://help.example.com",
+        secret_key="k" * 40,
+        database_url=f"sqlite:///{tmp_path / 'deskgate.db'}",
+    )
+    args = [*command, "--port", str(free_port())]
+    result = runner.invoke(app, [*args, "--config", str(config)] if command == ["serve"] else args)
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "atlassian-tokens.css is missing: run ./dev/setup" in line
+    assert not (tmp_path / "deskgate.db").exists(), "checked before migrating"

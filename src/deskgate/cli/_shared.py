@@ -90,3 +90,15 @@ def port_free_or_exit(host: str, port: int) -> None:
             else:
                 typer.echo(f"Cannot listen on {host}:{port}: {exc.strerror}.", err=True)
             raise typer.Exit(EXIT_PROBLEM) from None
+
+
+def assets_or_exit() -> None:
+    """Exit with the one sentence that says how to build a missing generated static file (the design
+    system's stylesheet), rather than the traceback of every worker failing to start."""
+    from deskgate.web.assets import MissingAssets, StaticAssets
+
+    try:
+        StaticAssets.load()
+    except MissingAssets as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_BAD_CONFIG) from None

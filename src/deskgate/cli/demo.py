@@ -27,7 +27,7 @@ from sqlalchemy import delete
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from deskgate.admin.accounts import AdminAccounts
-from deskgate.cli._shared import EXIT_PROBLEM, echo_problems, port_free_or_exit
+from deskgate.cli._shared import EXIT_PROBLEM, assets_or_exit, echo_problems, port_free_or_exit
 from deskgate.demo.oidc_peer import OidcPeer, PeerClient, PeerPages, PeerStartError
 from deskgate.demo.people import DEMO_PEOPLE, peer_accounts
 from deskgate.demo.story import seed_story
@@ -245,6 +245,7 @@ def demo(
 ) -> None:
     """Try Deskgate: a demo OpenID provider with demo users, and Deskgate signed up to it."""
     port_free_or_exit(HOST, port)
+    assets_or_exit()
     base_url = f"http://{HOST}:{port}"
     client_secret = secrets.token_urlsafe(32)
     admin_password = secrets.token_urlsafe(12)

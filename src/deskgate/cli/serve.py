@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from deskgate.cli._shared import ConfigOption, port_free_or_exit, settings_or_exit
+from deskgate.cli._shared import ConfigOption, assets_or_exit, port_free_or_exit, settings_or_exit
 from deskgate.cli.db import migrate
 from deskgate.observability import multiprocess
 from deskgate.observability.logs import server_log_config
@@ -51,6 +51,7 @@ def serve(
     """Serve Deskgate. Invalid settings are reported (all of them) before anything starts."""
     settings = settings_or_exit(config)
     port_free_or_exit(host, port)
+    assets_or_exit()
     # Once, here, rather than racing in every worker's start-up.
     migrate(settings)
     # Workers are separate processes that build the app themselves from the same file.
