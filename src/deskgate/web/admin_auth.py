@@ -61,25 +61,26 @@ async def _signed_in(request: Request, ctx: WebContext, username: str, next_url:
 async def _login_form(
     request: Request, next_url: str, username: str, message: str | None, *, status_code: int = 200
 ) -> Response:
-    """The sign-in page: the password form, and a button for each IdP allowed for admin sign-in."""
-    providers = await web(request).services.providers.live()  # a draft admits no one, admins included
+    """The sign-in page: the password form, and a button for each IdP allowed for admin sign-in. Before
+    the first admin exists (the guard sends /admin here) it says where the setup link is, and how else
+    to create an admin, unless an IdP admits admins, which needs no account."""
+    services = web(request).services
+    providers = await services.providers.live()  # a draft admits no one, admins included
+    idps = [p for p in providers if p.admin_access is not None]
+    first_admin = not idps and not await services.admins.any_exist()
     context = {
         "next": next_url,
         "username": username,
         "message": message,
-        "idps": [p for p in providers if p.admin_access is not None],
+        "idps": idps,
+        "first_admin": first_admin,
+        "log_line": LOG_LINE_START,
+        "lifetime_hours": int(SETUP_LIFETIME.total_seconds() // 3600),
     }
     return form_page(request, "admin/login.html", context, status_code=status_code)
 
 
 async def login_page(request: Request) -> Response:
-    services = web(request).services
-    # Before the first admin exists the form cannot succeed: say where the setup link is instead (unless
-    # an IdP admits admins, which needs no account).
-    if not await services.admins.any_exist() and not any(
-        p.admin_access is not None for p in await services.providers.live()
-    ):
-        return _first_admin_page(request, "waiting", status_code=200)
     return await _login_form(request, safe_admin_next(request.query_params.get("next")), "", None)
 
 
@@ -155,10 +156,9 @@ DEAD_LINKS = {
 }
 
 
-def _first_admin_page(request: Request, mode: str, *, status_code: int) -> Response:
-    """setup.html without its form: a dead link (`mode` "used", "expired", "unknown"), or "waiting" (no
-    admin yet and no way to sign in: where the setup link is, and how else to make the first admin)."""
-    heading, message = DEAD_LINKS.get(mode, ("Create the first admin", ""))
+def _dead_link(request: Request, mode: str) -> Response:
+    """setup.html without its form: why the link is dead (`mode` "used", "expired", "unknown")."""
+    heading, message = DEAD_LINKS[mode]
     context = {
         "mode": mode,
         "heading": heading,
@@ -167,15 +167,13 @@ def _first_admin_page(request: Request, mode: str, *, status_code: int) -> Respo
         "lifetime_hours": int(SETUP_LIFETIME.total_seconds() // 3600),
         "error_id": None,
     }
-    return web(request).render(
-        request, "admin/setup.html", context, status_code=status_code, headers=NO_STORE
-    )
+    return web(request).render(request, "admin/setup.html", context, status_code=404, headers=NO_STORE)
 
 
 async def setup_page(request: Request) -> Response:
     state = await web(request).services.admin_setup.state(request.path_params["token"])
     if state != "usable":
-        return _first_admin_page(request, state, status_code=404)
+        return _dead_link(request, state)
     return form_page(request, "admin/setup.html", {"mode": "form", "username": "", "message": None})
 
 
@@ -196,7 +194,7 @@ async def setup(request: Request) -> Response:
         return form_page(request, "admin/setup.html", context, status_code=400)
     if account is None:
         state = await ctx.services.admin_setup.state(request.path_params["token"])
-        return _first_admin_page(request, state, status_code=404)
+        return _dead_link(request, state)
     await ctx.services.audit.record(
         AuditEvent(
             event="admin.setup", outcome="success", subject=account.username, client_ip=ctx.client_ip(request)

@@ -56,12 +56,15 @@ async def finish(request: Request, config: ProviderConfig, result: LoginResult, 
 
 def failed(request: Request, exc: DeskgateError) -> Response:
     """The error page of a failed or refused admin sign-in: it leads back to the admin sign-in page."""
-    error_id = error_id_of(exc)
+    error_id = error_id_of(exc, request)
     log.warning("error_id=%s admin sign-in through an IdP failed: %s", error_id, exc.detail)
     context = {
+        "kind": "sign_in",
+        "title": "Admin sign-in problem",
         "heading": "Admin sign-in not completed",
         "message": exc.user_message,
         "error_id": error_id,
         "retry_url": LOGIN_PATH,
+        "console": True,  # the callback's path is the customers', the page is the console's
     }
     return web(request).render(request, "error.html", context, status_code=exc.status_code, headers=NO_STORE)

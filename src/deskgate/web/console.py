@@ -168,7 +168,14 @@ def continue_page(request: Request, target: str, message: str) -> Response:
 
 
 def csrf_refused(request: Request) -> Response:
-    message = "The form had expired. Please go back, reload the page and try again."
-    return web(request).render(
-        request, "error.html", {"message": message, "error_id": "-"}, status_code=403, headers=NO_STORE
-    )
+    """The console's "not allowed" page for a form without a valid token (no error id: nothing to look up)."""
+    context = {
+        "kind": "not_allowed",
+        "title": "Form expired",
+        "heading": "This form has expired",
+        "message": "The form had expired. Please go back, reload the page and try again.",
+        "console": True,
+        "home_url": "/admin/",
+        "home_label": "Back to the console",
+    }
+    return web(request).render(request, "error.html", context, status_code=403, headers=NO_STORE)

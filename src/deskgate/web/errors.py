@@ -3,9 +3,10 @@
 Each page says which of four kinds of trouble it is, because each asks something different of the reader:
 
     not found       404: nothing here (or nothing this visitor may see)      no error id: nobody needs it
-    not allowed     403: a refused sign-in (denied.html) or an expired form  id for a refused sign-in only
+    not allowed     403: a refused sign-in (denied.html), or another refusal  id, to look the refusal up
     sign-in failed  a LoginError: the IdP or a check stopped the sign-in     id, and "Try again" to /login
     server error    500 and other 5xx (JSM away: "Help desk unavailable")    id, to quote to the help desk
+    (other)         what the visitor sent was refused (too large, too many)  id, as for the others
 
 Every page carries the header of whoever is signed in (the customer on portal paths, the admin on
 console paths), looked up in a way that can never make the error page fail in turn, and a way home
@@ -164,8 +165,8 @@ def error_response(
     context |= kind
     if retry_url is not None:
         context["retry_url"] = retry_url
-    # The id only where someone will quote it: failures on our side and failed sign-ins.
-    if kind["kind"] in ("server", "sign_in"):
+    # The id wherever someone may quote it; a page that is simply not there needs none.
+    if kind["kind"] != "not_found":
         context["error_id"] = error_id
     return _render(templates, request, "error.html", context, exc.status_code, viewer)
 
