@@ -190,6 +190,7 @@ def issue(raw: Json, flavour: Flavour, request_type_field: str) -> CustomerReque
         created=jira_datetime(fields.get("created")),
         reporter=customer(fields.get("reporter"), flavour),
         marker=marker or marker_in_labels(fields.get("labels") or ()),
+        updated=jira_datetime(fields["updated"]) if fields.get("updated") else None,
     )
 
 
