@@ -40,7 +40,7 @@ async def test_request_with_every_kind_of_field(rig: Rig) -> None:
     assert shown["customfield_10200"] == ("Hardware type", "Monitor")
     assert shown["customfield_10204"] == ("Accessories", "Docking station, Charger")
     assert shown["customfield_10205"] == ("Office location", "Lisbon / Floor 4")
-    assert shown["customfield_10201"][1] == "2.0" and shown["customfield_10203"][1] == "Linux"
+    assert shown["customfield_10201"][1] == "2" and shown["customfield_10203"][1] == "Linux"
     with pytest.raises(JsmBadRequest) as caught:
         await rig.client.create_request("1", "2", {"summary": "No hardware type"}, raise_on_behalf_of=bob)
     assert caught.value.error_message == "Hardware type is required."
@@ -67,7 +67,7 @@ async def test_comments_never_include_internal_ones(rig: Rig) -> None:
 async def test_an_internal_comment_sent_anyway_is_dropped() -> None:
     def jsm(request: httpx.Request) -> httpx.Response:
         assert request.url.params["internal"] == "false"
-        assert request.url.params["expand"] == "attachment"  # the files come with the same call
+        assert request.url.params["expand"] == "attachment,renderedBody"  # files and HTML in the same call
         values = [
             {"id": "1", "body": "secret", "public": False},
             {"id": "2", "body": "hello", "public": True},

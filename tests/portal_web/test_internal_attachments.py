@@ -97,8 +97,10 @@ async def test_the_request_page_asks_nothing_of_the_request_before_the_access_ch
     # The access check (whose participants are also the page's "shared with"), then the page's data.
     assert sorted(check) == [("GET", request), ("GET", f"{request}/participant")]
     assert sorted(then) == [
+        ("GET", f"{request}/approval"),  # its approvals, read only
         ("GET", f"{request}/attachment"),  # every file, to find the customer's own
         ("GET", f"{request}/comment"),  # public comments, with their files
+        ("GET", f"{request}/transition"),  # what the customer may do to it
     ]
 
 

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from deskgate.jsm.errors import JsmBadRequest
 
-Method = Literal["GET", "POST"]
+Method = Literal["GET", "POST", "DELETE"]
 
 # Jira project keys start with a letter and hold letters, digits and underscores; issue numbers start at 1.
 _KEY = re.compile(r"[A-Z][A-Z0-9_]{0,254}-[1-9][0-9]{0,17}")
@@ -145,6 +145,13 @@ class ServiceDeskApi:
     create_request = _sd("create request", "POST", "/request")
     request = _sd("get request", "GET", "/request/{issue}")
     participants = _sd("participants", "GET", "/request/{issue}/participant", *PAGED)
+    add_participants = _sd("add participants", "POST", "/request/{issue}/participant")
+    remove_participants = _sd("remove participants", "DELETE", "/request/{issue}/participant")
+    # The customer transitions JSM offers on a request, and performing one (with an optional comment).
+    transitions = _sd("customer transitions", "GET", "/request/{issue}/transition", *PAGED)
+    transition = _sd("perform transition", "POST", "/request/{issue}/transition")
+    # Read only: JSM lets only an approver answer an approval (see `deskgate.jsm.request_actions`).
+    approvals = _sd("approvals", "GET", "/request/{issue}/approval", *PAGED)
     comments = _sd("comments", "GET", "/request/{issue}/comment", "public", "internal", "expand", *PAGED)
     add_comment = _sd("add comment", "POST", "/request/{issue}/comment")
     upload = _sd("upload attachment", "POST", "/servicedesk/{desk}/attachTemporaryFile")
@@ -154,7 +161,6 @@ class ServiceDeskApi:
         "comment attachments", "GET", "/request/{issue}/comment/{comment}/attachment", *PAGED
     )
     organizations = _sd("organizations", "GET", "/organization", *PAGED)
-    desk_organizations = _sd("desk organizations", "GET", "/servicedesk/{desk}/organization", *PAGED)
     add_to_organization = _sd("add to organization", "POST", "/organization/{organization}/user")
     # Knowledge base search (experimental): across every desk, or in the knowledge base linked to one.
     articles = _sd("articles", "GET", "/knowledgebase/article", "query", "highlight", *PAGED)

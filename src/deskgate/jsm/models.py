@@ -14,10 +14,6 @@ T = TypeVar("T")
 
 StatusCategory = Literal["open", "closed"]
 StatusFilter = Literal["open", "closed", "all"]
-# Whose requests a customer lists, as JSM's portal offers them: created by me, shared with me (participant),
-# my organizations', or all of these.
-Ownership = Literal["all", "mine", "shared", "organization"]
-RequestOrder = Literal["created", "updated", "updated-asc"]  # newest first, recently updated, least recently
 MarkerField = Literal["description", "labels"]
 
 # jiraSchema.custom → the kind of form control the portal draws for it.
@@ -170,6 +166,15 @@ class Customer:
 class Status:
     name: str
     category: StatusCategory
+    # JSM's status category as it colours the lozenge: "new" (grey), "indeterminate" (blue), "done"
+    # (green); "" when the answer named none (then `colour` falls back on `category`).
+    jsm_category: str = ""
+
+    @property
+    def colour(self) -> str:
+        if self.jsm_category in ("new", "indeterminate", "done"):
+            return self.jsm_category
+        return "done" if self.category == "closed" else "indeterminate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +184,7 @@ class RequestFieldValue:
     field_id: str
     label: str
     value_text: str
+    rendered_html: str = ""  # JSM's own HTML of the value (`renderedValue.html`), unsanitised; "" if none
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +202,6 @@ class CustomerRequest:
     # Filled by get_request; search results carry none (JSM gives labels only per request).
     field_values: tuple[RequestFieldValue, ...] = ()
     marker: str | None = None  # the Deskgate marker found on the request, if any
-    updated: datetime | None = None  # search results asked for `updated` carry it
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +227,7 @@ class Comment:
     # The files this comment carries. JSM lists every attachment of a request to an agent, internal ones
     # included; whether a file is public is only known from the comment it came with.
     attachments: tuple[Attachment, ...] = ()
+    rendered_body: str = ""  # JSM's HTML of the body (`expand=renderedBody`), unsanitised; "" if none
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,6 +130,8 @@ def value_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # a number field holds a double: 2 was entered, JSON says 2.0
     if isinstance(value, str | int | float):
         return str(value)
     if isinstance(value, Sequence):
@@ -157,7 +159,9 @@ def customer_request(raw: Json, flavour: Flavour) -> CustomerRequest:
             text, marker = split_description(text)
         if field_id == "labels" and isinstance(item.get("value"), list):
             marker = marker or marker_in_labels(item["value"])
-        values.append(RequestFieldValue(field_id, _str(item.get("label")), text))
+        rendered = item.get("renderedValue")
+        html = _str(rendered.get("html")) if isinstance(rendered, Mapping) else ""
+        values.append(RequestFieldValue(field_id, _str(item.get("label")), text, html))
     current = raw.get("currentStatus") or {}
     return CustomerRequest(
         issue_id=_str(raw.get("issueId")),
@@ -165,7 +169,11 @@ def customer_request(raw: Json, flavour: Flavour) -> CustomerRequest:
         service_desk_id=_str(raw.get("serviceDeskId")) or None,
         request_type_id=_str(raw.get("requestTypeId")) or None,
         summary=summary,
-        status=Status(_str(current.get("status")), _category(current.get("statusCategory"))),
+        status=Status(
+            _str(current.get("status")),
+            _category(current.get("statusCategory")),
+            _str(current.get("statusCategory")).lower(),
+        ),
         created=jira_datetime(raw.get("createdDate")),
         reporter=customer(raw.get("reporter"), flavour),
         field_values=tuple(values),
@@ -186,11 +194,14 @@ def issue(raw: Json, flavour: Flavour, request_type_field: str) -> CustomerReque
         service_desk_id=_str(request_type.get("serviceDeskId")) or None,
         request_type_id=_str(request_type.get("id")) or None,
         summary=_str(fields.get("summary")),
-        status=Status(_str(status.get("name")), _category((status.get("statusCategory") or {}).get("key"))),
+        status=Status(
+            _str(status.get("name")),
+            _category((status.get("statusCategory") or {}).get("key")),
+            _str((status.get("statusCategory") or {}).get("key")).lower(),
+        ),
         created=jira_datetime(fields.get("created")),
         reporter=customer(fields.get("reporter"), flavour),
         marker=marker or marker_in_labels(fields.get("labels") or ()),
-        updated=jira_datetime(fields["updated"]) if fields.get("updated") else None,
     )
 
 

@@ -27,7 +27,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from deskgate.jsm.connection import JsmConnection
-from deskgate.jsm.emulator import attachments, knowledge, organizations, platform, servicedesk
+from deskgate.jsm.emulator import (
+    attachments,
+    knowledge,
+    organizations,
+    platform,
+    request_actions,
+    servicedesk,
+)
 from deskgate.jsm.emulator.context import Refused
 from deskgate.jsm.emulator.faults import ADMIN_PREFIX, Asgi, FaultMiddleware, FaultPlan, Receive, Scope, Send
 from deskgate.jsm.emulator.permissions import ServiceAccountRoles
@@ -162,6 +169,7 @@ def create_emulator(
         *servicedesk.ROUTES,
         *attachments.ROUTES,
         *organizations.ROUTES,
+        *request_actions.ROUTES,
         *platform.routes(flavour),
         *knowledge.routes(flavour),
         Route(f"{ADMIN_PREFIX}/faults", _settings_endpoint, methods=["GET", "PUT", "POST", "DELETE"]),

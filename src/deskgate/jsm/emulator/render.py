@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 
 from starlette.responses import JSONResponse
 
+from deskgate.jsm.emulator import wiki
 from deskgate.jsm.emulator.state import (
     Attachment,
     Comment,
@@ -153,13 +154,14 @@ def request_dto(store: EmulatorStore, issue: Issue, base: str) -> dict[str, Any]
     values = []
     for field_id, value in issue.values.items():
         field = issue.request_type.field(field_id)
-        values.append(
-            {
-                "fieldId": field_id,
-                "label": field.name if field else field_id,
-                "value": field_value(field, value),
-            }
-        )
+        dto = {
+            "fieldId": field_id,
+            "label": field.name if field else field_id,
+            "value": field_value(field, value),
+        }
+        if isinstance(value, str) and field_id != "summary":  # text fields carry Jira's HTML of the value
+            dto["renderedValue"] = {"html": wiki.render(value)}
+        values.append(dto)
     return {
         "_expands": [
             "participant",
@@ -206,6 +208,8 @@ def comment_dto(
         "_expands": ["attachment", "renderedBody"],
         "_links": {"self": f"{base}{SD}/request/{issue.id}/comment/{comment.id}"},
     }
+    if "renderedBody" in expand:
+        dto["renderedBody"] = {"html": wiki.render(comment.body)}
     if "attachment" in expand:
         files = [attachment_dto(store, a, base) for a in comment.attachments]
         path = f"{SD}/request/{issue.id}/comment/{comment.id}/attachment"
@@ -256,7 +260,6 @@ def issue_bean(store: EmulatorStore, issue: Issue, fields: Iterable[str], base: 
             },
         },
         "created": jira_time(issue.created),
-        "updated": jira_time(issue.updated),
         "reporter": platform_user(store, issue.reporter, base),
         store.request_type_field: origin,
         "description": (adf(description) if store.flavour == "cloud" else description)

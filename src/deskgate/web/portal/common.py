@@ -113,7 +113,7 @@ def csrf_refused(request: Request, refused: CsrfRefused) -> Response:
     """The error page, with "try again" leading back to the form (not to sign-in, as for login errors)."""
     error_id = error_id_of(refused)
     log.warning("error_id=%s %s", error_id, refused.detail)
-    form_page = request.url.path.removesuffix("/comment")
+    form_page = re.sub(r"/(?:comment|share|leave|transition)$", "", request.url.path)
     return web(request).render(
         request,
         "error.html",

@@ -1,4 +1,4 @@
-"""My requests, one request's page, adding a comment, and attachment downloads.
+"""My requests, adding a comment, and attachment downloads (the request's page: `request_page`).
 
 Every route that names a request gets an `AuthorizedRequest` from `authorize_request` first (reporter or
 participant, else 404), checks that the request's desk has SSO on, and then reads and writes only through
@@ -16,12 +16,10 @@ from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from deskgate.errors import NotFound
 from deskgate.jsm import JsmUnavailable
-from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest, Page, StatusFilter
-from deskgate.portal.access import AuthorizedRequest, authorize_request
+from deskgate.jsm.models import CustomerRequest, Page, StatusFilter
 from deskgate.portal.page_budget import within_share
 from deskgate.portal.ratelimit import CustomerLimits, RateLimited
 from deskgate.portal.submissions import Submissions, Submitter
@@ -32,12 +30,11 @@ from deskgate.web.portal.common import (
     attributed,
     check_csrf,
     guarded,
-    open_desk,
     render_with_csrf,
-    unattributed,
     visitor,
 )
-from deskgate.web.portal.pending import pending_comments, pending_views
+from deskgate.web.portal.pending import pending_views
+from deskgate.web.portal.request_page import detail, granted_request
 from deskgate.web.portal.uploads import read_uploads
 from deskgate.web.security import NO_STORE
 
@@ -116,94 +113,6 @@ async def my_requests(request: Request) -> Response:
     )
 
 
-async def _authorized(
-    request: Request, who: Visitor, ref: str
-) -> tuple[CustomerRequest, list[dict[str, Any]], tuple[Attachment, ...], tuple[Customer, ...]]:
-    """The request and what its page shows; NotFound unless this customer may see it. The attachments
-    are those the customer may see (`visible_attachments`), told apart with the comments' own files."""
-    granted = await _granted(who, ref)
-    (comments, shown), account = await asyncio.gather(
-        granted.comments_and_files(), _service_account_id(request, who)
-    )
-    # A comment JSM made only to carry files has no text: its files are listed with the others.
-    views = [_comment_view(c, account) for c in comments if c.body.strip()]
-    return granted.request, views, shown, granted.participants
-
-
-async def _granted(who: Visitor, ref: str) -> AuthorizedRequest:
-    """The capability for `ref`, once the customer's right to it and its desk's SSO were checked."""
-    granted = await authorize_request(await who.client(), who.link, ref)
-    await _desk_open(who, granted.request)
-    return granted
-
-
-async def _service_account_id(request: Request, who: Visitor) -> str:
-    """Who Deskgate posts as, asked once per site and process: only its comments carry an attribution
-    to strip (an agent's comment that happens to start like one is shown as the agent wrote it)."""
-    client = await who.client()
-    known: dict[str, str] | None = getattr(request.app.state, "portal_service_accounts", None)
-    if known is None:
-        known = request.app.state.portal_service_accounts = {}
-    site = client.connection.site_url
-    if site not in known:
-        known[site] = (await client.myself()).user_id
-    return known[site]
-
-
-async def _desk_open(who: Visitor, found: CustomerRequest) -> None:
-    if found.service_desk_id is not None:
-        try:
-            await open_desk(who.ctx, found.service_desk_id)
-        except NotFound:
-            raise NotFound(
-                f"{found.issue_key}: its desk has SSO off", user_message="We could not find this request."
-            ) from None
-
-
-def _comment_view(comment: Comment, service_account_id: str) -> dict[str, Any]:
-    name, body = (
-        unattributed(comment.body) if comment.author_id == service_account_id else (None, comment.body)
-    )
-    return {"author": name or comment.author_name, "body": body, "created": comment.created}
-
-
-async def _detail(
-    request: Request,
-    who: Visitor,
-    ref: str,
-    *,
-    errors: dict[str, str] | None = None,
-    comment: str = "",
-    status_code: int = 200,
-) -> Response:
-    found, comments, attachments, participants = await _authorized(request, who, ref)
-    return render_with_csrf(
-        who.ctx,
-        request,
-        "portal/request.html",
-        {
-            "user": who.session,
-            "request_": found,
-            "comments": comments,
-            "attachments": attachments,
-            "participants": participants,
-            "errors": errors or {},
-            "comment": comment,
-            "created": request.query_params.get("created") == "1",
-            "pending_comments": await pending_comments(who, found.issue_key),
-            "notice": request.query_params.get("notice"),
-            "max_mb": MAX_FILE_BYTES / 1_048_576,
-        },
-        status_code=status_code,
-    )
-
-
-@guarded()
-async def request_page(request: Request) -> Response:
-    who = await visitor(request)
-    return await _detail(request, who, str(request.path_params["key"]))
-
-
 @guarded()
 async def add_comment(request: Request) -> Response:
     who = await visitor(request)
@@ -211,7 +120,7 @@ async def add_comment(request: Request) -> Response:
     form = await request.form(max_files=6, max_fields=20)
     try:
         check_csrf(who.ctx, request, form.get("csrf_token"))
-        granted = await _granted(who, ref)
+        granted = await granted_request(who, ref)
         body = str(form.get("body") or "").replace("\r\n", "\n").strip()
         files = [f for f in form.getlist("attachment") if isinstance(f, UploadFile) and f.filename]
         uploads, problem = await read_uploads(files)
@@ -220,12 +129,12 @@ async def add_comment(request: Request) -> Response:
         if problem is None and len(body) > MAX_COMMENT:
             problem = f"A comment holds at most {MAX_COMMENT:,} characters."
         if problem is not None:
-            return await _detail(request, who, ref, errors={"body": problem}, comment=body, status_code=400)
+            return await detail(request, who, ref, errors={"body": problem}, comment=body, status_code=400)
         try:  # the comment and its files, before any of it is sent to JSM
             limits = CustomerLimits.from_settings(who.ctx.services.settings, who.ctx.services.db)
             await limits.take(who.session.idp, who.session.subject, comments=1, files=len(uploads))
         except RateLimited as limited:
-            refused = await _detail(
+            refused = await detail(
                 request, who, ref, errors={"body": limited.user_message}, comment=body, status_code=429
             )
             refused.headers.update(limited.headers)
@@ -268,7 +177,7 @@ def content_disposition(filename: str) -> str:
 async def download(request: Request) -> Response:
     who = await visitor(request)
     ref, wanted = str(request.path_params["key"]), str(request.path_params["attachment_id"])
-    granted = await _granted(who, ref)
+    granted = await granted_request(who, ref)
     # A file the customer may not see is "not found", exactly like one of another request.
     found, content = await granted.open_file(wanted)
     headers = {
@@ -277,24 +186,3 @@ async def download(request: Request) -> Response:
         "X-Content-Type-Options": "nosniff",
     }
     return StreamingResponse(content.iter_bytes(), media_type=served_type(found.mime_type), headers=headers)
-
-
-@guarded(api=True)
-async def request_json(request: Request) -> Response:
-    """The request as JSON, for scripts and the portal's own pages; same rule, same 404."""
-    who = await visitor(request)
-    found, comments, attachments, participants = await _authorized(
-        request, who, str(request.path_params["key"])
-    )
-    return JSONResponse(
-        {
-            "key": found.issue_key,
-            "id": found.issue_id,
-            "summary": found.summary,
-            "status": found.status.name,
-            "comments": [{**c, "created": c["created"].isoformat()} for c in comments],
-            "attachments": [{"id": a.id, "filename": a.filename, "size": a.size} for a in attachments],
-            "participants": [p.display_name for p in participants],
-        },
-        headers=NO_STORE,
-    )
