@@ -102,3 +102,11 @@ async def test_an_unexpected_failure_is_a_500_page_with_the_id_in_the_log(
     found = ERROR_ID.search(page.text)
     assert found and "secret detail" not in page.text
     assert f"error_id={found.group(1)}" in caplog.text and "secret detail" in caplog.text
+
+
+async def test_the_help_desk_unavailable_page_keeps_the_customers_header(db_url: str) -> None:
+    async with running_app(db_url) as (client, services):  # no JSM connection configured
+        client.cookies.set("deskgate_session", await _customer(services))
+        page = await client.get("/portal")
+    assert page.status_code == 503 and 'data-kind="server"' in page.text
+    assert '<span class="who">Ann Lee</span>' in page.text and ERROR_ID.search(page.text)

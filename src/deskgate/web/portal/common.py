@@ -26,7 +26,7 @@ from deskgate.portal.page_budget import PageTimeout, page_budget
 from deskgate.portal.provisioning import CustomerLink
 from deskgate.sessions.store import SessionRecord
 from deskgate.web.context import WebContext, current_user, web
-from deskgate.web.errors import error_id_of
+from deskgate.web.errors import error_id_of, viewer_of
 from deskgate.web.security import NO_STORE
 
 log = logging.getLogger("deskgate.web.portal")
@@ -109,15 +109,15 @@ def render_with_csrf(
     return response
 
 
-def csrf_refused(request: Request, refused: CsrfRefused) -> Response:
+def csrf_refused(request: Request, refused: CsrfRefused, *, user: SessionRecord | None = None) -> Response:
     """The error page, with "try again" leading back to the form (not to sign-in, as for login errors)."""
-    error_id = error_id_of(refused)
+    error_id = error_id_of(refused, request)
     log.warning("error_id=%s %s", error_id, refused.detail)
     form_page = re.sub(r"/(?:comment|share|leave|transition)$", "", request.url.path)
     return web(request).render(
         request,
         "error.html",
-        {"error_id": error_id, "message": refused.user_message, "retry_url": form_page},
+        {"error_id": error_id, "message": refused.user_message, "retry_url": form_page, "user": user},
         status_code=refused.status_code,
         headers=NO_STORE,
     )
@@ -148,10 +148,12 @@ def _unavailable_heading(exc: DeskgateError) -> str:
     return "The help desk cannot be reached"
 
 
-def help_desk_unavailable(request: Request, exc: DeskgateError, *, api: bool) -> Response:
+def help_desk_unavailable(
+    request: Request, exc: DeskgateError, *, api: bool, user: SessionRecord | None = None
+) -> Response:
     """JSM slow, busy or away: a page that says so, with "Try again" on this very page (the form page
     for a form that was sent) and the way to the help center; signing in again would not help."""
-    error_id = error_id_of(exc)
+    error_id = error_id_of(exc, request)
     log.warning("error_id=%s %s %s: %s", error_id, request.method, request.url.path, exc.detail)
     if api:
         body = {"error": exc.user_message, "error_id": error_id}
@@ -167,6 +169,8 @@ def help_desk_unavailable(request: Request, exc: DeskgateError, *, api: bool) ->
         "error_id": error_id,
         "retry_url": here,
         "home_url": "/portal",
+        "kind": "server",
+        "user": user,  # the signed-in header, as on every page
     }
     return web(request).render(request, "error.html", context, status_code=exc.status_code, headers=NO_STORE)
 
@@ -193,9 +197,10 @@ def guarded(*, api: bool = False) -> Callable[[Handler], Handler]:
             except SignInRequired:
                 return sign_in_answer(request, api=api)
             except CsrfRefused as refused:
-                return csrf_refused(request, refused)
+                return csrf_refused(request, refused, user=(await viewer_of(request)).user)
             except (JsmUnavailable, JsmNotConnected) as unavailable:
-                return help_desk_unavailable(request, unavailable, api=api)
+                user = None if api else (await viewer_of(request)).user
+                return help_desk_unavailable(request, unavailable, api=api, user=user)
 
         return route
 
