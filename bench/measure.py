@@ -122,53 +122,89 @@ def login_once(peer: OidcPeer, start_url: str, account: PeerAccount, cookie_name
     return Login(total_ms, timer.hops), cookie
 
 
+def hop_names(login: Login) -> list[str]:
+    """A name for each request of a login, the same for both RPs: the RP's requests before the OP are
+    "start", the first one after it is "callback" (code redemption, userinfo and the RP's own work), the
+    rest "protected"; the OP's are named by method and path, ids left out."""
+    names: list[str] = []
+    seen_op = False
+    after: list[str] = []
+    for hop in login.hops:
+        if hop.side == "op":
+            seen_op = True
+            path = "/".join(":id" if len(part) >= 16 else part for part in hop.path.split("/"))
+            names.append(f"OP {hop.method} {path}")
+        elif not seen_op:
+            names.append("start")
+        else:
+            after.append(hop.path)
+            names.append("callback" if len(after) == 1 else "protected")
+    # A repeated name (two OP posts to one path, say) gets its rank: every name stands for one request.
+    counts: dict[str, int] = {}
+    unique = []
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+        unique.append(name if counts[name] == 1 else f"{name} #{counts[name]}")
+    return unique
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` lie (linear interpolation between the nearest two)."""
+    ordered = sorted(values)
+    rank = fraction * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": percentile(values, 0.5),
+        "p95": percentile(values, 0.95),
+        "mean": statistics.fmean(values),
+    }
+
+
 @dataclass
 class LoginStats:
     logins: int
     concurrency: int
     wall_seconds: float
     logins_per_second: float
-    total_ms_mean: float
-    total_ms_median: float
-    rp_ms_mean: float
-    rp_ms_median: float
-    op_ms_mean: float
+    total_ms: dict[str, float]
+    rp_ms: dict[str, float]  # the RP's whole share of a login: every request addressed to it
+    op_ms: dict[str, float]
     hops_per_login: float
-    rp_hops: list[dict[str, Any]] = field(default_factory=list)
+    # Each request of a login by name (see `hop_names`), in order: side, status, p50/p95/mean in ms.
+    hops: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, logins: list[Login], concurrency: int, wall_seconds: float) -> LoginStats:
-        totals = [x.total_ms for x in logins]
-        rps = [x.rp_ms for x in logins]
-        # Mean time of each RP hop, in the order of the first login (path templates differ by query only).
-        rp_hops = [
-            {
-                "method": hop.method,
-                "path": hop.path,
-                "status": hop.status,
-                "ms_mean": statistics.fmean(
-                    [
-                        rp[i].ms
-                        for rp in ([h for h in x.hops if h.side == "rp"] for x in logins)
-                        if len(rp) > i
-                    ]
-                ),
-            }
-            for i, hop in enumerate(h for h in logins[0].hops if h.side == "rp")
+        timings: dict[str, list[float]] = {}
+        first: dict[str, Hop] = {}
+        for login in logins:
+            for name, hop in zip(hop_names(login), login.hops, strict=True):
+                timings.setdefault(name, []).append(hop.ms)
+                first.setdefault(name, hop)
+        hops = [
+            {"name": name, "side": first[name].side, "status": first[name].status, "count": len(ms)}
+            | spread(ms)
+            for name, ms in timings.items()
         ]
         return cls(
             logins=len(logins),
             concurrency=concurrency,
             wall_seconds=wall_seconds,
             logins_per_second=len(logins) / wall_seconds,
-            total_ms_mean=statistics.fmean(totals),
-            total_ms_median=statistics.median(totals),
-            rp_ms_mean=statistics.fmean(rps),
-            rp_ms_median=statistics.median(rps),
-            op_ms_mean=statistics.fmean([x.op_ms for x in logins]),
+            total_ms=spread([x.total_ms for x in logins]),
+            rp_ms=spread([x.rp_ms for x in logins]),
+            op_ms=spread([x.op_ms for x in logins]),
             hops_per_login=statistics.fmean([len(x.hops) for x in logins]),
-            rp_hops=rp_hops,
+            hops=hops,
         )
+
+    def hop(self, name: str) -> dict[str, Any]:
+        return next(h for h in self.hops if h["name"] == name)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

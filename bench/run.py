@@ -1,9 +1,11 @@
 """Deskgate against Apache + mod_auth_openidc, in one run, on loopback: `python bench/run.py --help`.
 
 Starts the real OP (oidc-provider), Apache with mod_auth_openidc and Deskgate (under granian, and under
-uvicorn for information), all at once; logs in through each; then, in interleaved rounds, runs wrk
-against each protected resource with a valid session cookie and times complete logins hop by hop.
-Prints a table and the two ratios. See bench/README.md.
+uvicorn for information), all at once; logs in through each; then times complete sequential logins hop by
+hop, one RP after the other, and, in interleaved rounds, runs wrk against each protected resource with a
+valid session cookie. Prints p50/p95 per hop, the callback ratio and the whole-share ratio (Deskgate's
+requests / mod_auth_openidc's, the OP's own left out). Exit 0, or with --check 1 when a ratio is above 1.0.
+See bench/README.md.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from report import report
 from servers import (
     APACHE_PROTECTED_FILE,
     APACHE_REDIRECT_PATH,
+    FACTORY,
     BenchError,
     Process,
     ensure_tools,
@@ -63,6 +66,8 @@ from deskgate.services import CALLBACK_PATH, build_services
 from deskgate.settings import load_settings
 
 SERVERS = ("granian", "uvicorn")
+BENCH = Path(__file__).resolve().parent
+PROFILE_DIR_ENV = "DESKGATE_BENCH_PROFILE_DIR"  # read by bench/profiled.py
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add = parser.add_argument
-    add("--duration", type=int, default=10, help="seconds per measured wrk run (default 10)")
+    add("--duration", type=int, default=10, help="seconds per measured wrk run; 0 skips wrk (default 10)")
     add("--warmup", type=int, default=1, help="seconds of wrk before each measured run (default 1)")
     add(
         "--rounds",
@@ -81,9 +86,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--connections", type=int, default=50, help="wrk connections (default 50)")
     add("--threads", type=int, default=2, help="wrk threads (default 2)")
     add("--workers", type=int, default=2, help="Deskgate worker processes (default 2)")
-    add("--logins", type=int, default=60, help="timed sequential logins per RP, over all rounds (default 60)")
+    add("--logins", type=int, default=200, help="timed sequential logins per RP, interleaved (default 200)")
     add("--login-warmup", type=int, default=4, help="untimed logins per RP first (default 4)")
-    add("--login-concurrency", type=int, default=4, help="clients for the concurrent logins; 0 skips them")
+    add("--login-concurrency", type=int, default=0, help="clients for concurrent logins; 0 (default) skips")
     add("--backchannel-samples", type=int, default=20, help="token+userinfo samples; 0 skips (default 20)")
     add(
         "--servers",
@@ -91,16 +96,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Deskgate servers; the first is compared (default granian,uvicorn)",
     )
     add("--granian-args", default="", help="extra granian options, e.g. '--task-impl rust'")
+    add("--database", help="Deskgate's database URL (e.g. postgresql://…; default: a SQLite file)")
+    add("--profile", type=Path, help="profile Deskgate's callback with pyinstrument, write it in this dir")
+    add("--check", action="store_true", help="exit 1 when the callback or whole-share ratio is above 1.0")
     add("--json", type=Path, help="also write the results to this file")
     add("--no-install", action="store_true", help="fail instead of apt-get installing missing tools")
     args = parser.parse_args(argv)
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     if not args.servers or any(s not in SERVERS for s in args.servers):
         parser.error("--servers takes granian and/or uvicorn")
-    if min(args.duration, args.connections, args.threads, args.workers, args.logins, args.rounds) < 1:
-        parser.error("--duration, --connections, --threads, --workers, --logins and --rounds must be ≥ 1")
-    if args.logins < args.rounds:
-        parser.error("--logins must be at least --rounds")
+    if min(args.connections, args.threads, args.workers, args.logins, args.rounds) < 1:
+        parser.error("--connections, --threads, --workers, --logins and --rounds must be ≥ 1")
+    if args.duration < 0:
+        parser.error("--duration must be ≥ 0")
     return args
 
 
@@ -232,15 +240,19 @@ class Bench:
         env = {
             "DESKGATE_BASE_URL": base,
             "DESKGATE_SECRET_KEY": secrets.token_urlsafe(48),
-            "DESKGATE_DATABASE_URL": f"sqlite:///{data_dir / 'deskgate.db'}",
+            "DESKGATE_DATABASE_URL": self.args.database or f"sqlite:///{data_dir / 'deskgate.db'}",
             "DESKGATE_IDPS": json.dumps([idp]),
             "DESKGATE_LOG_LEVEL": "WARNING",
         }
         asyncio.run(_prepare_database(env))  # once, here: workers starting together would all migrate
         print(f"starting Deskgate under {server} on :{port} ({self.args.workers} workers)", flush=True)
         extra = self.args.granian_args.split() if server == "granian" else []
+        factory = FACTORY
+        if self.args.profile:
+            factory = "profiled:app"
+            env |= {PROFILE_DIR_ENV: str(self.args.profile.resolve() / server), "PYTHONPATH": str(BENCH)}
         process = start_deskgate(
-            server, self.workdir, port, workers=self.args.workers, env=env, extra_args=extra
+            server, self.workdir, port, workers=self.args.workers, env=env, extra_args=extra, factory=factory
         )
         self.stack.callback(process.stop)
         # /me answers 401 to a stranger (it is an API); a login starts where a protected page sends one.
@@ -252,36 +264,37 @@ class Bench:
     def measure(self) -> dict[str, Any]:
         args = self.args
         load_before = os.getloadavg()
-        for round_no in range(args.rounds):
+        for round_no in range(args.rounds if args.duration > 0 else 0):
             # Each round starts with the next RP, so no RP is always measured first (or last).
             order = (
                 self.targets[round_no % len(self.targets) :] + self.targets[: round_no % len(self.targets)]
             )
             for target in order:
                 self._wrk(target, round_no)
-        per_round = [args.logins // args.rounds + (r < args.logins % args.rounds) for r in range(args.rounds)]
-        for round_no, count in enumerate(per_round):
-            order = (
-                self.targets[round_no % len(self.targets) :] + self.targets[: round_no % len(self.targets)]
-            )
-            for target in order:
+        # Sequential logins one RP after the other, each time starting with the next: a change in the
+        # machine's load touches every RP alike.
+        for number in range(args.logins):
+            shift = number % len(self.targets)
+            for target in self.targets[shift:] + self.targets[:shift]:
                 logins, seconds = run_logins(
-                    self.peer, target.login_start, self.account, target.cookie_name, count=count
+                    self.peer, target.login_start, self.account, target.cookie_name, count=1
                 )
                 target.logins += logins
                 target.login_seconds += seconds
-                if args.login_concurrency > 0:
-                    logins, seconds = run_logins(
-                        self.peer,
-                        target.login_start,
-                        self.account,
-                        target.cookie_name,
-                        count=max(count, args.login_concurrency),
-                        concurrency=args.login_concurrency,
-                    )
-                    target.concurrent_logins += logins
-                    target.concurrent_seconds += seconds
-            print(f"  logins, round {round_no + 1}/{args.rounds}: done", flush=True)
+            if (number + 1) % 50 == 0:
+                print(f"  sequential logins: {number + 1}/{args.logins} per RP", flush=True)
+        if args.login_concurrency > 0:
+            for target in self.targets:
+                logins, seconds = run_logins(
+                    self.peer,
+                    target.login_start,
+                    self.account,
+                    target.cookie_name,
+                    count=max(args.logins // 4, args.login_concurrency),
+                    concurrency=args.login_concurrency,
+                )
+                target.concurrent_logins += logins
+                target.concurrent_seconds += seconds
         backchannel = None
         if args.backchannel_samples > 0:
             backchannel = measure_backchannel(
@@ -346,9 +359,11 @@ class Bench:
             "label": target.label,
             "resource": target.resource,
             "login_start": target.login_start,
-            "requests_per_second_median": statistics.median(rps),
+            "requests_per_second_median": statistics.median(rps) if rps else None,
             "requests_per_second_runs": rps,
-            "latency_ms_median": statistics.median(run["latency_avg_ms"] for run in target.wrk_runs),
+            "latency_ms_median": (
+                statistics.median(run["latency_avg_ms"] for run in target.wrk_runs) if rps else None
+            ),
             "wrk_runs": target.wrk_runs,
             "logins_sequential": LoginStats.of(target.logins, 1, target.login_seconds).as_dict(),
             "logins_concurrent": concurrent.as_dict() if concurrent else None,
@@ -378,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, _terminate)
     started = time.monotonic()
     try:
-        ensure_tools(install=not args.no_install)
+        ensure_tools(install=not args.no_install, wrk=args.duration > 0)
         with contextlib.ExitStack() as stack:
             bench = Bench(args, stack)
             try:
@@ -392,11 +407,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     ratios = report(results, args)
     print(f"(whole run: {time.monotonic() - started:.0f} s; everything stopped and removed)")
+    if args.profile:
+        print(f"callback profiles (one per worker): {args.profile.resolve()}/*/callback-*.txt")
     if args.json:
         settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
         document = {"settings": settings, "results": results, "ratios": ratios}
         args.json.write_text(json.dumps(document, indent=2) + "\n")
         print(f"results written to {args.json}")
+    if args.check and not ratios["met"]:
+        print("--check: a ratio is above 1.0", file=sys.stderr)
+        return 1
     return 0
 
 

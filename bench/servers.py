@@ -40,9 +40,10 @@ def free_port() -> int:
         return port
 
 
-def ensure_tools(*, install: bool) -> None:
-    """apache2, mod_auth_openidc and wrk: present, or installed with apt-get (as root) when allowed."""
-    missing = _missing_tools()
+def ensure_tools(*, install: bool, wrk: bool = True) -> None:
+    """apache2, mod_auth_openidc and (unless `wrk` is False) wrk: present, or installed with apt-get (as
+    root) when allowed."""
+    missing = _missing_tools(wrk=wrk)
     if not missing:
         return
     if not install:
@@ -55,7 +56,7 @@ def ensure_tools(*, install: bool) -> None:
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update"], ["apt-get", "install", "-y", *APT_PACKAGES]):
         subprocess.run(command, check=True, env=env, timeout=900)  # noqa: S603 - fixed arguments
-    if still := _missing_tools():
+    if still := _missing_tools(wrk=wrk):
         raise BenchError(f"still missing after apt-get: {', '.join(still)}")
 
 
@@ -67,9 +68,9 @@ def tool(name: str) -> str:
     return path
 
 
-def _missing_tools() -> list[str]:
+def _missing_tools(*, wrk: bool) -> list[str]:
     missing = []
-    for name in ("apache2", "wrk"):
+    for name in ("apache2", "wrk") if wrk else ("apache2",):
         try:
             tool(name)
         except BenchError:
@@ -243,19 +244,21 @@ def start_apache(
 # -- Deskgate ------------------------------------------------------------------------------------------
 
 
-def deskgate_command(server: str, port: int, workers: int, extra: Sequence[str] = ()) -> list[str]:
+def deskgate_command(
+    server: str, port: int, workers: int, extra: Sequence[str] = (), factory: str = FACTORY
+) -> list[str]:
     """The server as `deskgate serve` runs it: the same factory, and the same options where there are any."""
     if server == "granian":
         return [
             sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-            *extra, FACTORY,
+            *extra, factory,
         ]  # fmt: skip
     if server == "uvicorn":
         return [
             sys.executable, "-m", "uvicorn", "--factory",
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-            "--no-proxy-headers", "--no-access-log", *extra, FACTORY,
+            "--no-proxy-headers", "--no-access-log", *extra, factory,
         ]  # fmt: skip
     raise ValueError(f"unknown server {server!r}")
 
@@ -268,10 +271,11 @@ def start_deskgate(
     workers: int,
     env: Mapping[str, str],
     extra_args: Sequence[str] = (),
+    factory: str = FACTORY,
 ) -> Process:
     process = Process(
         f"deskgate ({server})",
-        deskgate_command(server, port, workers, extra_args),
+        deskgate_command(server, port, workers, extra_args, factory),
         workdir / f"deskgate-{server}.log",
         # Only the settings given here: none of the caller's DESKGATE_* (or DESKGATE_CONFIG) leaks in.
         env={k: v for k, v in os.environ.items() if not k.startswith("DESKGATE_")} | dict(env),

@@ -115,7 +115,19 @@ FILE_NAMES = st.one_of(
     ),
 )
 FORM_TEXT = st.text(max_size=80)
-ROUTES = ["page", "api", "file", "comment", "list", "create", "jsm-link", "article", "suggest", "search"]
+ROUTES = [
+    "page",
+    "api",
+    "file",
+    "comment",
+    "list",
+    "create",
+    "jsm-link",
+    "article",
+    "suggest",
+    "search",
+    "outbox",
+]
 
 
 @dataclass(frozen=True)
@@ -144,8 +156,11 @@ VISITS = st.builds(
     file_name=FILE_NAMES,
     body=FORM_TEXT,
     params=st.dictionaries(
-        st.sampled_from(["desk", "status", "q", "start", "limit", "key"]),
-        st.one_of(FORM_TEXT, st.sampled_from(["1", "2", "open", "closed", "ITH-1"])),
+        st.sampled_from(["desk", "status", "q", "start", "limit", "key", "owner", "type", "sort"]),
+        st.one_of(
+            FORM_TEXT,
+            st.sampled_from(["1", "2", "open", "closed", "ITH-1", "organization", "shared", "updated"]),
+        ),
     ),
     desk=st.sampled_from(["1", "2", "3", "01", "x"]),
     request_type=st.sampled_from(["1", "2", "10", "999"]),
@@ -185,6 +200,8 @@ async def _visit(scene: Scene, visit: Visit) -> httpx.Response:
         return await browser.get("/portal/api/articles", params=visit.params)
     if visit.route == "search":
         return await browser.get("/portal", params=visit.params)
+    if visit.route == "outbox":  # a pending submission, by id (never another customer's)
+        return await browser.get(f"/portal/outbox/{where}")
     return await browser.get(f"/servicedesk/customer/portal/1/{where}")
 
 

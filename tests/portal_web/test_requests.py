@@ -1,4 +1,4 @@
-"""My requests (reporter or participant, filters, search, paging), a request's page (public comments only),
+"""A request's page (public comments only),
 comments attributed to the customer in JSM and shown as theirs, and streamed downloads."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from deskgate.jsm.emulator.seed import PIXEL_PNG
-from deskgate.web.portal import requests
 from deskgate.web.portal.common import unattributed
 from deskgate.web.portal.requests import content_disposition
 from tests.portal_web.conftest import Customer, Rig
@@ -16,25 +15,6 @@ pytestmark = pytest.mark.anyio
 
 async def alice(rig: Rig) -> Customer:
     return await rig.sign_in("alice-sub", "alice@example.com", "Alice Adams")
-
-
-async def test_my_requests_lists_reported_and_shared_requests_with_filters(rig: Rig) -> None:
-    customer = await alice(rig)
-    everything = (await customer.browser.get("/portal/requests?desk=1&status=all")).text
-    assert "ITH-1" in everything and "ITH-2" in everything  # ITH-2: Bob's, Alice participates
-    searched = (await customer.browser.get("/portal/requests?desk=1&q=laptop")).text
-    assert "ITH-1" in searched and "ITH-2" not in searched
-    closed = (await customer.browser.get("/portal/requests?desk=1&status=closed")).text
-    assert "ITH-2" not in closed  # in progress
-
-
-async def test_my_requests_pages(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(requests, "PAGE_SIZE", 1)
-    customer = await alice(rig)
-    first = (await customer.browser.get("/portal/requests?desk=1")).text
-    assert 'rel="next"' in first and 'rel="prev"' not in first
-    second = (await customer.browser.get("/portal/requests?desk=1&start=1")).text
-    assert 'rel="prev"' in second
 
 
 async def test_the_request_page_shows_public_comments_attachments_and_participants(rig: Rig) -> None:

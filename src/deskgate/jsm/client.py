@@ -200,6 +200,28 @@ class JsmClient(AttachmentCalls):
             query, start=max(0, start), limit=max(1, min(limit, MAX_SEARCH_RESULTS))
         )
 
+    async def search_requests(
+        self, search: jql.RequestSearch, start: int = 0, limit: int = 20
+    ) -> Page[CustomerRequest]:
+        """One page of "My requests" (see `jql.RequestSearch`), with when each was last updated."""
+        query = search.jql()
+        if query is None:
+            return Page(values=(), start=max(0, start), limit=limit, is_last=True)
+        return await self._pages.search(
+            query,
+            start=max(0, start),
+            limit=max(1, min(limit, MAX_SEARCH_RESULTS)),
+            extra_fields=("updated",),
+        )
+
+    async def shared_with_organizations(self, issue: IssueRef, organization_ids: Sequence[str]) -> bool:
+        """Whether the request is shared with one of the organizations (a JQL search for its key)."""
+        query = jql.shared_with_organizations(str(issue), organization_ids)
+        if query is None:
+            return False
+        found = await self._pages.search(query, start=0, limit=1)
+        return any(r.issue_key == issue or r.issue_id == issue for r in found.values)
+
     # --- comments ---------------------------------------------------------------------------------------
 
     async def comments(self, issue: IssueRef | str) -> tuple[Comment, ...]:

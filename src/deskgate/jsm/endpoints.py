@@ -161,6 +161,7 @@ class ServiceDeskApi:
         "comment attachments", "GET", "/request/{issue}/comment/{comment}/attachment", *PAGED
     )
     organizations = _sd("organizations", "GET", "/organization", *PAGED)
+    desk_organizations = _sd("desk organizations", "GET", "/servicedesk/{desk}/organization", *PAGED)
     add_to_organization = _sd("add to organization", "POST", "/organization/{organization}/user")
     # Knowledge base search (experimental): across every desk, or in the knowledge base linked to one.
     articles = _sd("articles", "GET", "/knowledgebase/article", "query", "highlight", *PAGED)

@@ -14,6 +14,10 @@ T = TypeVar("T")
 
 StatusCategory = Literal["open", "closed"]
 StatusFilter = Literal["open", "closed", "all"]
+# Whose requests a customer lists, as JSM's portal offers them: created by me, shared with me (participant),
+# my organizations', or all of these.
+Ownership = Literal["all", "mine", "shared", "organization"]
+RequestOrder = Literal["created", "updated", "updated-asc"]  # newest first, recently updated, least recently
 MarkerField = Literal["description", "labels"]
 
 # jiraSchema.custom → the kind of form control the portal draws for it.
@@ -202,6 +206,7 @@ class CustomerRequest:
     # Filled by get_request; search results carry none (JSM gives labels only per request).
     field_values: tuple[RequestFieldValue, ...] = ()
     marker: str | None = None  # the Deskgate marker found on the request, if any
+    updated: datetime | None = None  # search results asked for `updated` carry it
 
 
 @dataclass(frozen=True, slots=True)

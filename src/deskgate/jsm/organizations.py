@@ -1,4 +1,4 @@
-"""JSM organizations: find one by name, add customers to it. Functions over a `JsmClient`.
+"""JSM organizations: find one by name, a desk's, add customers to one. Functions over a `JsmClient`.
 
 JSM's organization API knows organizations by id only, and has no search by name: `find_organization`
 reads the site's whole (paged) list and compares names exactly, ignoring case. Deskgate never creates an
@@ -33,6 +33,11 @@ def same_name(a: str, b: str) -> bool:
 async def organizations(client: JsmClient) -> tuple[Organization, ...]:
     """Every organization of the site (not experimental: no X-ExperimentalApi header)."""
     return await client.pages.read_all(SD.organizations(), _organization)
+
+
+async def desk_organizations(client: JsmClient, desk_id: str) -> tuple[Organization, ...]:
+    """The organizations associated with a service desk (whose requests may be shared with them)."""
+    return await client.pages.read_all(SD.desk_organizations(desk=JsmId(desk_id)), _organization)
 
 
 async def find_organization(client: JsmClient, name: str) -> Organization | None:

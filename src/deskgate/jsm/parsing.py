@@ -202,6 +202,7 @@ def issue(raw: Json, flavour: Flavour, request_type_field: str) -> CustomerReque
         created=jira_datetime(fields.get("created")),
         reporter=customer(fields.get("reporter"), flavour),
         marker=marker or marker_in_labels(fields.get("labels") or ()),
+        updated=jira_datetime(fields["updated"]) if fields.get("updated") else None,
     )
 
 
@@ -218,6 +219,7 @@ def comment(raw: Json, flavour: Flavour) -> Comment:
         author_id=flavour.user_id(author),
         created=jira_datetime(raw.get("created")),
         attachments=tuple(attachment(a, flavour) for a in files),
+        rendered_body=_str((raw.get("renderedBody") or {}).get("html")),
     )
 
 

@@ -1,6 +1,8 @@
 """The one authorization rule of the portal, as a capability: a customer may only touch a request they
-reported or participate in, and the only way to touch one is the `AuthorizedRequest` that
-`authorize_request` hands out after checking that rule.
+reported or participate in, or one shared with an organization of theirs where JSM itself would show it
+to them (the request's organizations meet the customer's, and its desk is associated with one of the
+customer's organizations); the only way to touch one is the `AuthorizedRequest` that `authorize_request`
+hands out after checking that rule.
 
 Every request-scoped read and write (comments, files, downloads, new comments, participants,
 transitions, approvals) is a method of that
@@ -19,9 +21,10 @@ from deskgate.jsm import AttachmentDownload, JsmAuthError, JsmBadRequest, JsmCli
 from deskgate.jsm import request_actions as actions
 from deskgate.jsm.endpoints import IssueRef, JsmId
 from deskgate.jsm.models import Attachment, Comment, Customer, CustomerRequest
+from deskgate.jsm.organizations import desk_organizations
 from deskgate.portal.attachments import visible_attachments
 from deskgate.portal.comment_markup import without_file_markup
-from deskgate.portal.provisioning import CustomerLink
+from deskgate.portal.provisioning import ORG_PREFIX, CustomerLink
 
 _NOT_FOUND = "We could not find this request."
 _NO_FILE = "We could not find this file."
@@ -112,30 +115,62 @@ def _readable(comment: Comment) -> Comment:
     return comment if body == comment.body else replace(comment, body=body)
 
 
+def organization_ids(customer: CustomerLink) -> tuple[str, ...]:
+    """The ids of the customer's JSM organizations, as provisioning recorded them ("org:<id>:<name>")."""
+    found = (entry.split(":", 2)[1] for entry in customer.desks if entry.startswith(ORG_PREFIX))
+    return tuple(dict.fromkeys(i for i in found if i.isdigit()))
+
+
+async def _no() -> bool:
+    return False
+
+
 async def authorize_request(client: JsmClient, customer: CustomerLink, ref: str) -> AuthorizedRequest:
-    """The request named `ref`, if `customer` reported it or participates in it; otherwise NotFound."""
+    """The request named `ref`, if `customer` reported it, participates in it, or it is shared with one
+    of their organizations (see the module's docstring); otherwise NotFound."""
     try:
         key = IssueRef(ref)
     except JsmBadRequest as exc:
         raise NotFound(f"request {ref[:40]!r}: {exc}", user_message=_NOT_FOUND) from None
-    # Both calls at once: the check costs one JSM round trip.
+    organizations = organization_ids(customer)
+    # The calls at once: the check costs one JSM round trip (two for a request seen through an organization).
     results = await asyncio.gather(
-        client.get_request(key), client.request_participants(key), return_exceptions=True
+        client.get_request(key),
+        client.request_participants(key),
+        client.shared_with_organizations(key, organizations) if organizations else _no(),
+        return_exceptions=True,
     )
-    request, participants = results
-    for outcome in results:
+    request, participants, shared = results
+    # The organization search only matters when the customer is neither reporter nor participant.
+    for outcome in (request, participants):
         if _hidden(outcome):
             raise NotFound(f"request {key!r}: {outcome}", user_message=_NOT_FOUND)
-    for outcome in results:
+    for outcome in (request, participants):
         if isinstance(outcome, BaseException):
             raise outcome
     assert isinstance(request, CustomerRequest) and isinstance(participants, tuple)
     if may_access(customer, request, participants):
         return AuthorizedRequest(request, participants, customer, client)
+    if isinstance(shared, BaseException) and not _hidden(shared):
+        raise shared
+    if shared is True and await _desk_shares_with(client, request, organizations):
+        return AuthorizedRequest(request, participants, customer, client)
     raise NotFound(
-        f"request {request.issue_key}: {customer.jsm_user_id!r} is neither its reporter nor a participant",
+        f"request {request.issue_key}: {customer.jsm_user_id!r} is neither its reporter nor a participant"
+        " nor in an organization it is shared with",
         user_message=_NOT_FOUND,
     )
+
+
+async def _desk_shares_with(
+    client: JsmClient, request: CustomerRequest, organizations: tuple[str, ...]
+) -> bool:
+    """Whether the request's desk is associated with one of the customer's organizations: JSM's portal
+    shows a request shared with an organization only to its members on a desk that organization uses."""
+    if not request.service_desk_id:
+        return False
+    linked = await desk_organizations(client, request.service_desk_id)
+    return any(o.id in organizations for o in linked)
 
 
 def _hidden(outcome: object) -> bool:

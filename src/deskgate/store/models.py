@@ -106,6 +106,15 @@ class LogoutTokenSeenRow(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class SamlAssertionSeenRow(Base):
+    """Ids of accepted SAML assertions, each accepted once by any worker or instance (the primary key)."""
+
+    __tablename__ = "saml_assertions_seen"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(idp + assertion id)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class ConnectionTestRow(Base):
     """The outcome of an admin's test connection, shown on the admin page (never a customer session)."""
 

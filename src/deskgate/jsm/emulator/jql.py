@@ -6,8 +6,9 @@
     factor  := NOT factor | "(" expr ")" | field op value
     op      := = | != | ~ | !~ | IN | NOT IN        value := string | word | "(" value ("," value)* ")"
 
-Fields: project, key/issuekey, reporter, "Request participants", status, statusCategory, summary,
-description, text, labels, created. Anything else is a `JqlError` (Jira answers 400). Text (`~`) is cut
+Fields: project, key/issuekey, reporter, "Request participants", organizations, "Customer Request
+Type" (or "Request Type"), status, statusCategory, summary, description, text, labels; ORDER BY created,
+key or updated. Anything else is a `JqlError` (Jira answers 400). Text (`~`) is cut
 into words by `analysis` (Jira's word breaks, or the former ASCII runs: `FaultPlan.unicode_word_breaks`).
 """
 
@@ -178,6 +179,13 @@ class Parser:
             "summary": lambda i: [i.summary],
             "description": lambda i: [i.description],
             "labels": lambda i: i.labels,
+            # JSM's Organizations field, by organization id or name (`organizations in (1, 2)`).
+            "organizations": lambda i: [
+                text for o in store.organizations if o.id in i.organizations for text in (o.id, o.name)
+            ],
+            # The request type, by name (Data Center's field name; Cloud calls it "Request Type" too).
+            "customer request type": lambda i: [i.request_type.name, i.request_type.id],
+            "request type": lambda i: [i.request_type.name, i.request_type.id],
             "text": lambda i: [i.summary, i.description, *(c.body for c in i.comments)],
         }
         if name not in fields:
@@ -208,5 +216,8 @@ def search(store: EmulatorStore, jql: str, *, lag: float = 0.0, analyse: Analyse
     for name, descending in reversed(order or [("created", True)]):
         if name not in ("created", "key", "updated"):
             raise JqlError(f"Not able to sort using field '{name}'.")
-        found.sort(key=lambda i: (i.created, int(i.id)), reverse=descending)
+        if name == "updated":
+            found.sort(key=lambda i: (i.updated, int(i.id)), reverse=descending)
+        else:
+            found.sort(key=lambda i: (i.created, int(i.id)), reverse=descending)
     return found

@@ -1,4 +1,5 @@
-"""The emulator's JSM organizations: the site's paged list, and adding users to one."""
+"""The emulator's JSM organizations: the site's paged list, a desk's (GET /servicedesk/{id}/organization,
+in the vendored Cloud spec), and adding users to one."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ async def organizations(request: Request) -> Response:
     values = [
         {"id": o.id, "name": o.name, "_links": {"self": f"{base}{SD}/organization/{o.id}"}}
         for o in store.organizations
+    ]
+    return page_of(request, values)
+
+
+async def desk_organizations(request: Request) -> Response:
+    store, base = context(request)
+    desk = found(store.desk(request.path_params["desk"]), "service desk")
+    values = [
+        {"id": o.id, "name": o.name, "_links": {"self": f"{base}{SD}/organization/{o.id}"}}
+        for o in store.organizations
+        if desk.id in o.desks
     ]
     return page_of(request, values)
 
@@ -41,4 +53,5 @@ async def add_users(request: Request) -> Response:
 ROUTES = [
     Route(f"{SD}/organization", organizations, methods=["GET"]),
     Route(f"{SD}/organization/{{org}}/user", add_users, methods=["POST"]),
+    Route(f"{SD}/servicedesk/{{desk}}/organization", desk_organizations, methods=["GET"]),
 ]

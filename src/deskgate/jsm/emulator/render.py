@@ -260,6 +260,7 @@ def issue_bean(store: EmulatorStore, issue: Issue, fields: Iterable[str], base: 
             },
         },
         "created": jira_time(issue.created),
+        "updated": jira_time(issue.updated),
         "reporter": platform_user(store, issue.reporter, base),
         store.request_type_field: origin,
         "description": (adf(description) if store.flavour == "cloud" else description)

@@ -98,6 +98,7 @@ class Organization:
     id: str
     name: str
     members: set[str] = field(default_factory=set)  # account ids
+    desks: set[str] = field(default_factory=set)  # the service desks it is associated with
 
 
 @dataclass
@@ -158,6 +159,12 @@ class Issue:
     participants: list[User] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    organizations: list[str] = field(default_factory=list)  # ids of the organizations it is shared with
+
+    @property
+    def updated(self) -> datetime:
+        """When the request last changed, as far as the emulator keeps track: its newest comment."""
+        return max([self.created, *(c.created for c in self.comments)])
 
     @property
     def status_category(self) -> str:
@@ -288,6 +295,7 @@ class EmulatorStore:
             participants=list(issue.participants),
             comments=list(issue.comments),
             attachments=list(issue.attachments),
+            organizations=list(issue.organizations),
         )
         self.index.setdefault(issue.id, []).append((self.clock(), snapshot))
 

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from deskgate.web.portal import (
     articles,
     create,
+    my_requests,
     pages,
     pending,
     request_actions,
@@ -21,7 +22,7 @@ from deskgate.web.portal import (
 
 routes = [
     Route("/portal", pages.help_center),
-    Route("/portal/requests", requests.my_requests),
+    Route("/portal/requests", my_requests.my_requests),
     Route("/portal/requests/{key}", request_page.request_page),
     Route("/portal/requests/{key}/comment", requests.add_comment, methods=["POST"]),
     Route("/portal/requests/{key}/share", request_actions.share, methods=["POST"]),
@@ -30,6 +31,7 @@ routes = [
     Route("/portal/requests/{key}/attachments/{attachment_id}", requests.download),
     Route("/portal/api/requests/{key}", request_page.request_json),
     Route("/portal/api/articles", articles.suggestions),
+    Route("/portal/outbox/{submission_id}", my_requests.pending_page),
     Route("/portal/outbox/{submission_id}/cancel", pending.cancel, methods=["POST"]),
     Route("/portal/outbox/{submission_id}/retry", pending.retry, methods=["POST"]),
     Route("/portal/{desk_id:int}", pages.desk_page),

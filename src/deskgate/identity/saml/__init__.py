@@ -1,0 +1,14 @@
+"""SAML 2.0 service provider: Web Browser SSO with the HTTP-Redirect request and the HTTP-POST response.
+
+The adapter turns a verified assertion into the same neutral `Claims` as OpenID Connect, so mapping,
+filters, provisioning and sessions never learn which protocol was used. Signatures are checked with
+signxml (lxml and cryptography, no xmlsec C library); everything else is checked here:
+
+    xml         parse untrusted XML with DTDs, entities, the network and comments refused
+    settings    the IdP as configured (by hand or from its metadata) and this SP's URLs
+    metadata    read an IdP's metadata; write the SP's
+    authn       the AuthnRequest and the Redirect binding
+    signature   which elements are signed, by a configured certificate only (signature wrapping)
+    response    the Web SSO profile's checks, in order, ending in `Claims`
+    replay      each assertion id is accepted once, across workers and instances
+"""

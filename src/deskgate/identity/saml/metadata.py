@@ -1,0 +1,81 @@
+"""SAML metadata: an IdP's read into `SamlIdpSettings`, the SP's written for the IdP's admin to load."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from deskgate.identity.saml.errors import SamlRejected
+from deskgate.identity.saml.settings import SamlIdpSettings, ServiceProvider
+from deskgate.identity.saml.xml import MD, NS, SAMLP, parse, qname, text_of
+
+REDIRECT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+POST_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+
+
+def idp_settings(data: bytes, *, entity_id: str | None = None, **overrides: object) -> SamlIdpSettings:
+    """Read an IdP's metadata (an EntityDescriptor, or an EntitiesDescriptor holding `entity_id`).
+
+    Only what the SP needs is taken: the entity id, the Redirect SSO location and the signing
+    certificates (KeyDescriptors marked for signing or for no use in particular). `overrides` sets the
+    fields metadata does not carry (``signed``, ``allow_sha1``…).
+    """
+    root = parse(data, what="IdP metadata")
+    if root.tag == qname(MD, "EntityDescriptor"):
+        entities = [root]
+    elif root.tag == qname(MD, "EntitiesDescriptor"):
+        entities = root.findall(".//md:EntityDescriptor", NS)
+    else:
+        raise SamlRejected("metadata", "the document is not SAML metadata (no EntityDescriptor)")
+    candidates = [e for e in entities if e.find("md:IDPSSODescriptor", NS) is not None]
+    if entity_id is not None:
+        candidates = [e for e in candidates if e.get("entityID") == entity_id]
+    if len(candidates) != 1:
+        found = sorted(str(e.get("entityID")) for e in candidates)
+        raise SamlRejected("metadata", f"expected one IdP entity, found {len(candidates)}: {found[:5]}")
+    entity = candidates[0]
+    descriptor = entity.find("md:IDPSSODescriptor", NS)
+    assert descriptor is not None
+    if SAMLP not in (descriptor.get("protocolSupportEnumeration") or "").split():
+        raise SamlRejected("metadata", "the IdP does not announce SAML 2.0 support")
+    sso = [
+        s.get("Location")
+        for s in descriptor.findall("md:SingleSignOnService", NS)
+        if s.get("Binding") == REDIRECT_BINDING
+    ]
+    if not sso or not sso[0]:
+        raise SamlRejected("metadata", "the IdP has no SingleSignOnService for the HTTP-Redirect binding")
+    certificates = [
+        text_of(cert)
+        for key in descriptor.findall("md:KeyDescriptor", NS)
+        if key.get("use") in (None, "signing")
+        for cert in key.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS)
+    ]
+    if not certificates:
+        raise SamlRejected("metadata", "the IdP's metadata carries no signing certificate")
+    values: dict[str, object] = {
+        "entity_id": entity.get("entityID"),
+        "sso_url": sso[0],
+        "signing_certificates": tuple(dict.fromkeys(certificates)),  # the same one listed twice counts once
+    }
+    return SamlIdpSettings.model_validate(values | overrides)
+
+
+def sp_metadata(sp: ServiceProvider) -> bytes:
+    """The SP's metadata: entity id and the ACS (HTTP-POST). Requests are unsigned for now, and
+    `WantAssertionsSigned` is not claimed since the response's signature may be the one that counts."""
+    entity = etree.Element(qname(MD, "EntityDescriptor"), nsmap={"md": MD}, entityID=sp.entity_id)
+    descriptor = etree.SubElement(
+        entity,
+        qname(MD, "SPSSODescriptor"),
+        AuthnRequestsSigned="false",
+        protocolSupportEnumeration=SAMLP,
+    )
+    etree.SubElement(
+        descriptor,
+        qname(MD, "AssertionConsumerService"),
+        Binding=POST_BINDING,
+        Location=sp.acs_url,
+        index="0",
+        isDefault="true",
+    )
+    return bytes(etree.tostring(entity, xml_declaration=True, encoding="UTF-8", pretty_print=True))

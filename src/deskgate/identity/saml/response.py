@@ -1,0 +1,174 @@
+"""The ACS checklist (Web Browser SSO profile, SAML profiles §4.1.4.3, and the security considerations):
+
+    decode → parse safely → signatures (signature.py) → Destination → Issuer → Status → InResponseTo
+    → assertion Issuer → a bearer SubjectConfirmation (Recipient, NotOnOrAfter, InResponseTo)
+    → Conditions (NotBefore, NotOnOrAfter, AudienceRestriction) → AuthnStatement → claims
+
+Each check refuses with `SamlRejected(check)`. Everything after the signatures reads only the signed
+copies. The assertion id's single use is the caller's last step (`replay.AssertionLedger`), taken only
+once every check passed, so a refused assertion cannot be burnt by someone who replays it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from lxml import etree
+
+from deskgate.errors import IdpReturnedError
+from deskgate.identity.claims import Claims
+from deskgate.identity.saml.attributes import attribute_values, claims_data
+from deskgate.identity.saml.errors import SamlRejected
+from deskgate.identity.saml.settings import SamlIdpSettings, ServiceProvider
+from deskgate.identity.saml.signature import verify_signatures
+from deskgate.identity.saml.xml import NS, parse, text_of
+
+SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+ENTITY_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedAssertion:
+    claims: Claims
+    assertion_id: str
+    remember_until: datetime  # how long its id must stay spent: past every time limit it carries
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What this answer must match: our SP, the IdP as configured, this browser's request, the time."""
+
+    sp: ServiceProvider
+    idp: SamlIdpSettings
+    request_id: str
+    now: datetime
+    skew: timedelta
+
+
+def decode(encoded: str) -> bytes:
+    try:
+        return base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SamlRejected("encoding", "SAMLResponse is not base64") from None
+
+
+def instant(value: str | None, what: str) -> datetime | None:
+    """An xs:dateTime (UTC 'Z' or an offset; more than microseconds are cut), or None when absent."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00"))
+    except ValueError:
+        raise SamlRejected("time", f"{what} is not a valid time: {value[:40]!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _issuer(element: etree._Element, idp: SamlIdpSettings, *, required: bool, what: str) -> None:
+    issuer = element.find("saml:Issuer", NS)
+    if issuer is None:
+        if required:
+            raise SamlRejected("issuer", f"the {what} names no issuer")
+        return
+    if issuer.get("Format") not in (None, ENTITY_FORMAT) or text_of(issuer) != idp.entity_id:
+        raise SamlRejected(
+            "issuer", f"the {what} comes from {text_of(issuer)[:200]!r}, not {idp.entity_id!r}"
+        )
+
+
+def _check_response(response: etree._Element, signed: bool, exp: Expected) -> None:
+    if response.get("Version") != "2.0":
+        raise SamlRejected("version", "not a SAML 2.0 response")
+    destination = response.get("Destination")
+    # Bindings §3.5.5.2: a signed message must say where it was sent; when present it must be here.
+    if (signed and destination is None) or (destination is not None and destination != exp.sp.acs_url):
+        raise SamlRejected("destination", f"the response was sent to {destination!r}, not {exp.sp.acs_url!r}")
+    _issuer(response, exp.idp, required=False, what="response")
+    code = response.find("samlp:Status/samlp:StatusCode", NS)
+    if code is None or code.get("Value") != SUCCESS:
+        status = code.get("Value") if code is not None else "none"
+        inner = response.find("samlp:Status/samlp:StatusCode/samlp:StatusCode", NS)
+        message = text_of(response.find("samlp:Status/samlp:StatusMessage", NS))[:300]
+        sub = f" / {inner.get('Value')}" if inner is not None else ""
+        raise IdpReturnedError("idp_status", f"{status}{sub}: {message}")
+    in_response_to = response.get("InResponseTo")
+    if in_response_to is None:
+        raise SamlRejected("unsolicited", "the response answers no request (IdP-initiated sign-in is off)")
+    if in_response_to != exp.request_id:
+        raise SamlRejected("in_response_to", "the response answers another sign-in than this browser's")
+
+
+def _check_confirmation(assertion: etree._Element, exp: Expected) -> datetime:
+    """A bearer confirmation for our ACS and this request, still valid; returns its NotOnOrAfter."""
+    problems: list[SamlRejected] = []
+    for confirmation in assertion.findall("saml:Subject/saml:SubjectConfirmation", NS):
+        data = confirmation.find("saml:SubjectConfirmationData", NS)
+        if confirmation.get("Method") != BEARER or data is None:
+            continue
+        until = instant(data.get("NotOnOrAfter"), "SubjectConfirmationData NotOnOrAfter")
+        if data.get("Recipient") != exp.sp.acs_url:
+            problems.append(SamlRejected("recipient", f"the assertion is for {data.get('Recipient')!r}"))
+        elif until is None or until <= exp.now - exp.skew:
+            problems.append(SamlRejected("expired", f"the subject confirmation ended at {until}"))
+        elif data.get("NotBefore") is not None:
+            problems.append(SamlRejected("subject_confirmation", "a bearer confirmation carries NotBefore"))
+        elif data.get("InResponseTo") != exp.request_id:
+            problems.append(SamlRejected("in_response_to", "the assertion answers another request"))
+        else:
+            return until
+    raise problems[0] if problems else SamlRejected("subject_confirmation", "no bearer subject confirmation")
+
+
+def _check_conditions(assertion: etree._Element, exp: Expected) -> datetime | None:
+    conditions = assertion.find("saml:Conditions", NS)
+    if conditions is None:
+        raise SamlRejected("conditions", "the assertion has no Conditions (no audience)")
+    not_before = instant(conditions.get("NotBefore"), "Conditions NotBefore")
+    not_after = instant(conditions.get("NotOnOrAfter"), "Conditions NotOnOrAfter")
+    if not_before is not None and not_before > exp.now + exp.skew:
+        raise SamlRejected("not_yet_valid", f"the assertion is valid only from {not_before}")
+    if not_after is not None and not_after <= exp.now - exp.skew:
+        raise SamlRejected("expired", f"the assertion ended at {not_after}")
+    restrictions = conditions.findall("saml:AudienceRestriction", NS)
+    # Core §2.5.1.4: every restriction must hold, so our entity id must be in each of them.
+    if not restrictions or any(
+        exp.sp.entity_id not in [text_of(a) for a in r.findall("saml:Audience", NS)] for r in restrictions
+    ):
+        raise SamlRejected("audience", f"the assertion is not addressed to {exp.sp.entity_id!r}")
+    return not_after
+
+
+def accept(encoded: str, idp_name: str, exp: Expected) -> AcceptedAssertion:
+    """Run the checklist over a POSTed SAMLResponse; the replay check is left to the caller."""
+    signed = verify_signatures(parse(decode(encoded), what="SAML response"), exp.idp)
+    _check_response(signed.response, signed.response_signed, exp)
+    assertion = signed.assertion
+    if assertion.get("Version") != "2.0":
+        raise SamlRejected("version", "not a SAML 2.0 assertion")
+    _issuer(assertion, exp.idp, required=True, what="assertion")
+    name_id = assertion.find("saml:Subject/saml:NameID", NS)
+    if name_id is None or not text_of(name_id):
+        raise SamlRejected("subject", "the assertion names no subject (NameID)")
+    confirmed_until = _check_confirmation(assertion, exp)
+    conditions_until = _check_conditions(assertion, exp)
+    statement = assertion.find("saml:AuthnStatement", NS)
+    if statement is None:
+        raise SamlRejected("authn_statement", "the assertion carries no AuthnStatement")
+    session_until = instant(statement.get("SessionNotOnOrAfter"), "SessionNotOnOrAfter")
+    if session_until is not None and session_until <= exp.now - exp.skew:
+        raise SamlRejected("expired", f"the IdP session ended at {session_until}")
+    data = claims_data(text_of(name_id), name_id.get("Format"), attribute_values(assertion))
+    claims = Claims(
+        idp=idp_name,
+        issuer=exp.idp.entity_id,
+        subject=text_of(name_id),
+        raw=data,
+        session_id=statement.get("SessionIndex"),
+    )
+    until = max(t for t in (confirmed_until, conditions_until) if t is not None) + exp.skew
+    return AcceptedAssertion(claims=claims, assertion_id=str(assertion.get("ID")), remember_until=until)

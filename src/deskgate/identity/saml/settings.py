@@ -1,0 +1,92 @@
+"""What Deskgate knows about one SAML IdP (`SamlIdpSettings`) and what it says about itself to it
+(`ServiceProvider`): the configuration every other module of this package reads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from cryptography import x509
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Which elements must carry a valid signature. "either" accepts a signed response or a signed assertion
+# (what most IdPs send); at least one signature is always required: an unsigned answer never passes.
+SignedParts = Literal["either", "response", "assertion", "both"]
+
+_PEM_BODY = re.compile(r"-----BEGIN CERTIFICATE-----|-----END CERTIFICATE-----|\s+")
+
+
+def normalize_certificate(value: str) -> str:
+    """A certificate as PEM, whether given as PEM or as the bare base64 of metadata and IdP consoles."""
+    body = _PEM_BODY.sub("", value)
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+    x509.load_pem_x509_certificate(pem.encode())  # raises ValueError when it is not one
+    return pem
+
+
+class SamlIdpSettings(BaseModel):
+    """One SAML IdP as the admin registered it, by hand or from its metadata (`metadata.idp_settings`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entity_id: str = Field(min_length=1, max_length=1024, description="The IdP's entity id (its Issuer).")
+    sso_url: str = Field(description="The IdP's SingleSignOnService location for the HTTP-Redirect binding.")
+    signing_certificates: tuple[str, ...] = Field(
+        min_length=1,
+        description="PEM certificates whose keys may sign (several during a rollover). Only these are "
+        "trusted: a certificate sent inside a message is never used.",
+    )
+    signed: SignedParts = Field(
+        default="either", description="Which elements must be signed; at least one always is."
+    )
+    allow_sha1: bool = Field(
+        default=False, description="Accept RSA-SHA1 signatures and SHA-1 digests (legacy IdPs only)."
+    )
+    name_id_format: str | None = Field(
+        default=None, description="NameIDPolicy Format to ask for (None: let the IdP choose)."
+    )
+
+    @field_validator("sso_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s?#]+", value):
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @field_validator("signing_certificates")
+    @classmethod
+    def _certificates(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(normalize_certificate(cert) for cert in value)
+        except ValueError:
+            raise ValueError(
+                "each signing certificate must be an X.509 certificate (PEM or base64)"
+            ) from None
+
+    def certificates(self) -> list[x509.Certificate]:
+        return [x509.load_pem_x509_certificate(pem.encode()) for pem in self.signing_certificates]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceProvider:
+    """Deskgate as the SP of one IdP: one entity per IdP, so each IdP's trust stays its own."""
+
+    idp: str
+    entity_id: str
+    acs_url: str
+    slo_url: str
+    metadata_url: str
+
+    @classmethod
+    def for_idp(cls, base_url: str, idp: str) -> ServiceProvider:
+        root = f"{base_url.rstrip('/')}/saml/{idp}"
+        # The metadata URL doubles as the entity id: unique per IdP, and it resolves to the metadata.
+        return cls(
+            idp=idp,
+            entity_id=f"{root}/metadata",
+            acs_url=f"{root}/acs",
+            slo_url=f"{root}/slo",
+            metadata_url=f"{root}/metadata",
+        )
