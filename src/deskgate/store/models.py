@@ -356,3 +356,14 @@ class SignInBlockRow(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_sign_in_blocks_idp_subject", "idp", "subject"),)
+
+
+class CustomerPreferenceRow(Base):
+    """What a customer chose on their account page, by IdP subject (see `deskgate.portal.preferences`)."""
+
+    __tablename__ = "customer_preferences"
+
+    idp: Mapped[str] = mapped_column(String(63), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # an IANA zone name; None: the browser's
+    updated_at: Mapped[datetime]

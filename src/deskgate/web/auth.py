@@ -31,6 +31,7 @@ from deskgate.sessions.store import SessionRecord
 from deskgate.web import admin_idp_signin, connection_test, logout
 from deskgate.web.context import current_user, web
 from deskgate.web.errors import error_id_of
+from deskgate.web.portal.account import account_page
 from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
 
 
@@ -248,10 +249,7 @@ async def account(request: Request) -> Response:
 
 
 async def _account_page(request: Request, user: SessionRecord) -> Response:
-    # Customers see the IdP's title (the sign-in button's label), never its internal name.
-    configs = await web(request).services.providers.all()
-    title = next((c.title for c in configs if c.name == user.idp), user.idp)
-    return web(request).render(request, "account.html", {"user": user, "idp_title": title})
+    return await account_page(request, user)  # name, e-mail, organizations, IdP title, time zone
 
 
 async def me(request: Request) -> Response:

@@ -40,7 +40,9 @@ class WebContext:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         # Set when JSM was too slow and cached data stood in for it: the portal layout says so.
-        full = {"user": None, "stale_since": page_budget.stale_notice_time(), **context}
+        # The customer's chosen time zone (`deskgate.portal.preferences`), for `<time>` on the page.
+        zone = getattr(request.state, "time_zone", None)
+        full = {"user": None, "stale_since": page_budget.stale_notice_time(), "time_zone": zone, **context}
         return self.templates.TemplateResponse(
             request, template, full, status_code=status_code, headers=headers
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from deskgate.web.portal import (
+    account,
     articles,
     create,
     my_requests,
@@ -22,6 +23,7 @@ from deskgate.web.portal import (
 
 routes = [
     Route("/portal", pages.help_center),
+    Route("/account/time-zone", account.save_time_zone, methods=["POST"]),
     Route("/portal/requests", my_requests.my_requests),
     Route("/portal/requests/{key}", request_page.request_page),
     Route("/portal/requests/{key}/comment", requests.add_comment, methods=["POST"]),
