@@ -13,6 +13,8 @@ from deskgate.demo.people import DEMO_PEOPLE
 from deskgate.demo.story import seed_story
 from deskgate.jsm import JsmClient, RetryPolicy, organizations
 from deskgate.jsm.emulator import create_emulator
+from deskgate.jsm.endpoints import IssueRef
+from deskgate.jsm.jql import RequestSearch
 from tests.contract.test_jsm_emulator_contract import SITE, Contract, Rig, ValidatingTransport
 
 pytestmark = pytest.mark.anyio
@@ -50,7 +52,16 @@ async def test_every_person_history_reads_within_the_contract(rig: Rig) -> None:
                 for attachment in await client.attachments(found.issue_key):
                     async with await client.download_attachment(attachment) as download:
                         assert await download.read()
-    assert len(seen["ana"]) == 6 and len(seen["ben"]) == 2 and len(seen["chloe"]) == 2
+    assert len(seen["ana"]) == 6 and len(seen["ben"]) == 3 and len(seen["chloe"]) == 2
+    # Ana's organization's request: found by the Organizations JQL on a desk associated with Lumen Labs.
+    lumen = next(o for o in await organizations.organizations(client) if o.name == "Lumen Labs")
+    assert lumen.id in {o.id for o in await organizations.desk_organizations(client, desks[0].id)}
+    ana = await client.find_customer_by_email(desks[0].id, DEMO_PEOPLE[0].email)
+    assert ana is not None
+    search = RequestSearch([d.project_key for d in desks], ana.user_id, [lumen.id], ownership="organization")
+    shared = (await client.search_requests(search, 0, 50)).values
+    assert [r.summary for r in shared] == ["The team printer jams on double-sided jobs"]
+    assert await client.shared_with_organizations(IssueRef(shared[0].issue_key), [lumen.id])
     names = {o.name for o in await organizations.organizations(client)}
     assert names == {p.organization for p in DEMO_PEOPLE}
     assert {"searchForIssuesUsingJqlEnhancedPost", "searchForIssuesUsingJqlPost"} & rig.contract.validated

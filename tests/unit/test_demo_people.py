@@ -98,11 +98,15 @@ def test_the_story_keeps_internal_notes_internal_and_dates_in_order(jsm: DemoJsm
     for issue in store.issues:
         times = [issue.created, *(c.created for c in issue.comments)]
         assert times == sorted(times), issue.key
-    # Ben's history holds his own requests and the one he shared with Ana, none of Ana's own.
+    # Ben's history holds his own requests (one shared with Ana, one with their organization), none of Ana's.
     assert {i.summary for i in _of(store, "ben")} == {
         "VPN access for the Lisbon office",
         "New bank account for my salary",
+        "The team printer jams on double-sided jobs",
     }
+    shared = [i for i in store.issues if i.organizations]
+    lumen = next(o for o in store.organizations if o.name == "Lumen Labs")
+    assert [i.organizations for i in shared] == [[lumen.id]] and shared[0].desk.id in lumen.desks
 
 
 def test_every_person_is_a_customer_of_the_desks_of_their_requests(jsm: DemoJsm) -> None:

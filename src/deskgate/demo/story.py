@@ -250,4 +250,24 @@ def seed_story(store: EmulatorStore, people: Sequence[DemoPerson] = DEMO_PEOPLE)
         {"summary": "Meeting room 3 is too cold", "description": "It is 17 °C in the mornings."},
         day=20,
     )
+
+    # Shared with Lumen Labs, which uses the IT desk: Ana finds it under "My organizations" without
+    # being its reporter or a participant; Chloé (Harbor Logistics) never sees it.
+    lumen = next(o for o in store.organizations if o.name == "Lumen Labs")
+    lumen.desks.add(it.id)
+    printer = history.request(
+        it,
+        get_help,
+        ben,
+        {
+            "summary": "The team printer jams on double-sided jobs",
+            "description": "Any double-sided job on the Lisbon team printer jams after the first page.",
+        },
+        day=21,
+        status="In progress",
+    )
+    printer.organizations.append(lumen.id)
+    history.comment(
+        printer, sam, "A technician is booked for Friday; single-sided works meanwhile.", day=21.5
+    )
     store.settle_index()  # the story happened long before anyone searches
