@@ -29,6 +29,7 @@ from deskgate.errors import DeskgateError, LoginDenied, LoginError, NotFound, ne
 from deskgate.jsm.errors import JsmError, JsmNotFound
 from deskgate.portal.connection import JsmNotConnected
 from deskgate.sessions.store import SessionRecord
+from deskgate.web.context import WebContext
 
 log = logging.getLogger("deskgate.web")
 
@@ -62,10 +63,16 @@ class Viewer:
     csrf_cookie: str | None = None
 
 
+def _web_context(request: Request) -> WebContext | None:
+    """The running app's context; None before its start-up finished (or in a bare test app)."""
+    found = getattr(request.app.state, "web", None) if "app" in request.scope else None
+    return found if isinstance(found, WebContext) else None
+
+
 async def viewer_of(request: Request) -> Viewer:
     """The signed-in customer or admin, as the other pages find them; a signed-out viewer when the
     lookup fails or takes too long (the store may be the very thing that broke)."""
-    ctx: Any = getattr(request.app.state, "web", None) if "app" in request.scope else None
+    ctx = _web_context(request)
     if ctx is None:  # the app never started (or a bare test app): nobody can be signed in
         return Viewer()
     console = is_console(request)
@@ -180,7 +187,7 @@ def _render(
     viewer: Viewer,
 ) -> Response:
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
-    ctx: Any = getattr(request.app.state, "web", None) if "app" in request.scope else None
+    ctx = _web_context(request)
     if viewer.csrf_cookie and ctx is not None:  # the page's sign-out form needs the CSRF cookie too
         (ctx.admin_csrf if is_console(request) else ctx.csrf).attach(response, viewer.csrf_cookie)
     return response
