@@ -25,7 +25,7 @@ from deskgate.admin.setup import AdminSetup
 from deskgate.admin.throttle import SignInThrottle
 from deskgate.audit import AuditEvent, AuditLog
 from deskgate.crypto import SecretBox
-from deskgate.errors import ConfigError
+from deskgate.errors import ConfigError, NotFound
 from deskgate.identity.oidc.client import RelyingParty
 from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.registry import ProviderRegistry
@@ -109,6 +109,8 @@ class Services:
     async def relying_party(self, name: str) -> RelyingParty:
         """The RP for one IdP, rebuilt only when its configuration changed (it caches discovery and keys)."""
         config = await self.providers.get(name)
+        if config.protocol == "saml":  # no relying party: callers treat it like an IdP that is unreachable
+            raise NotFound(f"{name} is a SAML IdP, not an OpenID Connect or OAuth 2.0 one")
         fingerprint = hashlib.sha256(config.model_dump_json().encode()).hexdigest()
         cached = self._parties.get(name)
         if cached and cached[0] == fingerprint:

@@ -75,7 +75,7 @@ def test_idp_metadata_gives_entity_sso_and_signing_certificates() -> None:
     ids=["xxe", "entity-expansion", "external-dtd"],
 )
 def test_metadata_with_a_doctype_is_refused(doctype: str) -> None:
-    with pytest.raises(SamlRejected, match="DOCTYPE|network"):
+    with pytest.raises(SamlRejected, match=r"DOCTYPE|network"):
         idp_settings(idp_metadata(SigningKey.generate().cert_pem, doctype=doctype))
 
 

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from deskgate.identity.filters import ClaimRule, FilterRules
 from deskgate.identity.mapping import AttributeMapping
+from deskgate.identity.saml.settings import SamlIdpSettings
 
-Protocol = Literal["oidc", "oauth2"]
+Protocol = Literal["oidc", "oauth2", "saml"]
 ClientAuthMethod = Literal["client_secret_post", "client_secret_basic", "none"]
 # What the IdP's front-channel logout request carries, hence which sessions it may end (see
 # deskgate.login.frontchannel, which documents each value): the URL is public, so a request may only end
@@ -107,7 +108,7 @@ class ProviderConfig(BaseModel):
         description="What the IdP's front-channel logout request carries (None: the preset's default).",
     )
 
-    client_id: str
+    client_id: str = Field(default="", description="OIDC/OAuth 2.0 only: the client registered at the IdP.")
     client_secret: SecretStr | None = None
     token_endpoint_auth_method: ClientAuthMethod = "client_secret_basic"  # noqa: S105
     scopes: tuple[str, ...] = ("openid", "email", "profile")
@@ -125,6 +126,9 @@ class ProviderConfig(BaseModel):
     filters: FilterRules = Field(default_factory=FilterRules)
     admin_access: AdminAccess | None = Field(
         default=None, description="Who may sign in to the admin console through this IdP; None: nobody."
+    )
+    saml: SamlIdpSettings | None = Field(
+        default=None, description="SAML 2.0 only: the IdP's entity id, SSO URL and signing certificates."
     )
 
     @property
@@ -182,6 +186,14 @@ class ProviderConfig(BaseModel):
 
     @model_validator(mode="after")
     def _endpoints_complete(self) -> ProviderConfig:
+        if self.protocol == "saml":
+            if self.saml is None:
+                raise ValueError("a SAML provider needs its saml settings (entity id, SSO URL, certificates)")
+            return self  # the OIDC/OAuth 2.0 fields play no part
+        if self.saml is not None:
+            raise ValueError("saml settings belong to a provider with protocol: saml")
+        if not self.client_id:
+            raise ValueError("client_id is required")
         if self.protocol == "oidc" and self.discovery:
             if not self.issuer:
                 raise ValueError("an OIDC provider with discovery needs an issuer")

@@ -28,7 +28,7 @@ from deskgate.services import (
     CALLBACK_PATH,
 )
 from deskgate.sessions.store import SessionRecord
-from deskgate.web import admin_idp_signin, connection_test, logout
+from deskgate.web import admin_idp_signin, connection_test, logout, saml
 from deskgate.web.context import current_user, web
 from deskgate.web.errors import error_id_of
 from deskgate.web.portal.account import account_page
@@ -101,6 +101,8 @@ async def begin_login(
     login_hint: str | None = None,
 ) -> Response:
     ctx = web(request)
+    if (await ctx.services.providers.get(idp)).protocol == "saml":
+        return await saml.begin(request, idp, purpose=purpose, next_url=next_url)
     party = await ctx.services.relying_party(idp)
     auth = await party.authorization_request(prompt=prompt, login_hint=login_hint)
     # Minted afresh at every start, never taken over from the browser: a value planted there (or left by an
@@ -275,4 +277,5 @@ routes = [
     Route(CALLBACK_PATH, callback, methods=["GET", "POST"]),
     Route("/account", account),
     *logout.routes,
+    *saml.routes,
 ]

@@ -1,0 +1,163 @@
+"""SAML routes, thin: the SP's metadata, the start of a sign-in, and the ACS. The checks live in
+`deskgate.identity.saml`; what follows a verified assertion is the same pipeline as OIDC's."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from deskgate.audit import AuditEvent
+from deskgate.errors import DeskgateError, LoginDenied, LoginError, LoginStateError, NotFound
+from deskgate.identity.provider import ProviderConfig
+from deskgate.identity.saml import authn, metadata
+from deskgate.identity.saml.replay import AssertionLedger
+from deskgate.identity.saml.response import Expected, accept
+from deskgate.identity.saml.settings import SamlIdpSettings, ServiceProvider
+from deskgate.login.pipeline import LoginContext
+from deskgate.login.states import PendingLogin
+from deskgate.security.redirects import safe_next
+from deskgate.web.context import web
+from deskgate.web.errors import error_id_of
+from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
+
+RESUBMITTED = "deskgate_resubmitted"
+
+
+async def _saml_idp(request: Request, name: str) -> tuple[ProviderConfig, SamlIdpSettings, ServiceProvider]:
+    """An enabled SAML IdP by name (drafts included: the pending sign-in says what it is for)."""
+    services = web(request).services
+    config = next((c for c in await services.providers.enabled() if c.name == name), None)
+    if config is None or config.protocol != "saml" or config.saml is None:
+        raise NotFound(f"no enabled SAML IdP named {name!r}", user_message="Unknown sign-in method.")
+    return config, config.saml, ServiceProvider.for_idp(services.settings.base_url, name)
+
+
+async def sp_metadata(request: Request) -> Response:
+    _, _, sp = await _saml_idp(request, request.path_params["idp"])
+    return Response(metadata.sp_metadata(sp), media_type="application/samlmetadata+xml")
+
+
+async def begin(request: Request, idp: str, *, purpose: str, next_url: str) -> Response:
+    """Send the browser to the IdP with an AuthnRequest; its id waits in this browser's pending sign-in."""
+    if purpose != "login":
+        raise NotFound(f"{purpose} sign-in through SAML is not available", user_message="Not available yet.")
+    ctx = web(request)
+    config, settings, sp = await _saml_idp(request, idp)
+    if not config.live:
+        raise NotFound(f"SAML IdP {idp!r} is a draft", user_message="Unknown sign-in method.")
+    relay_state = secrets.token_urlsafe(32)
+    sent = authn.redirect(sp, settings, relay_state)
+    binding = secrets.token_urlsafe(32)  # minted afresh, as for OIDC (see web.auth.begin_login)
+    pending = PendingLogin(
+        idp=idp, purpose=purpose, nonce=sent.request_id, code_verifier=None, next_url=next_url
+    )
+    await ctx.services.login_states.put(relay_state, binding, pending)
+    response = RedirectResponse(sent.url, status_code=302, headers=NO_STORE)
+    set_cookie(
+        response,
+        ctx.cookies.login,
+        binding,
+        https=ctx.https,
+        max_age=ctx.services.settings.login_state_seconds,
+    )
+    return response
+
+
+async def login(request: Request) -> Response:
+    next_url = safe_next(request.query_params.get("next"))
+    return await begin(request, request.path_params["idp"], purpose="login", next_url=next_url)
+
+
+async def acs(request: Request) -> Response:
+    """The checklist: browser binding → RelayState → this IdP → the assertion's checks → IdP still live →
+    single use → pipeline → session → redirect."""
+    ctx = web(request)
+    name = request.path_params["idp"]
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    if request.cookies.get(ctx.cookies.login) is None and RESUBMITTED not in form:
+        # The IdP's POST is cross-site, so the SameSite=Lax binding cookie stayed behind: post it again
+        # from our own page. Nothing is consumed here.
+        fields = {k: form[k] for k in ("SAMLResponse", "RelayState") if k in form} | {RESUBMITTED: "1"}
+        return ctx.render(
+            request, "resubmit.html", {"action": request.url.path, "fields": fields}, headers=NO_STORE
+        )
+    pending: PendingLogin | None = None
+    try:
+        pending = await ctx.services.login_states.take(
+            form.get("RelayState"), request.cookies.get(ctx.cookies.login)
+        )
+        if pending.idp != name:
+            raise LoginStateError("idp", f"the sign-in began at {pending.idp}, the answer came to {name}")
+        config, settings, sp = await _saml_idp(request, name)
+        now = datetime.now(UTC)
+        expected = Expected(sp, settings, pending.nonce, now, timedelta(seconds=config.clock_skew_seconds))
+        accepted = accept(form.get("SAMLResponse", ""), name, expected)
+        if not config.live:
+            raise LoginDenied(
+                "idp_disabled", f"{name} was turned off or is a draft", subject=accepted.claims.subject
+            )
+        await AssertionLedger(ctx.services.db).spend(
+            name, accepted.assertion_id, until=accepted.remember_until
+        )
+        login_ctx = await ctx.services.pipeline.run(
+            LoginContext(
+                config,
+                accepted.claims,
+                None,
+                next_url=pending.next_url,
+                client_ip=ctx.client_ip(request),
+                user_agent=request.headers.get("user-agent"),
+            )
+        )
+    except (LoginError, LoginDenied) as exc:
+        if isinstance(exc, LoginDenied):
+            exc.idp = name
+        await _audit_failure(request, name, exc)
+        raise
+    assert login_ctx.session_id and login_ctx.session
+    await ctx.services.audit.record(
+        AuditEvent(
+            event="login",
+            outcome="success",
+            idp=name,
+            subject=login_ctx.session.subject,
+            email=login_ctx.session.email,
+            client_ip=ctx.client_ip(request),
+        )
+    )
+    response = RedirectResponse(pending.next_url, status_code=303, headers=NO_STORE)
+    await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))  # rotation at sign-in
+    set_cookie(response, ctx.cookies.session, login_ctx.session_id, https=ctx.https)
+    delete_cookie(response, ctx.cookies.login, https=ctx.https)
+    return response
+
+
+async def _audit_failure(request: Request, idp: str, exc: DeskgateError) -> None:
+    ctx = web(request)
+    if isinstance(exc, LoginDenied):
+        outcome, detail = "refused", f"rule={exc.rule}: {exc.reason}"
+    else:
+        outcome, detail = "failure", f"check={getattr(exc, 'check', type(exc).__name__)}: {exc.detail}"
+    await ctx.services.audit.record(
+        AuditEvent(
+            event="login",
+            outcome=outcome,
+            idp=idp,
+            subject=getattr(exc, "subject", None),
+            email=getattr(exc, "email", None),
+            client_ip=ctx.client_ip(request),
+            error_id=error_id_of(exc, request),
+            detail=detail,
+        )
+    )
+
+
+routes = [
+    Route("/saml/{idp}/metadata", sp_metadata),
+    Route("/saml/{idp}/login", login),
+    Route("/saml/{idp}/acs", acs, methods=["POST"]),
+]

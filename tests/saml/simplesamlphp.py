@@ -1,0 +1,129 @@
+"""SimpleSAMLphp (Debian `simplesamlphp` 1.19) as a real SAML IdP on loopback, served by `php -S`.
+
+A private configuration directory per run: the Debian defaults with our URLs, a fresh signing key,
+one SP (Deskgate's entity for `idp_name`) and `exampleauth:UserPass` accounts. The NameID is the
+`mail` attribute (PEERS.md: `saml:AttributeNameID` takes `'attribute' => 'mail'`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from deskgate.identity.saml.settings import ServiceProvider
+from tests.saml.hostile_idp import SigningKey
+from tests.support.live import free_port
+
+WWW = Path("/usr/share/simplesamlphp/www")
+DEBIAN_CONFIG = Path("/etc/simplesamlphp")
+ANA = ("ana", "ana-password")
+
+
+def available() -> str | None:
+    """Why SimpleSAMLphp cannot run here, or None when it can."""
+    if shutil.which("php") is None:
+        return "php is not installed (dev/setup --tests installs php-cli)"
+    if not (WWW / "saml2/idp/SSOService.php").exists():
+        return "SimpleSAMLphp is not installed (dev/setup --tests installs simplesamlphp)"
+    return None
+
+
+def _write_config(root: Path, base: str, sp: ServiceProvider) -> None:
+    for sub in ("cert", "metadata", "data", "tmp", "log"):
+        (root / sub).mkdir()
+    key = SigningKey.generate("SimpleSAMLphp test IdP")
+    (root / "cert/idp.key").write_bytes(key.key_pem)
+    (root / "cert/idp.crt").write_text(key.cert_pem)
+    shutil.copy(DEBIAN_CONFIG / "acl.php", root / "acl.php")
+    shutil.copytree(DEBIAN_CONFIG / "attributemap", root / "attributemap")
+    (root / "config.php").write_text(
+        f"""<?php
+require '{DEBIAN_CONFIG}/config.php';
+$config['baseurlpath'] = '{base}/';
+$config['certdir'] = '{root}/cert/';
+$config['loggingdir'] = '{root}/log/';
+$config['datadir'] = '{root}/data/';
+$config['tempdir'] = '{root}/tmp';
+$config['metadatadir'] = '{root}/metadata/';
+$config['logging.handler'] = 'file';
+$config['secretsalt'] = 'simplesamlphp-test-salt-0123456789';
+$config['auth.adminpassword'] = 'simplesamlphp-admin-test';
+$config['enable.saml20-idp'] = true;
+// Plain HTTP on loopback: secure cookies would be refused, and SameSite=None needs them.
+$config['session.cookie.secure'] = false;
+$config['session.cookie.samesite'] = 'Lax';
+$config['language.cookie.secure'] = false;
+$config['language.cookie.samesite'] = 'Lax';
+$config['module.enable'] = ['exampleauth' => true, 'core' => true, 'saml' => true, 'admin' => true];
+"""
+    )
+    (root / "authsources.php").write_text(
+        f"""<?php
+$config = [
+    'admin' => ['core:AdminPassword'],
+    'example-userpass' => [
+        'exampleauth:UserPass',
+        '{ANA[0]}:{ANA[1]}' => [
+            'uid' => ['ana'], 'mail' => ['ana@lumen.example'], 'givenName' => ['Ana'], 'sn' => ['Costa'],
+            'memberOf' => ['staff', 'vpn'],
+        ],
+    ],
+];
+"""
+    )
+    email_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    (root / "metadata/saml20-idp-hosted.php").write_text(
+        f"""<?php
+$metadata['__DYNAMIC:1__'] = [
+    'host' => '__DEFAULT__',
+    'privatekey' => 'idp.key',
+    'certificate' => 'idp.crt',
+    'auth' => 'example-userpass',
+    'saml20.sign.response' => true,
+    'saml20.sign.assertion' => true,
+    'authproc' => [10 => ['class' => 'saml:AttributeNameID', 'attribute' => 'mail', 'Format' => '{email_format}']],
+];
+"""
+    )
+    (root / "metadata/saml20-sp-remote.php").write_text(
+        f"""<?php
+$metadata['{sp.entity_id}'] = ['AssertionConsumerService' => '{sp.acs_url}', 'NameIDFormat' => '{email_format}'];
+"""
+    )
+
+
+@contextmanager
+def simplesamlphp(root: Path, sp: ServiceProvider) -> Iterator[str]:
+    """Run the IdP; yields its base URL (metadata at /saml2/idp/metadata.php)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    _write_config(root, base, sp)
+    log = (root / "php.log").open("wb")
+    process = subprocess.Popen(
+        ["php", "-S", f"127.0.0.1:{port}", "-t", str(WWW)],
+        env={"SIMPLESAMLPHP_CONFIG_DIR": str(root), "PATH": "/usr/bin:/bin"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if httpx.get(base + "/saml2/idp/metadata.php", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"SimpleSAMLphp did not start: {(root / 'php.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
