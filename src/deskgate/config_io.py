@@ -38,6 +38,7 @@ from deskgate.portal.connection import SiteSwitch
 from deskgate.portal.desks import DeskSetting
 from deskgate.portal.jira_setup import connect
 from deskgate.services import Services
+from deskgate.validation import plain_message
 
 FORMAT_VERSION = 1
 # A stand-in secret, only so that validation can go on to find an entry's other problems; never stored.
@@ -291,7 +292,7 @@ def _needs_secret(entry: dict[str, Any]) -> bool:
 def _describe(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
-        message = str(item["msg"]).removeprefix("Value error, ")
+        message = plain_message(item)
         where = ".".join(str(part) for part in item["loc"])
         problems.append(f"{where}: {message}" if where else message)
     return problems

@@ -21,6 +21,7 @@ from deskgate.identity.presets.entries import expand_entry
 from deskgate.identity.provider import ProviderConfig
 from deskgate.jsm.connection import JsmConnection
 from deskgate.login.page import LoginPageSettings
+from deskgate.validation import plain_message
 
 MIN_SECRET_KEY_LENGTH = 32
 MIN_METRICS_TOKEN_LENGTH = 16
@@ -264,7 +265,7 @@ def _format_validation_error(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        problems.append(f"{where}: {str(item['msg']).removeprefix('Value error, ')}")
+        problems.append(f"{where}: {plain_message(item)}")
     return problems
 
 

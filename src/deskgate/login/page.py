@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from deskgate.errors import ConfigError
 from deskgate.identity.provider import NAME_PATTERN, ProviderConfig
 from deskgate.store.models import LoginPageRow
+from deskgate.validation import plain_message
 
 CACHE_SECONDS = 5.0
 _ROW_ID = 1
@@ -224,8 +225,7 @@ def parse_domain_lines(text: str, idp_names: Sequence[str]) -> tuple[dict[str, s
 
 def problems_of(error: ValidationError) -> list[str]:
     return [
-        f"{'.'.join(str(part) for part in item['loc']) or 'login_page'}: "
-        + item["msg"].removeprefix("Value error, ")
+        f"{'.'.join(str(part) for part in item['loc']) or 'login_page'}: " + plain_message(item)
         for item in error.errors()
     ]
 

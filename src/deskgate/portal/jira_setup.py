@@ -25,6 +25,7 @@ from deskgate.jsm.models import ServiceDesk
 from deskgate.portal.connection import SiteSwitch
 from deskgate.portal.desks import DeskSetting, DeskSettings
 from deskgate.services import Services
+from deskgate.validation import plain_message
 
 Deployment = Literal["cloud", "datacenter"]
 SECRET_FIELDS: Mapping[str, str] = {"cloud": "api_token", "datacenter": "personal_access_token"}
@@ -81,7 +82,7 @@ def build_connection(
 def _by_field(error: ValidationError) -> dict[str, str]:
     problems: dict[str, str] = {}
     for item in error.errors():
-        message = str(item["msg"]).removeprefix("Value error, ")
+        message = plain_message(item)
         if item["loc"]:
             problems.setdefault(str(item["loc"][0]), message)
             continue

@@ -23,6 +23,7 @@ from deskgate.login.admin_access import describe
 from deskgate.login.diagnosis import explain
 from deskgate.services import CALLBACK_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
 from deskgate.sessions.store import SessionRecord
+from deskgate.validation import plain_message
 from deskgate.web import connection_test
 from deskgate.web.admin_checklist import setup_checklist
 from deskgate.web.auth import begin_login
@@ -163,7 +164,7 @@ def _parse_access(form: Mapping[str, str]) -> tuple[AdminAccess | None, dict[str
     except ValidationError as exc:
         for problem in exc.errors():
             field = "claim" if problem["loc"] and problem["loc"][0] == "claim" else "value"
-            errors[field] = str(problem["msg"]).removeprefix("Value error, ")
+            errors[field] = plain_message(problem)
         return None, errors
     return AdminAccess(claim_rules=(rule,)), {}
 

@@ -19,6 +19,7 @@ from deskgate.changes import changed_fields, model_changes
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.page import LoginPageSettings, parse_domain_lines
 from deskgate.sessions.store import SessionRecord
+from deskgate.validation import plain_message
 from deskgate.web.brand_tokens import brand_tokens
 from deskgate.web.console import admin_form, admin_only, audit_change, form_page
 from deskgate.web.context import web
@@ -89,7 +90,8 @@ def _from_form(
     except ValidationError as exc:
         for item in exc.errors():
             field = str(item["loc"][-1] if item["loc"][0] == "branding" else item["loc"][0])
-            errors.setdefault(field, item["msg"].removeprefix("Value error, ").capitalize() + ".")
+            message = plain_message(item)
+            errors.setdefault(field, message[:1].upper() + message[1:] + ".")
         return None, errors
     return (None, errors) if errors else (settings, {})
 

@@ -170,8 +170,8 @@ def reworded(errors: Mapping[str, str]) -> dict[str, str]:
         label = LABELS.get(key)
         if label is None or message.startswith(label):
             plain[key] = message
-        elif message.startswith("Input should be"):
-            plain[key] = f"{label} must be{message.removeprefix('Input should be')}"
+        elif message.startswith("must "):  # deskgate.validation's words: "must be a whole number"
+            plain[key] = f"{label} {message}"
         else:
             plain[key] = f"{label}: {message}"
     return plain

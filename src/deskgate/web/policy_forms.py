@@ -15,13 +15,14 @@ from pydantic import ValidationError
 from deskgate.identity.claims import Claims
 from deskgate.identity.filters import ClaimRule, FilterRules
 from deskgate.identity.mapping import ATTRIBUTES, AttributeMapping, ClaimPaths, format_paths, parse_paths
+from deskgate.validation import plain_message
 
 BLANK_RULE_ROWS = 2  # empty rows under the existing claim rules, for adding rules without JavaScript
 MAX_RULE_ROWS = 100
 
 
 def _messages(exc: ValidationError) -> str:
-    return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+    return "; ".join(plain_message(e) for e in exc.errors())
 
 
 # --- attribute mapping -----------------------------------------------------------------------------
@@ -134,7 +135,7 @@ def read_filters(form: Mapping[str, str]) -> tuple[FilterRules | None, dict[str,
         parsed = FilterRules.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
-            errors[str(error["loc"][0])] = str(error["msg"]).removeprefix("Value error, ")
+            errors[str(error["loc"][0])] = plain_message(error)
         return None, errors, values
     if errors:
         return None, errors, values

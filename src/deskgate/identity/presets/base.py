@@ -30,6 +30,7 @@ from deskgate.identity.presets.inputs import CLEANERS, InputKind
 from deskgate.identity.presets.logout_help import BACKCHANNEL_URL_HINT, FRONTCHANNEL_HELP, HELP_PLACEHOLDERS
 from deskgate.identity.provider import NAME_PATTERN, ClientAuthMethod, FrontChannelLogout, ProviderConfig
 from deskgate.identity.provider import Protocol as ProviderProtocol
+from deskgate.validation import plain_message
 
 Template = str | tuple[str, ...]
 
@@ -270,6 +271,6 @@ def _by_field(exc: ValidationError, field_names: set[str]) -> dict[str, str]:
     for error in exc.errors():
         loc = error["loc"]
         key = str(loc[0]) if loc and str(loc[0]) in field_names | {"name", "title"} else GENERAL_ERROR
-        message = str(error["msg"]).removeprefix("Value error, ")
+        message = plain_message(error)
         errors[key] = f"{errors[key]}; {message}" if key in errors else message
     return errors
