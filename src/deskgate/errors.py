@@ -6,7 +6,8 @@
     │   ├── IdpReturnedError      the IdP answered the callback with ?error=
     │   ├── LoginStateError       state missing, unknown, expired, already used, or from another browser
     │   ├── ProviderUnavailable   discovery, JWKS, token or userinfo endpoint unreachable or malformed
-    │   └── TokenRejected         an ID token, token response or userinfo failed validation
+    │   ├── TokenRejected         an ID token, token response or userinfo failed validation
+    │   └── SamlRejected          (identity.saml.errors) a SAML response or metadata failed a check
     ├── LoginDenied               the user signed in at the IdP but a filter refused them (`rule`)
     │   ├── NoEmailAddress        (portal.provisioning) the IdP sent no email to find the JSM customer by
     │   └── AdminAccessDenied     (login.admin_access) the IdP's admin rule does not admit this user
