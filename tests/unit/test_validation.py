@@ -43,7 +43,7 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
     Settings: {"secret_key": "k" * 40, "demo": True},
 }
 # Values no field accepts in every shape: a mapping where text or a list is expected, and the reverse.
-WRONG = ({"not": [[]]}, [[[]]], "\x00 not a value", -(10**30))
+WRONG: tuple[object, ...] = ({"not": [[]]}, [[[]]], "\x00 not a value", -(10**30))
 PYDANTIC_PHRASES = ("Input should", "Value error", "String should", "Field required", "should match", "^")
 
 
