@@ -17,6 +17,7 @@ from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.saml.settings import ServiceProvider
 from deskgate.services import Services
 from tests.saml.hostile_idp import SSO_URL, HostileIdp, encode
+from tests.support.admin import console_sign_in
 from tests.support.inprocess import running_app
 
 BASE = "http://127.0.0.1:8080"
@@ -126,6 +127,23 @@ async def test_a_forged_answer_is_refused_and_nobody_is_signed_in(db_url: str, i
         refused = await post(client, idp.response(request_id, signed="none"), relay)
         assert refused.status_code == 400
         assert (await client.get("/me")).status_code == 401
+        failure = (await services.audit.query())[0]
+        assert (failure.event, failure.outcome, failure.idp) == ("login", "failure", "corp")
+        assert failure.detail is not None and failure.detail.startswith("check=unsigned")
+        assert failure.error_id is not None and failure.error_id in refused.text
+
+
+async def test_the_console_does_not_edit_a_saml_idp_as_an_oidc_one(db_url: str, idp: HostileIdp) -> None:
+    async with running_app(db_url, raise_app_exceptions=False) as (client, services):
+        await add_idp(services, idp)
+        token = await console_sign_in(client, services)
+        assert (await client.get("/admin/")).status_code == 200
+        assert (await client.get("/admin/idps/corp/edit")).status_code == 404
+        posted = await client.post(
+            "/admin/idps/corp/edit", data={"csrf_token": token, "title": "X", "issuer": "https://op.example"}
+        )
+        assert posted.status_code == 404
+        assert (await services.providers.get("corp")).saml == idp.settings()
 
 
 def test_a_saml_provider_needs_its_settings(idp: HostileIdp) -> None:

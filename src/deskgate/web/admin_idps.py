@@ -170,9 +170,19 @@ def recover_values(preset: type[Preset], config: ProviderConfig) -> dict[str, st
     return values
 
 
+def _oidc_form_only(config: ProviderConfig) -> None:
+    """This form builds OIDC/OAuth 2.0 providers: saving it over a SAML IdP would turn it into one."""
+    if config.protocol == "saml":
+        raise NotFound(
+            f"{config.name} is a SAML IdP; the console cannot edit those yet",
+            user_message="SAML identity providers are edited in the settings file (idps:) for now.",
+        )
+
+
 @admin_only
 async def edit_form(request: Request, admin: SessionRecord) -> Response:
     config = await route_idp(request)
+    _oidc_form_only(config)
     preset = preset_named(config.preset)
     values = recover_values(preset, config) | {"name": config.name, "title": config.title}
     values |= idp_advanced.values_of(config)
@@ -182,6 +192,7 @@ async def edit_form(request: Request, admin: SessionRecord) -> Response:
 @admin_form
 async def update(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     current = await route_idp(request)
+    _oidc_form_only(current)
     preset = preset_named(current.preset)
     values = dict(form)
     if not values.get("client_secret", "").strip() and current.client_secret is not None:
