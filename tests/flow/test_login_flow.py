@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import httpx
 import pytest
@@ -223,7 +224,9 @@ def test_form_post_response_mode_survives_samesite_lax(gluu_peer: OidcPeer, desk
         again_action, again_fields = forms(relay.text)[0]
         assert again_action == "/plugins/servlet/oauth/callback"
         assert again_fields["code"] == fields["code"]
-        assert "/static/resubmit.js" in relay.text
+        script = re.search(r'<script src="(/static/resubmit\.[0-9a-f]{12}\.js)"></script>', relay.text)
+        assert script, "the page loads the script that posts it again"
+        assert cross_site.get(server.url + script.group(1)).status_code == 200
         # …so our page posts the same fields again, same-site, and now the cookie comes along.
         landed = browser.post(server.url + again_action, data=again_fields)
         assert landed.status_code == 303

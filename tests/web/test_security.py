@@ -100,9 +100,10 @@ async def test_unknown_idp_and_unknown_route_end_on_the_error_page(db_url: str) 
     async with running_app(db_url, idps=[IDP]) as (client, _):
         unknown_idp = await client.get("/login", params={"idp": "nope"})
         unknown_route = await client.get("/nowhere")
-    assert unknown_idp.status_code == 404
-    assert "Error id" in unknown_idp.text
-    assert unknown_route.status_code == 404
+    for page in (unknown_idp, unknown_route):
+        assert page.status_code == 404
+        assert 'data-kind="not_found"' in page.text and 'href="/portal"' in page.text  # a way home
+        assert "Error id" not in page.text  # a plain "not found" needs no id to quote
 
 
 async def test_callback_without_state_is_refused_with_error_id(db_url: str) -> None:
