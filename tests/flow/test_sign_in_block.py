@@ -40,7 +40,9 @@ def test_revoke_and_block_refuses_the_user_through_every_idp_until_unblocked(
 ) -> None:
     server = deskgate(gluu_idp(gluu_peer), basic_idp(userinfo_peer))
     base = server.url
-    with httpx.Client(headers={"user-agent": FIREFOX}) as customer, httpx.Client() as admin:
+    # Deskgate trusts no proxy here: a forwarded-for header the browser adds names nobody.
+    forged = {"user-agent": FIREFOX, "x-forwarded-for": "203.0.113.9"}
+    with httpx.Client(headers=forged) as customer, httpx.Client() as admin:
         assert (
             login(customer, gluu_peer, base, "/login?idp=gluu&next=/account", "demo", "demo").status_code
             == 303
@@ -106,3 +108,15 @@ def test_revoke_and_block_refuses_the_user_through_every_idp_until_unblocked(
 
         assert login(customer, userinfo_peer, base, "/login?idp=basic", "demo", "demo").status_code == 303
         assert _signed_in(customer, base)
+
+
+def test_the_sessions_client_address_follows_the_trusted_proxy_rule(
+    gluu_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
+    server = deskgate(gluu_idp(gluu_peer), trusted_proxies=["127.0.0.1/32"])
+    # Through a trusted proxy (loopback here): the nearest hop it did not add is the client.
+    hops = {"x-forwarded-for": "198.51.100.1, 203.0.113.9"}
+    with httpx.Client(headers=hops) as customer:
+        assert login(customer, gluu_peer, server.url, "/login?idp=gluu", "demo", "demo").status_code == 303
+    (record,) = server.call(_sessions)
+    assert record.client_ip == "203.0.113.9" and record.user_agent and "python-httpx" in record.user_agent

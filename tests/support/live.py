@@ -29,7 +29,11 @@ class LiveServer:
         self.app = app
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        # proxy_headers off, as `deskgate serve` runs it: Deskgate reads X-Forwarded-For itself, from its
+        # trusted_proxies only (uvicorn would otherwise believe any loopback peer).
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"deskgate-{port}", daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
