@@ -219,3 +219,42 @@ async def test_a_hostile_description_is_inert_on_the_page(rig: Rig) -> None:
     page = (await alice.browser.get(f"/portal/requests/{created.issue_key}")).text
     assert "<script>alert(1)" not in page and 'href="javascript' not in page.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as the text it is
+
+
+@pytest.mark.anyio
+async def test_the_idempotency_marker_never_reaches_the_page(rig: Rig) -> None:
+    """The outbox's `[deskgate:<marker>]` last line (`jsm.marker`) is taken out of JSM's rendered HTML too."""
+    marker = "0123456789abcdef0123456789abcdef"
+    alice = await rig.sign_in("alice-sub", "alice@example.com", "Alice Adams")
+    created = await (await rig.services.jsm_client()).create_request(
+        "1",
+        "1",
+        {"summary": "Printer", "description": f"It jams.\nEvery morning.\n[deskgate:{marker}]"},
+        raise_on_behalf_of=alice.jsm_user_id,
+    )
+    page = (await alice.browser.get(f"/portal/requests/{created.issue_key}")).text
+    assert marker not in page and "deskgate:" not in page
+    assert re.search(r"It jams\.\s*<br\s*/?>\s*Every morning\.", page), "the lines before it stay"
+
+
+@pytest.mark.parametrize(
+    ("html_in", "html_out"),
+    [
+        ("<p>It jams.<br />\n[deskgate:{m}]</p>", "<p>It jams.</p>"),
+        ("<p>It jams.</p><p>[deskgate:{m}]</p>", "<p>It jams.</p>"),
+        ("<p>It jams.<br>&#91;deskgate:{m}&#93;</p>", "<p>It jams.</p>"),
+        # Data Center's wiki renderer marks [x] as a broken link: the marker goes, an empty span stays.
+        (
+            '<p>It jams.<br/><span class="error">&#91;deskgate:{m}&#93;</span></p>',
+            '<p>It jams.<br/><span class="error"></span></p>',
+        ),
+        # Anywhere else (here, a link): not certain to cut, so no HTML at all (the plain text is shown).
+        ('<p>It jams. <a href="https://x.test/{m}">link</a></p>', ""),
+        ("<p>No marker here.</p>", "<p>No marker here.</p>"),
+    ],
+)
+def test_the_marker_is_cut_from_rendered_html_or_the_html_is_dropped(html_in: str, html_out: str) -> None:
+    from deskgate.jsm.marker import without_marker_html
+
+    marker = "0123456789abcdef0123456789abcdef"
+    assert without_marker_html(html_in.format(m=marker), marker) == html_out

@@ -67,6 +67,21 @@ def split_description(text: str) -> tuple[str, str | None]:
     return text[: found.start()].rstrip(), found.group(1)
 
 
+def without_marker_html(html: str, marker: str) -> str:
+    """JSM's rendered HTML of a description without its marker line, or "" (then the page shows the
+    plain text, which `split_description` cleaned) when the marker cannot be taken out for certain: the
+    renderer may escape the brackets or, on Data Center, wrap them as a broken link."""
+    bracket_open, bracket_close = (
+        r"(?:\[|&#91;|&#x5b;|&lsqb;|&lbrack;)",
+        r"(?:\]|&#93;|&#x5d;|&rsqb;|&rbrack;)",
+    )
+    line = re.compile(
+        rf"(?:\s*<br\s*/?>)?\s*{bracket_open}{PREFIX}:{re.escape(marker)}{bracket_close}\s*", re.IGNORECASE
+    )
+    cleaned = re.sub(r"<p>\s*</p>", "", line.sub("", html, count=1))
+    return "" if marker in cleaned else cleaned
+
+
 def marker_in_labels(labels: Iterable[Any]) -> str | None:
     for label in labels:
         if isinstance(label, str) and label.startswith(PREFIX + "-"):

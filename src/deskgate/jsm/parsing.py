@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from deskgate.jsm.flavour import Flavour, adf_text
-from deskgate.jsm.marker import marker_in_labels, split_description
+from deskgate.jsm.marker import marker_in_labels, split_description, without_marker_html
 from deskgate.jsm.models import (
     Attachment,
     Comment,
@@ -161,6 +161,8 @@ def customer_request(raw: Json, flavour: Flavour) -> CustomerRequest:
             marker = marker or marker_in_labels(item["value"])
         rendered = item.get("renderedValue")
         html = _str(rendered.get("html")) if isinstance(rendered, Mapping) else ""
+        if field_id == "description" and marker is not None:
+            html = without_marker_html(html, marker)  # never shown to a customer, rendered or not
         values.append(RequestFieldValue(field_id, _str(item.get("label")), text, html))
     current = raw.get("currentStatus") or {}
     return CustomerRequest(
