@@ -1,4 +1,4 @@
-"""My requests, adding a comment, and attachment downloads (the request's page: `request_page`).
+"""Adding a comment to a request, and attachment downloads (the request's page: `request_page`).
 
 Every route that names a request gets an `AuthorizedRequest` from `authorize_request` first (reporter or
 participant, else 404), checks that the request's desk has SSO on, and then reads and writes only through
@@ -9,108 +9,28 @@ stranger's, and content is fetched by attachment id, never by a URL from JSM's a
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any
 from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from deskgate.jsm import JsmUnavailable
-from deskgate.jsm.models import CustomerRequest, Page, StatusFilter
-from deskgate.portal.page_budget import within_share
 from deskgate.portal.ratelimit import CustomerLimits, RateLimited
 from deskgate.portal.submissions import Submissions, Submitter
 from deskgate.web.portal.common import (
     MAX_FILE_BYTES,
-    PAGE_SIZE,
-    Visitor,
     attributed,
     check_csrf,
     guarded,
-    render_with_csrf,
     visitor,
 )
-from deskgate.web.portal.pending import pending_views
 from deskgate.web.portal.request_page import detail, granted_request
 from deskgate.web.portal.uploads import read_uploads
 from deskgate.web.security import NO_STORE
 
 MAX_COMMENT = 32_767
-_STATUSES: tuple[StatusFilter, ...] = ("open", "closed", "all")
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()-]")
-
-
-async def _usable_desks(who: Visitor) -> list[Any]:
-    services = who.ctx.services
-    desks, settings = await asyncio.gather(services.catalogue.service_desks(), services.desks.all())
-    return [d for d in desks if settings.get(d.id) is None or settings[d.id].sso_enabled]
-
-
-async def _nothing() -> None:
-    return None
-
-
-def _start(request: Request) -> int:
-    raw = request.query_params.get("start", "0")
-    return min(int(raw), 10_000) if raw.isdigit() else 0
-
-
-@guarded()
-async def my_requests(request: Request) -> Response:
-    who = await visitor(request)
-    desks = await _usable_desks(who)
-    wanted = request.query_params.get("desk")
-    desk = next((d for d in desks if d.id == wanted), None)
-    desk = desk or next((d for d in desks if d.id in who.link.desks), None) or (desks[0] if desks else None)
-    status_param = request.query_params.get("status", "all")
-    status: StatusFilter = next((s for s in _STATUSES if s == status_param), "all")
-    text = " ".join(request.query_params.get("q", "").split())[:200]
-    start = _start(request)
-    client = await who.client()
-    outbox = Submissions(who.ctx.services.db, client)
-    page: Page[CustomerRequest] | None = None
-    jsm_down = False
-    searching = within_share(  # a slow search must leave time to show the pending submissions
-        client.search_customer_requests(
-            desk.project_key, who.link.jsm_user_id, status, text or None, start, PAGE_SIZE
-        )
-        if desk is not None
-        else _nothing()
-    )
-    found, pending = await asyncio.gather(
-        searching, outbox.pending_for(who.session.idp, who.session.subject), return_exceptions=True
-    )
-    if isinstance(pending, BaseException):
-        raise pending
-    if isinstance(found, JsmUnavailable):
-        # JSM is away: the pending submissions (kept by Deskgate) are still worth showing.
-        jsm_down = True
-    elif isinstance(found, BaseException):
-        raise found
-    else:
-        page = found
-    return render_with_csrf(
-        who.ctx,
-        request,
-        "portal/requests.html",
-        {
-            "user": who.session,
-            "desks": desks,
-            "desk": desk,
-            "page": page,
-            "pending": pending if start == 0 else [],
-            "pending_views": pending_views(pending if start == 0 else []),
-            "status": status,
-            "q": text,
-            "start": start,
-            "page_size": PAGE_SIZE,
-            "notice": request.query_params.get("notice"),
-            "jsm_down": jsm_down,
-        },
-    )
 
 
 @guarded()
