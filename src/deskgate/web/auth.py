@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +30,7 @@ from deskgate.sessions.store import SessionRecord
 from deskgate.web import admin_idp_signin, connection_test, logout, saml
 from deskgate.web.context import current_user, web
 from deskgate.web.errors import error_id_of
+from deskgate.web.login_redirect import send_to_idp
 from deskgate.web.portal.account import account_page
 from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
 
@@ -105,25 +105,10 @@ async def begin_login(
         return await saml.begin(request, idp, purpose=purpose, next_url=next_url)
     party = await ctx.services.relying_party(idp)
     auth = await party.authorization_request(prompt=prompt, login_hint=login_hint)
-    # Minted afresh at every start, never taken over from the browser: a value planted there (or left by an
-    # earlier sign-in) would otherwise bind this sign-in to a browser someone else also knows the value of.
-    binding = secrets.token_urlsafe(32)
-    await ctx.services.login_states.put(
-        auth.state,
-        binding,
-        PendingLogin(
-            idp=idp, purpose=purpose, nonce=auth.nonce, code_verifier=auth.code_verifier, next_url=next_url
-        ),
+    pending = PendingLogin(
+        idp=idp, purpose=purpose, nonce=auth.nonce, code_verifier=auth.code_verifier, next_url=next_url
     )
-    response = RedirectResponse(auth.url, status_code=302, headers=NO_STORE)
-    set_cookie(
-        response,
-        ctx.cookies.login,
-        binding,
-        https=ctx.https,
-        max_age=ctx.services.settings.login_state_seconds,
-    )
-    return response
+    return await send_to_idp(ctx, auth.state, pending, auth.url)
 
 
 async def callback(request: Request) -> Response:

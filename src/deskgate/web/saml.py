@@ -22,6 +22,7 @@ from deskgate.login.states import PendingLogin
 from deskgate.security.redirects import safe_next
 from deskgate.web.context import web
 from deskgate.web.errors import error_id_of
+from deskgate.web.login_redirect import send_to_idp
 from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
 
 RESUBMITTED = "deskgate_resubmitted"
@@ -51,20 +52,10 @@ async def begin(request: Request, idp: str, *, purpose: str, next_url: str) -> R
         raise NotFound(f"SAML IdP {idp!r} is a draft", user_message="Unknown sign-in method.")
     relay_state = secrets.token_urlsafe(32)
     sent = authn.redirect(sp, settings, relay_state)
-    binding = secrets.token_urlsafe(32)  # minted afresh, as for OIDC (see web.auth.begin_login)
     pending = PendingLogin(
         idp=idp, purpose=purpose, nonce=sent.request_id, code_verifier=None, next_url=next_url
     )
-    await ctx.services.login_states.put(relay_state, binding, pending)
-    response = RedirectResponse(sent.url, status_code=302, headers=NO_STORE)
-    set_cookie(
-        response,
-        ctx.cookies.login,
-        binding,
-        https=ctx.https,
-        max_age=ctx.services.settings.login_state_seconds,
-    )
-    return response
+    return await send_to_idp(ctx, relay_state, pending, sent.url)
 
 
 async def login(request: Request) -> Response:
