@@ -105,7 +105,7 @@ def test_a_demo_person_signs_in_at_the_demo_idp_and_finds_their_history(
     page.goto(deskgate_base + "/portal/requests?desk=1")
     page.get_by_role("row").filter(has_text="VPN access").get_by_role("link").first.click()
     expect(page.locator("dd").filter(has_text=ben.name)).to_be_visible()  # raised by
-    expect(page.locator("dd").filter(has_text=ana.name)).to_be_visible()  # shared with
+    expect(page.locator("#sharing li").filter(has_text=ana.name)).to_be_visible()  # shared with
     expect(page.locator("article.comment").filter(has_text="VPN profiles are approved")).to_be_visible()
     browsing.shot(page, "shared-request")
 

@@ -161,8 +161,8 @@ def test_admin_test_connection_shows_claims_and_creates_no_session(
     browsing.shot(page, "test-result")
     expect(page.locator("#test-outcome")).to_contain_text("The sign-in worked")
     expect(page.locator("#verdict")).to_have_text(re.compile("^Allowed"))
-    expect(_cell(page, "#id-token-claims", "email")).to_have_text("alice@example.org")
-    expect(_cell(page, "#id-token-claims", "email_verified")).to_have_text("True")
+    expect(_cell(page, "#id-token-claims", "email")).to_have_text('"alice@example.org"')  # claims as JSON
+    expect(_cell(page, "#id-token-claims", "email_verified")).to_have_text("true")
     expect(_cell(page, "#mapped", "email")).to_have_text("alice@example.org")
 
     assert status_of(context, deskgate_base + "/me") == 401
