@@ -7,6 +7,8 @@ Deskgate's, not JSM's)."""
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 
 import pytest
 
@@ -63,6 +65,7 @@ async def test_forty_rapid_comments_post_only_as_many_as_the_limit(rig: Rig) -> 
     assert issue is not None
     before = len(issue.comments)
     token = await customer.csrf("/portal/requests/ITH-1")
+    started = time.monotonic()
     answers = await asyncio.gather(
         *(
             customer.browser.post(
@@ -76,7 +79,9 @@ async def test_forty_rapid_comments_post_only_as_many_as_the_limit(rig: Rig) -> 
     assert rig.calls("/comment", "POST") == 30
     refused = next(a for a in answers if a.status_code == 429)
     assert "You can post at most 30 comments within 10 minutes. Please try again in 1 minute." in refused.text
-    assert refused.headers["retry-after"] == "20"
+    # One comment comes back every 20 s; the bucket has refilled for as long as the burst took.
+    took = time.monotonic() - started
+    assert 20 - math.ceil(took) - 1 <= int(refused.headers["retry-after"]) <= 20, took
     assert "Hello?" in refused.text  # the comment is still typed in
     other = await bob(rig)
     token = await other.csrf("/portal/requests/ITH-2")
