@@ -46,6 +46,8 @@ TEST_RESULT: dict[str, Any] = {  # a passed test sign-in, for the console's test
     "mapped": {"email": "ann@corp.test", "display_name": "Ann Lee"},
     "verdict": {"allowed": True, "rule": "default", "reason": "no rule refused"},
 }
+# Pages about one thing named in their query (a user's sessions): the bench's customer.
+QUERIES = {"/admin/sessions/revoke-user": "?idp=corp&subject=alice-sub"}
 CUSTOMER_PAGES = (
     "/account",
     "/portal",
@@ -67,9 +69,10 @@ def console_pages(routes: list[object], params: dict[str, str]) -> list[str]:
     for path in paths:
         if path in NOT_PAGES:
             continue
+        query = QUERIES.get(path, "")
         for name, value in params.items():
             path = path.replace("{" + name + "}", value)
-        pages.append(path)
+        pages.append(path + query)
     return pages
 
 
@@ -133,7 +136,9 @@ async def main(n: int, budget_ms: float, warmup: int) -> int:
                 )
                 async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
                     pages = [(p, {"deskgate_admin": admin}) for p in console_pages(app.routes, params)]
-                    pages += [(p, {"deskgate_session": customer}) for p in CUSTOMER_PAGES]
+                    article = next(a for a in jsm.store.articles if a.desk_id == "1" and a.readable)
+                    article_pages = ("/portal?q=password", f"/portal/1/articles/{article.page_id}")
+                    pages += [(p, {"deskgate_session": customer}) for p in CUSTOMER_PAGES + article_pages]
                     for path, cookies in pages:  # warm-up: caches, templates, assets
                         await measure(client, path, cookies, warmup)
                     print(f"{'page':<44} {'status':>7} {'p50 ms':>8} {'p95 ms':>8}")
