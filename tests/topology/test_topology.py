@@ -218,6 +218,7 @@ def test_kill_9_of_one_instance_loses_no_session_and_no_submission(topology: Top
     creates = _count_calls(topology, "POST", CREATE_PATH)
     stop = threading.Event()
     pages: list[tuple[str, int]] = []
+    cut: list[str] = []  # answers the killed instance had begun to send: no proxy can retry those
     posts: dict[str, int] = {}
 
     def browse() -> None:
@@ -226,6 +227,9 @@ def test_kill_9_of_one_instance_loses_no_session_and_no_submission(topology: Top
                 for path in ("/me", "/portal", "/portal/requests"):
                     try:
                         pages.append((path, client.get(path).status_code))
+                    except httpx.RemoteProtocolError as exc:  # headers came, the body never did
+                        cut.append(path)
+                        print(f"{path}: {exc!r}")
                     except httpx.HTTPError as exc:
                         pages.append((path, -1))
                         print(f"{path}: {exc!r}")
@@ -252,6 +256,8 @@ def test_kill_9_of_one_instance_loses_no_session_and_no_submission(topology: Top
             thread.join(timeout=60)
     failed = [(path, status) for path, status in pages if status != 200]
     assert not failed, f"{len(failed)} of {len(pages)} pages failed: {failed[:10]}"
+    # Only a page the instance was in the middle of sending when it died may be lost, one per client at most.
+    assert len(cut) <= 3, cut
     assert pages[killed_at:], "nothing was browsed after the kill"
     for url in [topology.haproxy, *topology.instances[:2]]:  # the session outlived its instance
         assert httpx.get(url + "/me", cookies=cookies, timeout=30).status_code == 200
