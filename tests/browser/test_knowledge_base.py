@@ -6,46 +6,21 @@ also shot at 1280 and 390 px wide (test-artifacts/browser/…)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from deskgate.demo.oidc_peer import OidcPeer
-from deskgate.jsm.emulator import EmulatorApp, create_emulator
+from deskgate.jsm.emulator import EmulatorApp
 from deskgate.jsm.emulator.knowledge import CONFLUENCE_PREFIX
+from tests.browser import single_site
 from tests.browser.conftest import Browsing
 from tests.browser.test_portal_e2e import _sign_in_at_provider
 from tests.flow.conftest import ServerFactory, gluu_idp
-from tests.support.databases import database_url
-from tests.support.live import LiveServer, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.peer]
+db_url, jsm = single_site.db_url, single_site.jsm  # fixtures: SQLite only, both JSM flavours
 SUMMARY = "Outlook keeps asking for my password"
-
-
-@pytest.fixture
-def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """SQLite only: what this test proves does not depend on the database (see tests/browser/conftest)."""
-    manager = database_url("sqlite", tmp_path_factory.mktemp("db"))
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        url = worker.submit(manager.__enter__).result()
-        try:
-            yield url
-        finally:
-            worker.submit(manager.__exit__, None, None, None).result()
-
-
-@pytest.fixture(params=["cloud", "datacenter"])
-def jsm(request: pytest.FixtureRequest) -> Iterator[tuple[EmulatorApp, str]]:
-    app = create_emulator(request.param)
-    server = LiveServer(app, free_port())
-    server.start()
-    try:
-        yield app, server.url
-    finally:
-        server.stop()
 
 
 def _shots(browsing: Browsing, page: Page, step: str) -> None:

@@ -10,49 +10,24 @@ test-artifacts/screenshots/, and none of them scrolls sideways at 390 px."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from deskgate.demo.oidc_peer import OidcPeer
-from deskgate.jsm.emulator import EmulatorApp, create_emulator
+from deskgate.jsm.emulator import EmulatorApp
+from tests.browser import single_site
 from tests.browser.conftest import Browsing, status_of
 from tests.browser.test_portal_e2e import _sign_in_at_provider
 from tests.flow.conftest import ServerFactory, gluu_idp
-from tests.support.databases import database_url
-from tests.support.live import LiveServer, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.peer]
+db_url, jsm = single_site.db_url, single_site.jsm  # fixtures: SQLite only, both JSM flavours
 SUMMARY = "Projector in room 4 shows no picture"
 DESCRIPTION = "Since this morning.\nThe cable is plugged in.\n\n* HDMI tried\n* USB-C tried"
 RESOLUTION = "It works again after a restart, thank you."
 TOKYO = "Asia/Tokyo"
-
-
-@pytest.fixture
-def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """SQLite only: what this test proves does not depend on the database (see tests/browser/conftest)."""
-    manager = database_url("sqlite", tmp_path_factory.mktemp("db"))
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        url = worker.submit(manager.__enter__).result()
-        try:
-            yield url
-        finally:
-            worker.submit(manager.__exit__, None, None, None).result()
-
-
-@pytest.fixture(params=["cloud", "datacenter"])
-def jsm(request: pytest.FixtureRequest) -> Iterator[tuple[EmulatorApp, str]]:
-    app = create_emulator(request.param)
-    server = LiveServer(app, free_port())
-    server.start()
-    try:
-        yield app, server.url
-    finally:
-        server.stop()
 
 
 def _shots(page: Page, folder: Path, name: str) -> None:
