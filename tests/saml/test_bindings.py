@@ -7,8 +7,8 @@ import zlib
 from urllib.parse import quote, unquote
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -47,7 +47,6 @@ def test_a_signed_query_round_trips_with_each_strong_rsa_algorithm() -> None:
 
 def test_ecdsa_signs_and_verifies_against_an_ec_certificate() -> None:
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
@@ -120,20 +119,13 @@ def test_the_signature_covers_the_octets_as_sent_not_as_re_encoded() -> None:
     relay = "/portal/x y"
     deflated = bindings.deflate(MESSAGE)
     signed = f"SAMLRequest={quote(deflated, safe='/=')}&RelayState={quote(relay, safe='/')}&SigAlg={quote(bindings.RSA_SHA256, safe=':/')}"
-    sig = private(IDP.key).sign(signed.encode(), *_pkcs_sha256())
+    sig = private(IDP.key).sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())
     query = f"{signed}&Signature={quote(base64.b64encode(sig).decode(), safe='')}"
     assert bindings.verify(query, IDP.settings()).relay_state == relay
     re_encoded = bindings.encode("SAMLRequest", MESSAGE, relay_state=relay)
     forged = f"{re_encoded}&SigAlg={quote(bindings.RSA_SHA256, safe='')}&Signature={quote(base64.b64encode(sig).decode(), safe='')}"
     with pytest.raises(SamlRejected):
         bindings.verify(forged, IDP.settings())
-
-
-def _pkcs_sha256() -> tuple[object, object]:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    return padding.PKCS1v15(), hashes.SHA256()
 
 
 SIGNED_QUERY = bindings.sign("SAMLRequest", MESSAGE, key=private(IDP.key), relay_state="r/s")
