@@ -28,6 +28,7 @@ EVENT_WORDS: dict[str, str] = {
     "admin.idp.enable": "Identity provider enabled",
     "admin.idp.disable": "Identity provider disabled",
     "admin.idp.live": "Identity provider out of draft",
+    "admin.idp.metadata": "IdP signing certificates changed by its metadata",
     "admin.idp.reorder": "Identity providers reordered",
     "admin.idp.mapping": "Attribute mapping changed",
     "admin.idp.filters": "User filters changed",

@@ -10,6 +10,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
+from deskgate.identity.saml import metadata_source
 from deskgate.observability import multiprocess
 from deskgate.services import Services, build_services, secret_key_for
 from deskgate.sessions.store import SessionStore
@@ -81,6 +82,9 @@ def create_app(
         background = [
             asyncio.create_task(services.housekeeping_forever()),
             asyncio.create_task(services.deliver_submissions_forever()),
+            asyncio.create_task(
+                metadata_source.refresh_forever(services.providers, services.http, services.audit)
+            ),
         ]
         try:
             yield

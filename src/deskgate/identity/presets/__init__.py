@@ -3,6 +3,7 @@
 * ``base``: :class:`Preset`, :class:`PresetField`, :class:`PresetInputError` and template filling.
 * ``inputs``: how each kind of form value is cleaned and checked.
 * ``selfhosted``, ``cloud``, ``microsoft``, ``generic``: one small subclass per vendor.
+* ``saml`` (the SAML base) and ``saml_vendors``: the SAML 2.0 presets.
 
 This module holds the registry, in the order the admin's chooser shows them.
 """
@@ -25,6 +26,7 @@ from deskgate.identity.presets.cloud import (
 )
 from deskgate.identity.presets.generic import GenericOAuth2, GenericOIDC
 from deskgate.identity.presets.microsoft import ADFS, AzureB2C, Entra
+from deskgate.identity.presets.saml_vendors import SAML_PRESETS
 from deskgate.identity.presets.selfhosted import GitLab, Gluu, Janssen, Keycloak, LemonLdap, PingFederate
 
 __all__ = ["PRESETS", "Preset", "PresetField", "PresetInputError", "UnknownPresetError", "get_preset"]
@@ -51,6 +53,7 @@ _ORDER: tuple[type[Preset], ...] = (
     GitHub,
     GenericOIDC,
     GenericOAuth2,
+    *SAML_PRESETS,
 )
 PRESETS: Mapping[str, type[Preset]] = MappingProxyType({preset.name: preset for preset in _ORDER})
 if len(PRESETS) != len(_ORDER):

@@ -123,10 +123,14 @@ class Preset:
     # What the vendor's console calls the client credentials, so the form uses the same words.
     client_id_label: ClassVar[str] = "Client ID"
     client_secret_label: ClassVar[str] = "Client secret"
+    # The Deskgate URLs setup_help may name (SAML presets name the SP's instead).
+    help_placeholders: ClassVar[tuple[str, ...]] = HELP_PLACEHOLDERS
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         # A typo in a template or help placeholder should fail at import, not at an admin's first save.
         super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("abstract"):  # a base for other presets (the SAML one), no preset itself
+            return
         missing = [attr for attr in ("name", "title", "description", "setup_help") if not hasattr(cls, attr)]
         if missing:
             raise TypeError(f"preset {cls.__name__} does not set {', '.join(missing)}")
@@ -140,7 +144,7 @@ class Preset:
                     raise TypeError(
                         f"preset {cls.name}: template {candidate!r} uses unknown {sorted(unknown)}"
                     )
-        unknown_help = set(re.findall(r"\{(\w+)\}", cls.setup_help)) - set(HELP_PLACEHOLDERS)
+        unknown_help = set(re.findall(r"\{(\w+)\}", cls.setup_help)) - set(cls.help_placeholders)
         if unknown_help:
             raise TypeError(f"preset {cls.name}: setup_help uses unknown placeholders {sorted(unknown_help)}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from cryptography import x509
@@ -47,6 +48,24 @@ class SamlIdpSettings(BaseModel):
     name_id_format: str | None = Field(
         default=None, description="NameIDPolicy Format to ask for (None: let the IdP choose)."
     )
+    metadata_url: str | None = Field(
+        default=None,
+        description="Where the IdP publishes its metadata: the fields above are read from it again on a "
+        "schedule (`metadata_source`). None: they were typed in or uploaded, and stay as they are.",
+    )
+    metadata_pin: str | None = Field(
+        default=None,
+        description="A certificate (PEM or base64) the metadata document must be signed with; an "
+        "unsigned document, or one signed by any other key, is refused. None: the metadata is unsigned.",
+    )
+    metadata_checked_at: datetime | None = Field(
+        default=None, description="When the metadata URL was last read (successfully or not)."
+    )
+    metadata_error: str | None = Field(
+        default=None,
+        description="Why the last read of the metadata URL failed (None: it worked). The settings above "
+        "are then those of the last read that worked.",
+    )
 
     @field_validator("sso_url")
     @classmethod
@@ -54,6 +73,21 @@ class SamlIdpSettings(BaseModel):
         if not re.match(r"^https?://[^/\s?#]+", value):
             raise ValueError("must be an absolute http(s) URL")
         return value
+
+    @field_validator("metadata_url")
+    @classmethod
+    def _metadata_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s?#]+", value):
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @field_validator("metadata_pin")
+    @classmethod
+    def _pin(cls, value: str | None) -> str | None:
+        try:
+            return None if value is None else normalize_certificate(value)
+        except ValueError:
+            raise ValueError("the pinned certificate must be an X.509 certificate (PEM or base64)") from None
 
     @field_validator("signing_certificates")
     @classmethod
