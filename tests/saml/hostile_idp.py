@@ -2,11 +2,13 @@
 
 `HostileIdp.response()` builds a valid SAML response for one SP and request; keyword arguments break
 one rule each, and the `tamper_*` helpers rewrite a signed response the way known attacks do.
+`encrypt()` wraps an element in XML Encryption the way IdPs do (with algorithms we refuse too).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,14 +16,20 @@ from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.signer import XMLSigner
 
 from deskgate.identity.saml.settings import SamlIdpSettings, ServiceProvider
-from deskgate.identity.saml.xml import DS, SAML, SAMLP, qname
+from deskgate.identity.saml.xml import DS, SAML, SAMLP, XENC, qname
+
+XENC11 = "http://www.w3.org/2009/xmlenc11#"
+KeyTransport = Literal["rsa-oaep-mgf1p", "rsa-oaep-sha256", "rsa-1_5"]
+Content = Literal["aes128-cbc", "aes192-cbc", "aes256-cbc", "aes128-gcm", "aes256-gcm"]
 
 IDP_ENTITY = "https://idp.hostile.example/saml"
 SSO_URL = "https://idp.hostile.example/sso"
@@ -79,6 +87,59 @@ def sign(
     return signer.sign(
         element, key=key.key_pem, cert=key.cert_pem, reference_uri=reference or element.get("ID")
     )
+
+
+def encrypt(
+    element: etree._Element,
+    certificate_pem: str,
+    *,
+    holder: str = "EncryptedAssertion",
+    key_transport: KeyTransport = "rsa-oaep-mgf1p",
+    content: Content = "aes256-gcm",
+    key_beside: bool = False,
+    plaintext: bytes | None = None,
+) -> etree._Element:
+    """`element` encrypted to the certificate's key inside a saml:`holder`: the EncryptedKey in the
+    EncryptedData's KeyInfo (SimpleSAMLphp, Okta), or beside it when `key_beside` (AD FS). `plaintext`
+    replaces the serialized element (to encrypt something hostile)."""
+    public = x509.load_pem_x509_certificate(certificate_pem.encode()).public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    size = int(content[3:6]) // 8
+    key = os.urandom(size)
+    plaintext = etree.tostring(element) if plaintext is None else plaintext
+    if content.endswith("gcm"):
+        iv = os.urandom(12)
+        ciphertext, data_algorithm = iv + AESGCM(key).encrypt(iv, plaintext, None), XENC11 + content
+    else:
+        iv, pad = os.urandom(16), 16 - len(plaintext) % 16
+        encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        padded = plaintext + os.urandom(pad - 1) + bytes([pad])  # XML Encryption padding, not PKCS#7
+        ciphertext, data_algorithm = iv + encryptor.update(padded) + encryptor.finalize(), XENC + content
+    if key_transport == "rsa-1_5":
+        wrapped = public.encrypt(key, padding.PKCS1v15())
+    else:
+        sha = hashes.SHA256() if key_transport == "rsa-oaep-sha256" else hashes.SHA1()  # noqa: S303 (OAEP mgf1p is SHA-1 by definition)
+        wrapped = public.encrypt(key, padding.OAEP(mgf=padding.MGF1(sha), algorithm=sha, label=None))
+    outer = etree.Element(qname(SAML, holder), nsmap={"saml": SAML, "xenc": XENC, "ds": DS})
+    data = etree.SubElement(outer, qname(XENC, "EncryptedData"), Type=XENC + "Element")
+    etree.SubElement(data, qname(XENC, "EncryptionMethod"), Algorithm=data_algorithm)
+    info = etree.SubElement(data, qname(DS, "KeyInfo"))
+    encrypted_key = etree.SubElement(outer if key_beside else info, qname(XENC, "EncryptedKey"))
+    if key_transport == "rsa-oaep-sha256":
+        method = etree.SubElement(
+            encrypted_key, qname(XENC, "EncryptionMethod"), Algorithm=XENC11 + "rsa-oaep"
+        )
+        etree.SubElement(method, qname(DS, "DigestMethod"), Algorithm=XENC + "sha256")
+        etree.SubElement(method, qname(XENC11, "MGF"), Algorithm=XENC11 + "mgf1sha256")
+    else:
+        etree.SubElement(encrypted_key, qname(XENC, "EncryptionMethod"), Algorithm=XENC + key_transport)
+    key_value = etree.SubElement(
+        etree.SubElement(encrypted_key, qname(XENC, "CipherData")), qname(XENC, "CipherValue")
+    )
+    key_value.text = base64.b64encode(wrapped).decode()
+    value = etree.SubElement(etree.SubElement(data, qname(XENC, "CipherData")), qname(XENC, "CipherValue"))
+    value.text = base64.b64encode(ciphertext).decode()
+    return outer
 
 
 def _instant(value: datetime) -> str:
@@ -201,12 +262,25 @@ class HostileIdp:
         sha1: bool = False,
         destination: str | None = None,
         now: datetime | None = None,
+        encrypt_to: str | None = None,
+        encrypt_name_id_to: str | None = None,
+        key_transport: KeyTransport = "rsa-oaep-mgf1p",
+        content: Content = "aes256-gcm",
         **assertion_changes: object,
     ) -> etree._Element:
+        """With `encrypt_to` (a certificate) the assertion is signed first, then encrypted, as IdPs do;
+        `encrypt_name_id_to` puts an EncryptedID in place of the NameID."""
         key = key or self.key
         assertion = self.assertion(request_id, now=now, **assertion_changes)  # type: ignore[arg-type]
+        if encrypt_name_id_to is not None:
+            name_id = assertion.find(f"{{{SAML}}}Subject/{{{SAML}}}NameID")
+            assert name_id is not None
+            name_id.addprevious(encrypt(name_id, encrypt_name_id_to, holder="EncryptedID", content=content))
+            name_id.getparent().remove(name_id)  # type: ignore[union-attr]
         if signed in ("assertion", "both"):
             assertion = sign(assertion, key, sha1=sha1)
+        if encrypt_to is not None:
+            assertion = encrypt(assertion, encrypt_to, key_transport=key_transport, content=content)
         response = self.envelope(assertion, request_id, destination=destination, now=now)
         if signed in ("response", "both"):
             response = sign(response, key, sha1=sha1)

@@ -115,6 +115,25 @@ class SamlAssertionSeenRow(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class SamlSpKeyRow(Base):
+    """One of the SAML SP's own key pairs: the private key only ever stored encrypted (`deskgate.crypto`).
+
+    ``state`` moves next → current → retiring → retired (`deskgate.identity.saml.keys`). ``slot`` repeats
+    the state for the two states that allow one key at most ("next", "current") and is NULL otherwise: its
+    unique constraint is what lets workers that start together create the first key without a lock.
+    """
+
+    __tablename__ = "saml_sp_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    slot: Mapped[str | None] = mapped_column(String(16), unique=True)
+    private_key_encrypted: Mapped[str] = mapped_column(Text)
+    certificate_pem: Mapped[str] = mapped_column(Text)  # public: published in the SP's metadata
+    created_at: Mapped[datetime]
+    changed_at: Mapped[datetime]
+
+
 class ConnectionTestRow(Base):
     """The outcome of an admin's test connection, shown on the admin page (never a customer session)."""
 

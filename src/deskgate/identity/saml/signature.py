@@ -12,22 +12,31 @@ another. Three defences, each enough against the classic variants on its own:
    Its one reference must name the very element it sits in.
 3. See what is signed: the caller gets signxml's parsed copy of the signed bytes, never the original
    tree, so nothing outside the signature can be read by mistake.
+
+An `EncryptedAssertion` takes the assertion's place in the shape. When the response is signed, its
+signature is checked first and the EncryptedAssertion is taken from the signed copy, so only what the
+IdP signed is decrypted; the decrypted assertion is a document of its own and meets the same rules
+(unique IDs, at most one signature, its own direct child, no assertion inside) before its signature is
+checked. Encryption proves nothing about the sender: an encrypted assertion still needs a signature.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
+from deskgate.identity.saml.encryption import decrypt
 from deskgate.identity.saml.errors import SamlRejected
 from deskgate.identity.saml.settings import SamlIdpSettings
-from deskgate.identity.saml.xml import DS, NS, SAMLP, qname
+from deskgate.identity.saml.xml import DS, NS, SAML, SAMLP, qname
 
 _STRONG_METHODS = frozenset(
     {
@@ -50,6 +59,7 @@ class SignedResponse:
     assertion: etree._Element  # always covered by a signature: its own, or the response's
     response_signed: bool
     assertion_signed: bool
+    encrypted: bool = False  # the assertion came as an EncryptedAssertion
 
 
 def _config(idp: SamlIdpSettings) -> SignatureConfiguration:
@@ -65,30 +75,47 @@ def _config(idp: SamlIdpSettings) -> SignatureConfiguration:
     )
 
 
-def _check_shape(root: etree._Element) -> etree._Element:
+def _unique_ids(root: etree._Element, what: str) -> None:
+    ids = Counter(node.get("ID") for node in root.iter() if node.get("ID") is not None)
+    if any(count > 1 for count in ids.values()):
+        raise SamlRejected("structure", f"the {what} carries duplicate ID attributes")
+
+
+def _check_shape(root: etree._Element, idp: SamlIdpSettings) -> etree._Element:
+    """The response's one Assertion or EncryptedAssertion, once the shape is as it must be."""
     if root.tag != qname(SAMLP, "Response"):
         raise SamlRejected("structure", f"expected a samlp:Response, got {etree.QName(root).text}")
-    if (
-        root.find(".//saml:EncryptedAssertion", NS) is not None
-        or root.find(".//xenc:EncryptedData", NS) is not None
-    ):
-        raise SamlRejected("encrypted", "encrypted assertions are not supported yet")
-    assertions = root.findall(".//saml:Assertion", NS)
-    if len(assertions) != 1 or assertions[0].getparent() is not root:
+    held = list(root.iter(qname(SAML, "Assertion"), qname(SAML, "EncryptedAssertion")))
+    if len(held) != 1 or held[0].getparent() is not root:
         raise SamlRejected(
-            "structure", f"expected one assertion as the response's child, found {len(assertions)} elsewhere"
+            "structure", f"expected one assertion as the response's child, found {len(held)} elsewhere"
         )
-    ids = Counter(node.get("ID") for node in root.iter() if node.get("ID") is not None)
-    duplicated = [value for value, count in ids.items() if count > 1]
-    if duplicated or not root.get("ID") or not assertions[0].get("ID"):
+    _unique_ids(root, "response")
+    if not root.get("ID") or (held[0].tag == qname(SAML, "Assertion") and not held[0].get("ID")):
         raise SamlRejected("structure", "the response and the assertion need unique ID attributes")
+    # An EncryptedAssertion carries no signature of its own: the one inside is checked once decrypted.
+    allowed = (root, held[0]) if held[0].tag == qname(SAML, "Assertion") else (root,)
     for signature in root.iter(qname(DS, "Signature")):
-        if signature.getparent() not in (root, assertions[0]):
+        if signature.getparent() not in allowed:
             raise SamlRejected("structure", "a signature sits outside the response and the assertion")
-    for parent in (root, assertions[0]):
+    for parent in (root, held[0]):
         if len(parent.findall("ds:Signature", NS)) > 1:
             raise SamlRejected("structure", f"{etree.QName(parent).localname} carries several signatures")
-    return assertions[0]
+    if idp.require_encryption and held[0].tag != qname(SAML, "EncryptedAssertion"):
+        raise SamlRejected("unencrypted", "this IdP's assertions must be encrypted to the SP's key")
+    return held[0]
+
+
+def _check_decrypted_shape(assertion: etree._Element) -> None:
+    """The decrypted assertion alone: the rules of `_check_shape`, for a document of its own."""
+    if not assertion.get("ID") or assertion.find(".//saml:Assertion", NS) is not None:
+        raise SamlRejected("structure", "the decrypted assertion needs an ID and holds no assertion")
+    if assertion.find(".//saml:EncryptedAssertion", NS) is not None:
+        raise SamlRejected("structure", "the decrypted assertion holds another encrypted assertion")
+    _unique_ids(assertion, "decrypted assertion")
+    signatures = list(assertion.iter(qname(DS, "Signature")))
+    if len(signatures) > 1 or any(s.getparent() is not assertion for s in signatures):
+        raise SamlRejected("structure", "the decrypted assertion's one signature must be its own child")
 
 
 def _verified_copy(
@@ -114,11 +141,7 @@ def _verified_copy(
     raise SamlRejected("signature", f"no configured certificate verifies it: {'; '.join(problems)}")
 
 
-def verify_signatures(root: etree._Element, idp: SamlIdpSettings) -> SignedResponse:
-    """Check the shape, then every signature present; refuse unless the configured parts are signed."""
-    assertion = _check_shape(root)
-    response_signed = root.find("ds:Signature", NS) is not None
-    assertion_signed = assertion.find("ds:Signature", NS) is not None
+def _wanted(idp: SamlIdpSettings, response_signed: bool, assertion_signed: bool) -> None:
     wanted = {
         "either": response_signed or assertion_signed,
         "response": response_signed,
@@ -131,12 +154,35 @@ def verify_signatures(root: etree._Element, idp: SamlIdpSettings) -> SignedRespo
             f"the IdP must sign {idp.signed} (response signed: {response_signed}, "
             f"assertion signed: {assertion_signed})",
         )
+
+
+def verify_signatures(
+    root: etree._Element, idp: SamlIdpSettings, decryption_keys: Sequence[rsa.RSAPrivateKey] = ()
+) -> SignedResponse:
+    """Check the shape, then every signature present; refuse unless the configured parts are signed.
+    An encrypted assertion is decrypted with `decryption_keys` (the SP's published keys)."""
+    held = _check_shape(root, idp)
     certificates = idp.certificates()
+    response_signed = root.find("ds:Signature", NS) is not None
+    if held.tag == qname(SAML, "Assertion"):
+        assertion_signed = held.find("ds:Signature", NS) is not None
+        _wanted(idp, response_signed, assertion_signed)  # before any cryptography
+        response = _verified_copy(root, certificates, idp) if response_signed else root
+        if assertion_signed:
+            trusted = _verified_copy(held, certificates, idp)
+        else:  # covered by the response's signature: read it from the signed copy
+            found = response.find("saml:Assertion", NS)
+            assert found is not None
+            trusted = found
+        return SignedResponse(response, trusted, response_signed, assertion_signed)
+    # Encrypted: the response's signature first, so that only what the IdP signed is decrypted.
     response = _verified_copy(root, certificates, idp) if response_signed else root
-    if assertion_signed:
-        trusted = _verified_copy(assertion, certificates, idp)
-    else:  # covered by the response's signature: read it from the signed copy
-        found = response.find("saml:Assertion", NS)
-        assert found is not None
-        trusted = found
-    return SignedResponse(response, trusted, response_signed, assertion_signed)
+    holder = response.find("saml:EncryptedAssertion", NS)
+    if holder is None:
+        raise SamlRejected("structure", "the signed response holds no EncryptedAssertion")
+    assertion = decrypt(holder, decryption_keys, qname(SAML, "Assertion"))
+    _check_decrypted_shape(assertion)
+    assertion_signed = assertion.find("ds:Signature", NS) is not None
+    _wanted(idp, response_signed, assertion_signed)
+    trusted = _verified_copy(assertion, certificates, idp) if assertion_signed else assertion
+    return SignedResponse(response, trusted, response_signed, assertion_signed, encrypted=True)
