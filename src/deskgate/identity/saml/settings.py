@@ -11,9 +11,12 @@ from typing import Literal
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from deskgate.security.redirects import safe_next
+
 # Which elements must carry a valid signature. "either" accepts a signed response or a signed assertion
 # (what most IdPs send); at least one signature is always required: an unsigned answer never passes.
 SignedParts = Literal["either", "response", "assertion", "both"]
+SloBinding = Literal["redirect", "post"]
 
 _PEM_BODY = re.compile(r"-----BEGIN CERTIFICATE-----|-----END CERTIFICATE-----|\s+")
 
@@ -48,6 +51,30 @@ class SamlIdpSettings(BaseModel):
     name_id_format: str | None = Field(
         default=None, description="NameIDPolicy Format to ask for (None: let the IdP choose)."
     )
+    slo_url: str | None = Field(
+        default=None,
+        description="The IdP's SingleLogoutService location: sign-out is sent there and our answers to its "
+        "logout requests too. None: the IdP does no single logout (sign-out ends only our session).",
+    )
+    slo_binding: SloBinding = Field(default="redirect", description="The binding of `slo_url`.")
+    idp_initiated: bool = Field(
+        default=False,
+        description="Accept a sign-in the IdP starts (a response answering no request). Such a response "
+        "can be planted in a browser by anyone holding one: turn on only for IdPs that need it.",
+    )
+    idp_initiated_landing: str = Field(
+        default="/",
+        description="The local page an IdP-initiated sign-in lands on (the RelayState is never followed).",
+    )
+    sign_requests: bool = Field(
+        default=False,
+        description="Sign AuthnRequests with the SP's current key (set from the IdP's metadata when it "
+        "says WantAuthnRequestsSigned).",
+    )
+    require_encryption: bool = Field(
+        default=False,
+        description="Refuse an assertion that was not encrypted to one of the SP's keys.",
+    )
     metadata_url: str | None = Field(
         default=None,
         description="Where the IdP publishes its metadata: the fields above are read from it again on a "
@@ -72,6 +99,20 @@ class SamlIdpSettings(BaseModel):
     def _absolute_http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s?#]+", value):
             raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @field_validator("slo_url")
+    @classmethod
+    def _slo_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s?#]+", value):
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @field_validator("idp_initiated_landing")
+    @classmethod
+    def _landing(cls, value: str) -> str:
+        if safe_next(value, default="") != value:
+            raise ValueError("must be a path on this site, such as /portal")
         return value
 
     @field_validator("metadata_url")
