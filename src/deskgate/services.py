@@ -35,6 +35,7 @@ from deskgate.login.logout import LogoutReplayGuard
 from deskgate.login.page import LoginPageStore
 from deskgate.login.pipeline import LoginPipeline
 from deskgate.login.states import LoginStates
+from deskgate.portal.access import RecentGrants
 from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JiraSettings, JsmClients, audit_refusal
 from deskgate.portal.desks import DeskSettings
@@ -99,6 +100,7 @@ class Services:
     admin_throttle: SignInThrottle
     login_page: LoginPageStore
     blocks: SignInBlocks
+    recent_grants: RecentGrants = field(default_factory=RecentGrants)
     owns_http: bool = True
     _parties: dict[str, tuple[str, RelyingParty]] = field(default_factory=dict)
 

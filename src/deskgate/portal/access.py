@@ -14,7 +14,11 @@ themselves, so a new route cannot forget the check. Anything refused answers Not
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from deskgate.errors import NotFound
 from deskgate.jsm import AttachmentDownload, JsmAuthError, JsmBadRequest, JsmClient, JsmNotFound
@@ -31,18 +35,17 @@ _NO_FILE = "We could not find this file."
 _NO_STEP = "This step is no longer available for this request."
 
 
-@dataclass(frozen=True)
-class AuthorizedRequest:
-    """What one customer may do with one request; made only by `authorize_request`."""
+T = TypeVar("T")
 
-    request: CustomerRequest
-    participants: tuple[Customer, ...]
+
+@dataclass(frozen=True)
+class RequestReads:
+    """The reads a request's page makes once the customer may see it: nothing that writes, and nothing
+    that is shown before `authorize_request` (or `authorize_and_read`) passed for that customer."""
+
+    key: IssueRef
     customer: CustomerLink
     _client: JsmClient
-
-    @property
-    def key(self) -> IssueRef:
-        return IssueRef(self.request.issue_key)
 
     async def comments_and_files(self) -> tuple[tuple[Comment, ...], tuple[Attachment, ...]]:
         """The public comments (internal ones are never asked for, see `JsmClient.comments`) and the
@@ -53,6 +56,20 @@ class AuthorizedRequest:
         shown = visible_attachments(everything, comments, self.customer.jsm_user_id)
         # The files are listed as files: the wiki markup JSM appended for them is not shown as text.
         return tuple(_readable(c) for c in comments), shown
+
+    async def transitions(self) -> tuple[actions.Transition, ...]:
+        return await actions.transitions(self._client, self.key)
+
+    async def approvals(self) -> tuple[actions.Approval, ...]:
+        return await actions.approvals(self._client, self.key)
+
+
+@dataclass(frozen=True)
+class AuthorizedRequest(RequestReads):
+    """What one customer may do with one request; made only by `authorize_request`."""
+
+    request: CustomerRequest
+    participants: tuple[Customer, ...]
 
     async def open_file(self, attachment_id: str) -> tuple[Attachment, AttachmentDownload]:
         """A visible attachment's content, by id; any other id reads as a file that does not exist."""
@@ -94,9 +111,6 @@ class AuthorizedRequest:
         if self.is_participant:
             await actions.remove_participants(self._client, self.key, [self.customer.jsm_user_id])
 
-    async def transitions(self) -> tuple[actions.Transition, ...]:
-        return await actions.transitions(self._client, self.key)
-
     async def transition(self, transition_id: str, attributed_comment: str) -> actions.Transition:
         """Perform one of the transitions JSM offers now (any other id is NotFound), with the comment
         already attributed to the customer (JSM posts it as the service account)."""
@@ -105,9 +119,6 @@ class AuthorizedRequest:
             raise NotFound(f"{self.key}: no transition {transition_id[:20]!r} offered", user_message=_NO_STEP)
         await actions.perform_transition(self._client, self.key, JsmId(offered.id), attributed_comment)
         return offered
-
-    async def approvals(self) -> tuple[actions.Approval, ...]:
-        return await actions.approvals(self._client, self.key)
 
 
 def _readable(comment: Comment) -> Comment:
@@ -150,16 +161,76 @@ async def authorize_request(client: JsmClient, customer: CustomerLink, ref: str)
             raise outcome
     assert isinstance(request, CustomerRequest) and isinstance(participants, tuple)
     if may_access(customer, request, participants):
-        return AuthorizedRequest(request, participants, customer, client)
+        return AuthorizedRequest(IssueRef(request.issue_key), customer, client, request, participants)
     if isinstance(shared, BaseException) and not _hidden(shared):
         raise shared
     if shared is True and await _desk_shares_with(client, request, organizations):
-        return AuthorizedRequest(request, participants, customer, client)
+        return AuthorizedRequest(IssueRef(request.issue_key), customer, client, request, participants)
     raise NotFound(
         f"request {request.issue_key}: {customer.jsm_user_id!r} is neither its reporter nor a participant"
         " nor in an organization it is shared with",
         user_message=_NOT_FOUND,
     )
+
+
+class RecentGrants:
+    """Which customers passed the check for which request lately, in this process (bounded, LRU).
+
+    Only a hint for `authorize_and_read`: it decides whether a page's reads may leave with the check
+    instead of after it, never whether anything is shown.
+    """
+
+    def __init__(self, seconds: float = 60.0, size: int = 10_000) -> None:
+        self._seconds, self._size = seconds, size
+        self._granted: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    def recent(self, customer: CustomerLink, key: IssueRef) -> bool:
+        at = self._granted.get((customer.jsm_user_id, str(key)))
+        return at is not None and time.monotonic() - at < self._seconds
+
+    def note(self, customer: CustomerLink, *keys: IssueRef) -> None:
+        for key in keys:
+            self._granted[(customer.jsm_user_id, str(key))] = time.monotonic()
+            self._granted.move_to_end((customer.jsm_user_id, str(key)))
+        while len(self._granted) > self._size:
+            self._granted.popitem(last=False)
+
+    def forget(self, customer: CustomerLink, key: IssueRef) -> None:
+        self._granted.pop((customer.jsm_user_id, str(key)), None)
+
+
+async def authorize_and_read(
+    client: JsmClient,
+    customer: CustomerLink,
+    ref: str,
+    read: Callable[[RequestReads], Awaitable[T]],
+    grants: RecentGrants,
+) -> tuple[AuthorizedRequest, T]:
+    """`authorize_request`, then `read`, in one JSM round trip where that is safe.
+
+    The check always runs on JSM's current answer. When this customer passed it for this request within
+    the last minute in this process, `read` (reads only) leaves at the same time as the check and its
+    answers are kept only if the check passes again; a refused check drops them and ends the hint. A
+    request never granted to this customer is read only after the check, as before.
+    """
+    try:
+        key = IssueRef(ref)
+    except JsmBadRequest as exc:
+        raise NotFound(f"request {ref[:40]!r}: {exc}", user_message=_NOT_FOUND) from None
+    if not grants.recent(customer, key):
+        granted = await authorize_request(client, customer, ref)
+        grants.note(customer, key, granted.key)
+        return granted, await read(granted)
+    reading = asyncio.ensure_future(read(RequestReads(key, customer, client)))
+    try:
+        granted = await authorize_request(client, customer, ref)
+    except BaseException:
+        grants.forget(customer, key)
+        reading.cancel()
+        await asyncio.gather(reading, return_exceptions=True)  # its answers are never looked at
+        raise
+    grants.note(customer, key, granted.key)
+    return granted, await reading
 
 
 async def _desk_shares_with(

@@ -22,7 +22,7 @@ from deskgate.jsm import JsmError
 from deskgate.jsm.models import Attachment, Comment, CustomerRequest, RequestFieldValue
 from deskgate.jsm.request_actions import Approval, Transition
 from deskgate.portal import rich_text
-from deskgate.portal.access import AuthorizedRequest, authorize_request
+from deskgate.portal.access import AuthorizedRequest, RequestReads, authorize_and_read, authorize_request
 from deskgate.web.portal.common import (
     MAX_FILE_BYTES,
     Visitor,
@@ -37,7 +37,7 @@ from deskgate.web.security import NO_STORE
 
 
 async def actions_and_approvals(
-    granted: AuthorizedRequest,
+    granted: RequestReads,
 ) -> tuple[tuple[Transition, ...], tuple[Approval, ...]]:
     """The transitions JSM offers and the approvals, for the page; a JSM error on either leaves it out
     (the page still shows the request) and is logged."""
@@ -144,14 +144,24 @@ async def detail(
     comment: str = "",
     status_code: int = 200,
 ) -> Response:
-    granted = await granted_request(who, ref)
-    key, site = granted.request.issue_key, (await who.client()).connection.site_url
-    (comments, shown), account, (offered, approvals), pending = await asyncio.gather(
-        granted.comments_and_files(),
+    client = await who.client()
+
+    async def reads(
+        of: RequestReads,
+    ) -> tuple[
+        tuple[tuple[Comment, ...], tuple[Attachment, ...]],
+        tuple[tuple[Transition, ...], tuple[Approval, ...]],
+    ]:
+        return await asyncio.gather(of.comments_and_files(), actions_and_approvals(of))
+
+    # The check and the page's reads: one JSM round trip for a request this customer opened lately.
+    (granted, ((comments, shown), (offered, approvals))), account = await asyncio.gather(
+        authorize_and_read(client, who.link, ref, reads, who.ctx.services.recent_grants),
         _service_account_id(request, who),
-        actions_and_approvals(granted),
-        pending_comments(who, key),
     )
+    await _desk_open(who, granted.request)
+    key, site = granted.request.issue_key, client.connection.site_url
+    pending = await pending_comments(who, key)
     visible = {a.id for a in shown}
     # A comment JSM made only to carry files has no text: its files are listed with the request's.
     views = [comment_view(c, account, visible, key, site) for c in comments if c.body.strip()]
