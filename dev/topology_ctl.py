@@ -2,13 +2,17 @@
 
     dev/topology up DIR [--workers 2] [--jsm-latency-ms 0]
     dev/topology start DIR NAME     start one stopped process again (e.g. deskgate3 after a kill -9)
+    dev/topology replace DIR NAME [--src SRC]
+                                    stop one instance gracefully and start it again on the code in SRC
+                                    (another version's src/ directory; default: this checkout's)
     dev/topology down DIR           stop everything (SIGTERM, then SIGKILL) and drop the database
 
 `up` starts, each in its own process group with its log (NAME.log) and pid (NAME.pid) in DIR: a fresh
 PostgreSQL database on the local server, a key prefix of its own on the local Redis, the JSM emulator
 (`deskgate jsm-sandbox`), the tests' OpenID provider (dev/topology_peer.py), the Deskgate instances
 (three `deskgate serve`, as deploy/haproxy.cfg names three servers, all started at once on the fresh database, with one settings file: DIR/deskgate.yaml)
-and HAProxy with deploy/haproxy.cfg. It returns once HAProxy reports every instance up, and prints the
+and HAProxy with deploy/haproxy.cfg. `up --src SRC` runs the instances on another version's code (its
+src/ directory first on PYTHONPATH, with this checkout's virtualenv), as a rolling upgrade starts. It returns once HAProxy reports every instance up, and prints the
 addresses as KEY=VALUE lines (also written to DIR/env). Everything listens on free loopback ports.
 """
 
@@ -158,7 +162,13 @@ async def _pg(statement: str) -> None:
         await connection.close()
 
 
-def up(topology: Topology, workers: int, jsm_latency_ms: int) -> dict[str, str]:
+def instance_env(src: Path | None) -> dict[str, str]:
+    """The environment of a `deskgate serve` instance: this checkout's code, or the one in `src`."""
+    env = {k: v for k, v in child_env().items() if k != "PYTHONPATH"}
+    return env | {"PYTHONPATH": str(src.resolve())} if src else env
+
+
+def up(topology: Topology, workers: int, jsm_latency_ms: int, src: Path | None = None) -> dict[str, str]:
     began = time.monotonic()
     if any(alive(p["pid"]) for p in topology.state["processes"].values()):
         raise SystemExit(f"topology: {topology.dir} is running already (dev/topology down {topology.dir})")
@@ -224,7 +234,7 @@ def up(topology: Topology, workers: int, jsm_latency_ms: int) -> dict[str, str]:
         port = free_port()
         instance_urls[f"deskgate{n}"] = f"http://127.0.0.1:{port}"
         serve = [*python, "serve", "--config", str(config), "--port", str(port), "--workers", str(workers)]
-        topology.spawn(f"deskgate{n}", [*serve, "--drain-seconds", "2"], child_env())
+        topology.spawn(f"deskgate{n}", [*serve, "--drain-seconds", "2"], instance_env(src))
     for name, url in instance_urls.items():
         wait_for(name, lambda url=url: answers(url + "/readyz"), topology, name)
     instances_ready = time.monotonic() - began
@@ -232,7 +242,8 @@ def up(topology: Topology, workers: int, jsm_latency_ms: int) -> dict[str, str]:
     admin_password = secrets.token_urlsafe(18)
     subprocess.run(  # noqa: S603 - fixed arguments
         [*python, "admin", "create", ADMIN_USER, "--password-env", "TOPOLOGY_ADMIN_PASSWORD", "--config", str(config)],
-        cwd=ROOT, env=child_env(TOPOLOGY_ADMIN_PASSWORD=admin_password), check=True, capture_output=True,
+        cwd=ROOT, env=instance_env(src) | {"TOPOLOGY_ADMIN_PASSWORD": admin_password}, check=True,
+        capture_output=True,
     )  # fmt: skip
 
     servers = {
@@ -272,11 +283,32 @@ def start(topology: Topology, name: str) -> None:
     """Start one process of the topology again and wait until it serves (and HAProxy sees it)."""
     topology.start_again(name)
     if name.startswith("deskgate"):
-        env = dict(line.split("=", 1) for line in (topology.dir / "env").read_text().splitlines())
-        url = env[f"DESKGATE_{name.removeprefix('deskgate')}_URL"]
-        wait_for(name, lambda: answers(url + "/readyz"), topology, name)
-        servers = [n for n in topology.state["processes"] if n.startswith("deskgate")]
-        wait_for("HAProxy", lambda: haproxy_up(env["HAPROXY_STATS_URL"], servers), topology, "haproxy")
+        wait_serving(topology, name)
+
+
+def replace(topology: Topology, name: str, src: Path | None) -> None:
+    """Stop instance NAME as systemd would (SIGTERM to the main process: it drains, HAProxy takes it out
+    of rotation first) and start it again on the code in `src` (None: this checkout's)."""
+    spec = topology.state["processes"][name]
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(spec["pid"], signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while alive(spec["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if alive(spec["pid"]):
+        raise SystemExit(f"topology: {name} did not stop within {STOP_TIMEOUT:.0f} s")
+    _signal_group(spec["pid"], signal.SIGKILL)  # a worker that outlived it, if any
+    topology.spawn(name, spec["args"], instance_env(src))
+    wait_serving(topology, name)
+
+
+def wait_serving(topology: Topology, name: str) -> None:
+    """Until instance NAME is ready and HAProxy has every instance back in rotation."""
+    env = dict(line.split("=", 1) for line in (topology.dir / "env").read_text().splitlines())
+    url = env[f"DESKGATE_{name.removeprefix('deskgate')}_URL"]
+    wait_for(name, lambda: answers(url + "/readyz"), topology, name)
+    servers = [n for n in topology.state["processes"] if n.startswith("deskgate")]
+    wait_for("HAProxy", lambda: haproxy_up(env["HAPROXY_STATS_URL"], servers), topology, "haproxy")
 
 
 def down(topology: Topology) -> None:
@@ -304,9 +336,14 @@ def main() -> None:
     up_command.add_argument(
         "--jsm-latency-ms", type=int, default=0, help="added to every JSM call (100: WAN)"
     )
+    up_command.add_argument("--src", type=Path, help="run the instances on the code in SRC (a src/ dir)")
     start_command = commands.add_parser("start", help="start one stopped process again")
     start_command.add_argument("dir", type=Path)
     start_command.add_argument("name")
+    replace_command = commands.add_parser("replace", help="restart one instance on other code")
+    replace_command.add_argument("dir", type=Path)
+    replace_command.add_argument("name")
+    replace_command.add_argument("--src", type=Path, help="the code to run (a src/ dir); default: this one")
     down_command = commands.add_parser("down", help="stop everything and drop the database")
     down_command.add_argument("dir", type=Path)
     args = parser.parse_args()
@@ -314,13 +351,15 @@ def main() -> None:
     topology = Topology(args.dir)
     if args.command == "up":
         try:
-            env = up(topology, args.workers, args.jsm_latency_ms)
+            env = up(topology, args.workers, args.jsm_latency_ms, args.src)
         except BaseException:
             down(topology)
             raise
         print("".join(f"{k}={v}\n" for k, v in env.items()), end="")
     elif args.command == "start":
         start(topology, args.name)
+    elif args.command == "replace":
+        replace(topology, args.name, args.src)
     else:
         down(topology)
 

@@ -3,7 +3,7 @@
     python dev/topology_peer.py --port P --base-url URL --client-id ID --client-secret-env VAR
 
 It knows one client (Deskgate at URL, every instance behind one base_url) and the accounts `customer1`
-… `customer9` (password: the account id) with the e-mail address <id>@topology.example, and prints
+… `customer1000` (password: the account id; the load test signs in hundreds) with the e-mail address <id>@topology.example, and prints
 ``issuer=…`` once discovery answers.
 """
 
@@ -17,6 +17,7 @@ import threading
 from deskgate.demo.oidc_peer import OidcPeer, PeerAccount, PeerClient
 from deskgate.services import BACKCHANNEL_LOGOUT_PATH, CALLBACK_PATH, POST_LOGOUT_PATH
 
+ACCOUNT_COUNT = 1000
 ACCOUNTS = tuple(
     PeerAccount(
         f"customer{n}",
@@ -29,7 +30,7 @@ ACCOUNTS = tuple(
             "family_name": str(n),
         },
     )
-    for n in range(1, 10)
+    for n in range(1, ACCOUNT_COUNT + 1)
 )
 
 
