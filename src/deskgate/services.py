@@ -29,6 +29,7 @@ from deskgate.errors import ConfigError, NotFound
 from deskgate.identity.oidc.client import RelyingParty
 from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.registry import ProviderRegistry
+from deskgate.identity.saml.keys import SpKeys
 from deskgate.jsm import JsmClient
 from deskgate.login.connection_test import ConnectionTests
 from deskgate.login.logout import LogoutReplayGuard
@@ -103,6 +104,11 @@ class Services:
     recent_grants: RecentGrants = field(default_factory=RecentGrants)
     owns_http: bool = True
     _parties: dict[str, tuple[str, RelyingParty]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def saml_keys(self) -> SpKeys:
+        """The SAML SP's own keys: one per process, which keeps their private keys decrypted in memory."""
+        return SpKeys(self.db, self.box, audit=self.audit)
 
     @property
     def callback_url(self) -> str:

@@ -7,6 +7,7 @@
     deskgate jsm-sandbox
     deskgate idp list | presets | test
     deskgate jira connect | check | links | refresh
+    deskgate saml keys list | rotate | promote | retire
 
 One module per command group; `_shared` holds the --config option and the settings/services plumbing.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from deskgate.cli import admin, audit, config, db, demo, idp, jira, jsm, serve
+from deskgate.cli import admin, audit, config, db, demo, idp, jira, jsm, saml, serve
 
 # Locals stay out of tracebacks: they can hold client secrets (an import file) or the demo passwords.
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(idp.app, name="idp")
 app.add_typer(jira.app, name="jira")
+app.add_typer(saml.app, name="saml")
 
 
 def main() -> None:

@@ -1,20 +1,21 @@
 """SP-initiated sign-in: an AuthnRequest sent with the HTTP-Redirect binding (SAML bindings §3.4).
 
 The request's ID is what the IdP's answer must carry back in ``InResponseTo``; the caller keeps it in
-the browser's pending sign-in (`deskgate.login.states`) exactly as OIDC keeps its nonce.
+the browser's pending sign-in (`deskgate.login.states`) exactly as OIDC keeps its nonce. When the IdP
+wants signed requests (`SamlIdpSettings.sign_requests`), the query is signed with the SP's current key
+(rsa-sha256 over ``SAMLRequest=…&RelayState=…&SigAlg=…``, bindings §3.4.4.1, in `bindings.sign`).
 """
 
 from __future__ import annotations
 
-import base64
 import secrets
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
+from deskgate.identity.saml import bindings
 from deskgate.identity.saml.metadata import POST_BINDING
 from deskgate.identity.saml.settings import SamlIdpSettings, ServiceProvider
 from deskgate.identity.saml.xml import SAML, SAMLP, qname
@@ -52,11 +53,21 @@ def authn_request(
     return bytes(etree.tostring(request))
 
 
-def redirect(sp: ServiceProvider, idp: SamlIdpSettings, relay_state: str) -> AuthnRedirect:
-    """The URL that sends the browser to the IdP, and the request id to remember."""
+def redirect(
+    sp: ServiceProvider,
+    idp: SamlIdpSettings,
+    relay_state: str,
+    *,
+    signing_key: rsa.RSAPrivateKey | None = None,
+) -> AuthnRedirect:
+    """The URL that sends the browser to the IdP, and the request id to remember. `signing_key` (the
+    SP's current key) is required when the IdP wants signed requests, and unused otherwise."""
     request_id = new_id()
-    deflater = zlib.compressobj(wbits=-15)  # raw DEFLATE, as the binding says
-    deflated = deflater.compress(authn_request(sp, idp, request_id)) + deflater.flush()
-    query = urlencode({"SAMLRequest": base64.b64encode(deflated).decode(), "RelayState": relay_state})
-    separator = "&" if "?" in idp.sso_url else "?"
-    return AuthnRedirect(request_id=request_id, url=f"{idp.sso_url}{separator}{query}")
+    message = authn_request(sp, idp, request_id)
+    if idp.sign_requests:
+        if signing_key is None:
+            raise ValueError("this IdP wants signed AuthnRequests: pass the SP's current key")
+        query = bindings.sign("SAMLRequest", message, key=signing_key, relay_state=relay_state)
+    else:
+        query = bindings.encode("SAMLRequest", message, relay_state=relay_state)
+    return AuthnRedirect(request_id=request_id, url=bindings.redirect_url(idp.sso_url, query))
