@@ -285,6 +285,9 @@ def _validate(
 
 
 def _needs_secret(entry: dict[str, Any]) -> bool:
+    """Whether the entry's IdP authenticates with a client secret (a SAML IdP has none to keep)."""
+    if entry.get("protocol") == "saml":
+        return False
     default = ProviderConfig.model_fields["token_endpoint_auth_method"].default
     return bool(entry.get("token_endpoint_auth_method", default) != "none")
 

@@ -10,11 +10,18 @@ from deskgate.cli._shared import EXIT_PROBLEM, ConfigOption, print_table, settin
 from deskgate.errors import NotFound
 from deskgate.identity.oidc.probe import Check, probe
 from deskgate.identity.presets import PRESETS
+from deskgate.identity.provider import ProviderConfig
+from deskgate.identity.saml.probe import probe as saml_probe
 from deskgate.services import Services
 
 app = typer.Typer(help="Identity providers.", no_args_is_help=True)
 
 VERDICTS = {True: "ok", False: "failed", None: "unknown"}
+
+
+def _issuer(config: ProviderConfig) -> str:
+    """The OIDC issuer, or the SAML IdP's entity id (its Issuer)."""
+    return config.saml.entity_id if config.saml is not None else config.issuer or "-"
 
 
 @app.command("list")
@@ -26,7 +33,7 @@ def list_command(config: ConfigOption = None) -> None:
         return
     print_table(
         ("NAME", "PRESET", "PROTOCOL", "ENABLED", "ISSUER"),
-        [(p.name, p.preset, p.protocol, "yes" if p.enabled else "no", p.issuer or "-") for p in providers],
+        [(p.name, p.preset, p.protocol, "yes" if p.enabled else "no", _issuer(p)) for p in providers],
     )
 
 
@@ -44,9 +51,13 @@ def probe_command(
     name: Annotated[str, typer.Argument(help="The identity provider's name (see `deskgate idp list`).")],
     config: ConfigOption = None,
 ) -> None:
-    """Check discovery, signing keys and the client credentials, without a user signing in."""
+    """Check discovery, signing keys and the client credentials (OIDC), or the metadata, certificates and
+    SSO URL (SAML), without a user signing in."""
 
     async def run(services: Services) -> list[Check]:
+        config = await services.providers.get(name)
+        if config.saml is not None:
+            return await saml_probe(services.http, config.saml)
         return await probe(await services.relying_party(name))
 
     try:
