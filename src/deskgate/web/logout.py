@@ -1,5 +1,6 @@
 """Sign-out, all three kinds: RP-initiated (/logout), front-channel (an IdP's iframe) and back-channel
-(the IdP's server POSTs a logout token)."""
+(the IdP's server POSTs a logout token). SAML single logout lives in `web.saml_logout`; a SAML session's
+sign-out here hands over to it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from deskgate.identity.oidc.discovery import ProviderMetadata
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.frontchannel import FrontChannel
 from deskgate.services import BACKCHANNEL_LOGOUT_PATH, FRONTCHANNEL_LOGOUT_PATH, POST_LOGOUT_PATH
+from deskgate.web import saml_logout
 from deskgate.web.context import WebContext, current_user, web
 from deskgate.web.errors import error_id_of
 from deskgate.web.security import NO_STORE, delete_cookie
@@ -55,6 +57,9 @@ async def logout(request: Request) -> Response:
                 client_ip=ctx.client_ip(request),
             )
         )
+    if record is not None and (single_logout := await saml_logout.start(ctx, record)) is not None:
+        delete_cookie(single_logout, ctx.cookies.session, https=ctx.https)  # the IdP's answer is not awaited
+        return single_logout
     if idp is not None:
         try:
             party = await ctx.services.relying_party(idp)

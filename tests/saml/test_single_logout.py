@@ -1,0 +1,341 @@
+"""SAML single logout both ways, and IdP-initiated sign-in, against the in-process test IdP.
+
+IdP-initiated logout must end exactly the sessions it names (this IdP, this NameID, these SessionIndexes)
+and nothing at all when it is not signed by the IdP, stale, replayed or meant for someone else. The
+SP-initiated one ends our session first, sends a LogoutRequest the IdP can verify with our metadata's
+key, and accepts only the answer to this browser's request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from lxml import etree
+
+from deskgate.identity.provider import ProviderConfig
+from deskgate.identity.saml import bindings
+from deskgate.identity.saml.settings import SamlIdpSettings, ServiceProvider
+from deskgate.identity.saml.xml import NS, SAML, SAMLP, qname
+from deskgate.services import Services
+from tests.saml.hostile_idp import HostileIdp, SigningKey, sign
+from tests.saml.test_saml_sign_in import BASE, post, start
+from tests.support.admin import csrf_token
+from tests.support.inprocess import running_app
+
+SLO_URL = "https://idp.hostile.example/slo"
+SP = ServiceProvider.for_idp(BASE, "corp")
+OTHER_SP = ServiceProvider.for_idp(BASE, "other")
+EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def idp() -> HostileIdp:
+    return HostileIdp(SP)
+
+
+@pytest.fixture(scope="module")
+def other() -> HostileIdp:
+    return HostileIdp(OTHER_SP, entity_id="https://idp.other.example/saml")
+
+
+def _instant(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def private(key: SigningKey) -> rsa.RSAPrivateKey:
+    loaded = serialization.load_pem_private_key(key.key_pem, password=None)
+    assert isinstance(loaded, rsa.RSAPrivateKey)
+    return loaded
+
+
+async def add(services: Services, name: str, idp: HostileIdp, **saml: object) -> None:
+    settings = idp.settings(slo_url=SLO_URL, **saml)
+    await services.providers.save(
+        ProviderConfig.model_validate({"name": name, "title": name, "protocol": "saml", "saml": settings})
+    )
+
+
+def answer(idp: HostileIdp, request_id: str | None, name_id: str, session_index: str) -> etree._Element:
+    assertion = idp.assertion(request_id, name_id=name_id, attributes={"mail": [name_id]})
+    statement = assertion.find("saml:AuthnStatement", NS)
+    assert statement is not None
+    statement.set("SessionIndex", session_index)
+    return idp.envelope(sign(assertion, idp.key), request_id)
+
+
+async def sign_in(
+    client: httpx.AsyncClient, idp: HostileIdp, name_id: str, session_index: str, name: str = "corp"
+) -> None:
+    sent = await client.get("/login", params={"idp": name, "next": "/account"})
+    query = parse_qs(urlsplit(sent.headers["location"]).query)
+    request_id = str(etree.fromstring(bindings.inflate(query["SAMLRequest"][0])).get("ID"))
+    done = await client.post(
+        f"/saml/{name}/acs",
+        data={
+            "SAMLResponse": bindings.post_value(
+                etree.tostring(answer(idp, request_id, name_id, session_index))
+            ),
+            "RelayState": query["RelayState"][0],
+        },
+    )
+    assert done.status_code == 303, done.text
+
+
+def logout_request(
+    idp: HostileIdp,
+    name_id: str,
+    *indexes: str,
+    destination: str = SP.slo_url,
+    issued: timedelta = timedelta(0),
+    lifetime: timedelta | None = timedelta(minutes=5),
+    issuer: str | None = None,
+) -> bytes:
+    now = datetime.now(UTC) + issued
+    root = etree.Element(
+        qname(SAMLP, "LogoutRequest"),
+        nsmap={"samlp": SAMLP, "saml": SAML},
+        ID="_lr" + secrets.token_hex(16),
+        Version="2.0",
+        IssueInstant=_instant(now),
+        Destination=destination,
+    )
+    if lifetime is not None:
+        root.set("NotOnOrAfter", _instant(now + lifetime))
+    etree.SubElement(root, qname(SAML, "Issuer")).text = issuer or idp.entity_id
+    etree.SubElement(root, qname(SAML, "NameID"), Format=EMAIL).text = name_id
+    for index in indexes:
+        etree.SubElement(root, qname(SAMLP, "SessionIndex")).text = index
+    return bytes(etree.tostring(root))
+
+
+async def sp_settings(services: Services) -> SamlIdpSettings:
+    """Settings whose 'IdP certificate' is ours: what an IdP verifies our messages with."""
+    key = await services.saml_keys.current()
+    return SamlIdpSettings(
+        entity_id=SP.entity_id, sso_url=SLO_URL, signing_certificates=(key.certificate_pem,)
+    )
+
+
+async def read_answer(services: Services, location: str) -> tuple[etree._Element, str | None]:
+    """Our LogoutResponse (or request) sent back to the IdP: verified with our key, parsed."""
+    assert location.startswith(SLO_URL + "?"), location
+    message = bindings.verify(urlsplit(location).query, await sp_settings(services))
+    return etree.fromstring(message.xml), message.relay_state
+
+
+@asynccontextmanager
+async def browsers(db_url: str, count: int) -> AsyncIterator[tuple[list[httpx.AsyncClient], Services]]:
+    async with running_app(db_url, raise_app_exceptions=False) as (first, services):
+        others = [httpx.AsyncClient(transport=first._transport, base_url=BASE) for _ in range(count - 1)]
+        try:
+            yield [first, *others], services
+        finally:
+            for client in others:
+                await client.aclose()
+
+
+async def signed_in(client: httpx.AsyncClient) -> str | None:
+    me = await client.get("/me")
+    return str(me.json()["subject"]) + "@" + str(me.json()["idp"]) if me.status_code == 200 else None
+
+
+async def test_an_idp_logout_ends_exactly_the_sessions_it_names(
+    db_url: str, idp: HostileIdp, other: HostileIdp
+) -> None:
+    async with browsers(db_url, 4) as ((ana1, ana2, bob, ana_other), services):
+        await add(services, "corp", idp)
+        await add(services, "other", other)
+        await sign_in(ana1, idp, "ana@lumen.example", "_s1")
+        await sign_in(ana2, idp, "ana@lumen.example", "_s2")
+        await sign_in(bob, idp, "bob@lumen.example", "_s1")  # another user, same index: not named
+        await sign_in(ana_other, other, "ana@lumen.example", "_s1", name="other")
+        query = bindings.sign(
+            "SAMLRequest",
+            logout_request(idp, "ana@lumen.example", "_s1"),
+            key=private(idp.key),
+            relay_state="idp-state",
+        )
+        done = await ana1.get(f"/saml/corp/slo?{query}")
+        assert done.status_code == 303, done.text
+        response, relay = await read_answer(services, done.headers["location"])
+        assert relay == "idp-state"
+        assert response.tag == qname(SAMLP, "LogoutResponse")
+        code = response.find("samlp:Status/samlp:StatusCode", NS)
+        assert code is not None and code.get("Value") == "urn:oasis:names:tc:SAML:2.0:status:Success"
+        assert response.get("InResponseTo") == etree.fromstring(
+            bindings.verify(query, idp.settings()).xml
+        ).get("ID")
+        assert response.get("Destination") == SLO_URL
+        assert [await signed_in(c) for c in (ana1, ana2, bob, ana_other)] == [
+            None,
+            "ana@lumen.example@corp",
+            "bob@lumen.example@corp",
+            "ana@lumen.example@other",
+        ]
+        # Without a SessionIndex: every session of that NameID at this IdP, and only there (POST binding).
+        signed = etree.tostring(sign(etree.fromstring(logout_request(idp, "ana@lumen.example")), idp.key))
+        posted = await bob.post("/saml/corp/slo", data={"SAMLRequest": bindings.post_value(signed)})
+        assert posted.status_code == 303, posted.text
+        assert [await signed_in(c) for c in (ana2, bob, ana_other)] == [
+            None,
+            "bob@lumen.example@corp",
+            "ana@lumen.example@other",
+        ]
+        events = [e for e in await services.audit.query() if e.event == "logout.frontchannel"]
+        assert [(e.outcome, e.idp, e.subject) for e in events] == [
+            ("success", "corp", "ana@lumen.example")
+        ] * 2
+
+
+async def test_refused_logout_requests_end_nothing(db_url: str, idp: HostileIdp, other: HostileIdp) -> None:
+    async with browsers(db_url, 1) as ((ana,), services):
+        await add(services, "corp", idp)
+        await sign_in(ana, idp, "ana@lumen.example", "_s1")
+        key = private(idp.key)
+        ana_request = logout_request(idp, "ana@lumen.example")
+        unverifiable = {
+            "unsigned": bindings.encode("SAMLRequest", ana_request),
+            "wrong key": bindings.sign("SAMLRequest", ana_request, key=private(other.key)),
+            "sha1": bindings.sign("SAMLRequest", ana_request, key=key, sig_alg=bindings.RSA_SHA1),
+        }
+        for why, query in unverifiable.items():
+            refused = await ana.get(f"/saml/corp/slo?{query}")
+            assert refused.status_code == 400, why
+        unsigned_post = await ana.post(
+            "/saml/corp/slo", data={"SAMLRequest": bindings.post_value(ana_request)}
+        )
+        assert unsigned_post.status_code == 400
+        # Signed by the IdP but not acceptable: the IdP hears "Requester", and nothing ends.
+        refused_by_checks = {
+            "destination": logout_request(idp, "ana@lumen.example", destination=OTHER_SP.slo_url),
+            "time": logout_request(idp, "ana@lumen.example", issued=timedelta(minutes=-20), lifetime=None),
+            "expired": logout_request(idp, "ana@lumen.example", lifetime=timedelta(minutes=-3)),
+            "issuer": logout_request(idp, "ana@lumen.example", issuer=other.entity_id),
+        }
+        for check, message in refused_by_checks.items():
+            done = await ana.get(f"/saml/corp/slo?{bindings.sign('SAMLRequest', message, key=key)}")
+            assert done.status_code == 303, check
+            response, _ = await read_answer(services, done.headers["location"])
+            code = response.find("samlp:Status/samlp:StatusCode", NS)
+            assert code is not None and code.get("Value") == "urn:oasis:names:tc:SAML:2.0:status:Requester"
+            assert await signed_in(ana) == "ana@lumen.example@corp", check
+        failures = [e for e in await services.audit.query() if e.event == "logout.frontchannel"]
+        assert {e.outcome for e in failures} == {"failure"} and len(failures) == 8
+        details = " ".join(str(e.detail) for e in failures)
+        for check in ("unsigned", "signature", "algorithm", "destination", "time", "expired", "issuer"):
+            assert f"check={check}" in details, check
+        # The same signed request twice: the first ends the session, the replay is refused.
+        query = bindings.sign("SAMLRequest", ana_request, key=key)
+        assert (await ana.get(f"/saml/corp/slo?{query}")).status_code == 303
+        assert await signed_in(ana) is None
+        await sign_in(ana, idp, "ana@lumen.example", "_s1")
+        replayed = await ana.get(f"/saml/corp/slo?{query}")
+        response, _ = await read_answer(services, replayed.headers["location"])
+        assert response.xpath("string(samlp:Status/samlp:StatusCode/@Value)", namespaces=NS).endswith(
+            ":Requester"
+        )
+        assert await signed_in(ana) == "ana@lumen.example@corp"
+
+
+async def test_sign_out_sends_a_signed_logout_request_and_takes_only_its_answer(
+    db_url: str, idp: HostileIdp
+) -> None:
+    async with browsers(db_url, 2) as ((ana, mallory), services):
+        await add(services, "corp", idp)
+        await sign_in(ana, idp, "ana@lumen.example", "_s7")
+        form = await ana.get("/logout")
+        out = await ana.post("/logout", data={"csrf_token": csrf_token(form.text)})
+        assert out.status_code == 302, out.text
+        assert await signed_in(ana) is None  # ended before the IdP was even asked
+        request, relay = await read_answer(services, out.headers["location"])
+        assert request.tag == qname(SAMLP, "LogoutRequest")
+        assert request.get("Destination") == SLO_URL
+        assert request.findtext("saml:Issuer", namespaces=NS) == SP.entity_id
+        name_id = request.find("saml:NameID", NS)
+        assert name_id is not None and (name_id.text, name_id.get("Format")) == ("ana@lumen.example", EMAIL)
+        assert request.findtext("samlp:SessionIndex", namespaces=NS) == "_s7"
+
+        def logout_response(in_response_to: str, *, key: SigningKey = idp.key) -> str:
+            root = etree.Element(
+                qname(SAMLP, "LogoutResponse"),
+                nsmap={"samlp": SAMLP, "saml": SAML},
+                ID="_r" + secrets.token_hex(8),
+                Version="2.0",
+                IssueInstant=_instant(datetime.now(UTC)),
+                Destination=SP.slo_url,
+                InResponseTo=in_response_to,
+            )
+            etree.SubElement(root, qname(SAML, "Issuer")).text = idp.entity_id
+            status = etree.SubElement(root, qname(SAMLP, "Status"))
+            etree.SubElement(
+                status, qname(SAMLP, "StatusCode"), Value="urn:oasis:names:tc:SAML:2.0:status:Success"
+            )
+            return bindings.sign("SAMLResponse", etree.tostring(root), key=private(key), relay_state=relay)
+
+        request_id = str(request.get("ID"))
+        # Another browser cannot spend this browser's pending sign-out; a wrong InResponseTo or key fails.
+        assert (await mallory.get(f"/saml/corp/slo?{logout_response(request_id)}")).status_code == 400
+        other_key = SigningKey.generate("not the IdP")
+        assert (
+            await ana.get(f"/saml/corp/slo?{logout_response(request_id, key=other_key)}")
+        ).status_code == 400
+        assert (await ana.get(f"/saml/corp/slo?{logout_response('_not-ours')}")).status_code == 400
+        # The pending sign-out was spent by the refused answer above: sign out again, and answer rightly.
+        await sign_in(ana, idp, "ana@lumen.example", "_s8")
+        form = await ana.get("/logout")
+        out = await ana.post("/logout", data={"csrf_token": csrf_token(form.text)})
+        request, relay = await read_answer(services, out.headers["location"])
+        done = await ana.get(f"/saml/corp/slo?{logout_response(str(request.get('ID')))}")
+        assert done.status_code == 303 and done.headers["location"] == "/logged-out"
+        events = [(e.event, e.outcome) for e in await services.audit.query() if e.event == "logout.rp"]
+        assert events.count(("logout.rp", "success")) == 3  # two sign-outs, one answer accepted
+
+
+async def test_idp_initiated_sign_in_is_off_unless_turned_on(db_url: str, idp: HostileIdp) -> None:
+    async with browsers(db_url, 1) as ((ana,), services):
+        await add(services, "corp", idp)
+        unsolicited = answer(idp, None, "ana@lumen.example", "_s1")
+        refused = await post(ana, unsolicited, "/account")
+        assert refused.status_code == 400
+        assert await signed_in(ana) is None
+        failure = (await services.audit.query())[0]
+        assert failure.detail is not None and failure.detail.startswith("idp_initiated: check=unsolicited")
+
+        await add(services, "corp", idp, idp_initiated=True, idp_initiated_landing="/account?from=idp")
+        landed = await post(ana, answer(idp, None, "ana@lumen.example", "_s2"), "https://evil.example/")
+        assert landed.status_code == 303, landed.text
+        assert landed.headers["location"] == "/account?from=idp"  # never the RelayState
+        assert await signed_in(ana) == "ana@lumen.example@corp"
+        success = (await services.audit.query())[0]
+        assert (success.event, success.outcome, success.detail) == ("login", "success", "idp_initiated")
+        # The same form again: the assertion is spent.
+        replayed = await ana.post(
+            "/saml/corp/acs",
+            content=landed.request.content,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert replayed.status_code == 400
+        # A response naming no request whose assertion answers one is refused (it was solicited elsewhere).
+        request_id, _ = await start(ana)
+        mixed = answer(idp, request_id, "ana@lumen.example", "_s3")
+        del mixed.attrib["InResponseTo"]  # the envelope is not signed here: only the assertion is
+        assert (await post(ana, mixed, "/")).status_code == 400
+        checks = [e.detail for e in await services.audit.query() if e.outcome == "failure"]
+        assert any(d is not None and d.startswith("idp_initiated: check=in_response_to") for d in checks)
+        assert any(d is not None and d.startswith("idp_initiated: check=replay") for d in checks)
+
+
+def test_the_landing_page_must_be_local(idp: HostileIdp) -> None:
+    for bad in ("https://evil.example/", "//evil.example", "/\\evil.example", "account"):
+        with pytest.raises(ValueError, match="must be a path on this site"):
+            idp.settings(idp_initiated_landing=bad)
+    assert idp.settings(idp_initiated_landing="/portal").idp_initiated_landing == "/portal"
