@@ -162,6 +162,21 @@ class AuditLog:
         )
 
     async def _write(self, event: AuditEvent) -> None:
+        async with self._sessions.begin() as db:
+            self._add(db, event)
+
+    def stage(self, db: AsyncSession, event: AuditEvent) -> None:
+        """Add an event naming someone to a transaction the caller commits: a sign-in and its record are
+        one commit, so neither is kept without the other. Anonymous failures go through `record` (budget)."""
+        if self.budget.covers(event.event, event.outcome, event.subject, event.email):
+            raise ValueError(
+                f"{event.event}/{event.outcome} naming nobody is counted by the budget: use record"
+            )
+        if event.event == "login":
+            metrics.sign_in(event.idp, event.outcome)
+        self._add(db, replace(event, at=event.at or datetime.now(UTC)))
+
+    def _add(self, db: AsyncSession, event: AuditEvent) -> None:
         at = event.at or datetime.now(UTC)
         log.info(
             "audit event=%s outcome=%s idp=%s subject=%s client_ip=%s error_id=%s detail=%s",
@@ -173,22 +188,21 @@ class AuditLog:
             event.error_id,
             event.detail,
         )
-        async with self._sessions.begin() as db:
-            db.add(
-                AuditEventRow(
-                    at=at,
-                    event=event.event,
-                    outcome=event.outcome,
-                    idp=event.idp,
-                    subject=event.subject,
-                    email=event.email,
-                    client_ip=event.client_ip,
-                    error_id=event.error_id,
-                    detail=(event.detail or "")[:2000] or None,
-                    changes=[dict(change) for change in event.changes] if event.changes else None,
-                    request_id=event.request_id or context.current_request_id(),
-                )
+        db.add(
+            AuditEventRow(
+                at=at,
+                event=event.event,
+                outcome=event.outcome,
+                idp=event.idp,
+                subject=event.subject,
+                email=event.email,
+                client_ip=event.client_ip,
+                error_id=event.error_id,
+                detail=(event.detail or "")[:2000] or None,
+                changes=[dict(change) for change in event.changes] if event.changes else None,
+                request_id=event.request_id or context.current_request_id(),
             )
+        )
 
     async def query(
         self,

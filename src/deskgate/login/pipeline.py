@@ -7,6 +7,11 @@
     start_session   → a brand-new session id: the browser's old one, if any, is never reused
 
 A step that refuses a login raises `LoginDenied` carrying the rule that refused.
+
+When the caller gives the sign-in's transaction (`LoginContext.db`), the session is added to it and exists
+once the caller commits (with whatever else it added: the audit record, the spent pending sign-in), and the
+blocks are asked twice: early from this worker's copy of the list (no query), and finally inside that
+transaction, so that a block committed anywhere before the session is always obeyed (`sessions.blocks`).
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from deskgate.errors import LoginDenied
 from deskgate.identity.claims import Claims
 from deskgate.identity.filters import Verdict, evaluate
 from deskgate.identity.mapping import MappedUser, map_claims
 from deskgate.identity.provider import ProviderConfig
-from deskgate.sessions.blocks import SignInBlocks
+from deskgate.sessions.blocks import SignInBlock, SignInBlocks
 from deskgate.sessions.service import Sessions
 from deskgate.sessions.store import SessionRecord
 
@@ -36,6 +43,7 @@ class LoginContext:
     next_url: str | None = None  # where the browser goes after sign-in (a desk's portal, perhaps)
     client_ip: str | None = None  # kept with the session, for the console's sessions list
     user_agent: str | None = None
+    db: AsyncSession | None = None  # the sign-in's transaction, committed by the caller (see above)
 
 
 Step = Callable[[LoginContext], Awaitable[None]]
@@ -88,17 +96,20 @@ class LoginPipeline:
     async def refuse_blocked(self, ctx: LoginContext) -> None:
         assert ctx.user is not None and self._blocks is not None
         email, subject = ctx.user.email, ctx.claims.subject
-        block = await self._blocks.find(idp=ctx.config.name, subject=subject, email=email)
-        if block is not None:
-            same = block.idp == ctx.config.name and block.subject == subject
-            how = "this account" if same else f"the email address of {block.idp}:{block.subject}"
-            raise LoginDenied(
-                BLOCKED, f"an admin blocked {how} (block {block.id})", email=email, subject=subject
-            )
+        if ctx.db is not None:  # asked again, authoritatively, in the transaction (start_session)
+            block = await self._blocks.find_cached(idp=ctx.config.name, subject=subject, email=email)
+        else:
+            block = await self._blocks.find(idp=ctx.config.name, subject=subject, email=email)
+        _refuse(ctx, block)
 
     async def start_session(self, ctx: LoginContext) -> None:
         assert ctx.user is not None
         user = ctx.user
+        if ctx.db is not None and self._blocks is not None:
+            found = await self._blocks.find(
+                idp=ctx.config.name, subject=ctx.claims.subject, email=user.email, db=ctx.db
+            )
+            _refuse(ctx, found)
         ctx.session_id, ctx.session = await self._sessions.start(
             idp=ctx.config.name,
             subject=ctx.claims.subject,
@@ -109,12 +120,23 @@ class LoginPipeline:
             id_token=ctx.id_token,
             client_ip=ctx.client_ip,
             user_agent=ctx.user_agent,
+            db=ctx.db,
         )
 
     async def run(self, ctx: LoginContext) -> LoginContext:
         for step in self.steps:
             await step(ctx)
         return ctx
+
+
+def _refuse(ctx: LoginContext, block: SignInBlock | None) -> None:
+    if block is None:
+        return
+    assert ctx.user is not None
+    email, subject = ctx.user.email, ctx.claims.subject
+    same = block.idp == ctx.config.name and block.subject == subject
+    how = "this account" if same else f"the email address of {block.idp}:{block.subject}"
+    raise LoginDenied(BLOCKED, f"an admin blocked {how} (block {block.id})", email=email, subject=subject)
 
 
 def preview(config: ProviderConfig, claims: Claims) -> tuple[MappedUser, Verdict]:

@@ -4,10 +4,14 @@ Each pending sign-in is also bound to the browser that started it (a random valu
 afresh at every start and stored hashed here), so a callback URL replayed in another browser — login
 CSRF — is refused. The binding is part of the consuming DELETE's condition: a callback from another
 browser takes nothing, so it cannot spend the rightful browser's sign-in either.
+
+Expired rows are deleted by `put`, at most once every `PURGE_SECONDS` per worker rather than at every
+start: an expired row is refused by `take` whatever its age, so purging is only about the table's size.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from deskgate.crypto import digest
 from deskgate.errors import LoginStateError
 from deskgate.store.models import LoginStateRow
+
+PURGE_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +46,20 @@ class LoginStates:
         *,
         lifetime: timedelta,
         clock: Callable[[], datetime] = _now,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessions = sessions
         self._lifetime = lifetime
         self._clock = clock
+        self._monotonic = monotonic
+        self._purged_at: float | None = None
 
     async def put(self, state: str, browser_binding: str, pending: PendingLogin) -> None:
         now = self._clock()
+        purge = self._purged_at is None or self._monotonic() - self._purged_at >= PURGE_SECONDS
         async with self._sessions.begin() as db:
-            await db.execute(delete(LoginStateRow).where(LoginStateRow.expires_at <= now))
+            if purge:
+                await db.execute(delete(LoginStateRow).where(LoginStateRow.expires_at <= now))
             db.add(
                 LoginStateRow(
                     state_hash=digest(state),
@@ -61,6 +72,8 @@ class LoginStates:
                     expires_at=now + self._lifetime,
                 )
             )
+        if purge:
+            self._purged_at = self._monotonic()
 
     async def take(self, state: str | None, browser_binding: str | None) -> PendingLogin:
         """Consume a pending sign-in: it can be taken once, before it expires, by the browser that began it.

@@ -4,10 +4,20 @@ A block names the user twice: by IdP and subject (the account the admin saw), an
 same person signing in through a second IdP with the same address is refused too. Emails are compared in
 lower case. Blocking ends the user's sessions as well (`deskgate.web.admin_blocks`); this module only keeps
 the list and answers "is this sign-in blocked?" for the login pipeline.
+
+The pipeline asks twice. Early, before the filters and before anything is provisioned in JSM, it asks
+`find_cached`: each worker keeps the whole list for at most `CACHE_SECONDS` (a block or unblock made in this
+worker clears it at once), which costs no query on most sign-ins. Last, inside the transaction that writes
+the session, it asks `find` on that transaction: that answer is the database's, so a block committed before
+the sign-in's session is never missed, whichever worker or instance made it. A block made elsewhere in the
+last few seconds can therefore let a provisioning through (the customer exists in JSM, as after any earlier
+sign-in) but never a session.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,6 +25,10 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.store.models import SignInBlockRow
+
+CACHE_SECONDS = 5.0
+# Above this many blocks the early check queries instead (the last check always does).
+CACHE_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +58,27 @@ def _email_key(email: str | None) -> str | None:
     return email.strip().lower() or None if email else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """Every block, by account and by email, as one worker read them at `read_at` (monotonic)."""
+
+    read_at: float
+    by_account: dict[tuple[str, str], SignInBlock]
+    by_email: dict[str, SignInBlock]
+
+
 class SignInBlocks:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        cache_seconds: float = CACHE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sessions = sessions
+        self._cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._snapshot: _Snapshot | None = None
 
     async def block(
         self, *, idp: str, subject: str, email: str | None, display_name: str, blocked_by: str
@@ -68,7 +100,9 @@ class SignInBlocks:
             )
             db.add(row)
             await db.flush()
-            return _block(row)
+            blocked = _block(row)
+        self._snapshot = None
+        return blocked
 
     async def unblock(self, block_id: int) -> SignInBlock | None:
         """Lift a block; None when there was none with that id (lifted meanwhile)."""
@@ -78,19 +112,57 @@ class SignInBlocks:
                 return None
             lifted = _block(row)
             await db.execute(delete(SignInBlockRow).where(SignInBlockRow.id == block_id))
-            return lifted
+        self._snapshot = None
+        return lifted
 
-    async def find(self, *, idp: str, subject: str, email: str | None) -> SignInBlock | None:
-        """The block that refuses this sign-in: one naming this IdP and subject, or this email."""
+    async def find(
+        self, *, idp: str, subject: str, email: str | None, db: AsyncSession | None = None
+    ) -> SignInBlock | None:
+        """The block that refuses this sign-in: one naming this IdP and subject, or this email.
+
+        Asked on `db` when given (the sign-in's own transaction), else on a session of its own."""
         conditions: list[ColumnElement[bool]] = [
             (SignInBlockRow.idp == idp) & (SignInBlockRow.subject == subject)
         ]
         key = _email_key(email)
         if key is not None:
             conditions.append(SignInBlockRow.email == key)
-        async with self._sessions() as db:
-            row = await db.scalar(select(SignInBlockRow).where(or_(*conditions)).limit(1))
+        statement = select(SignInBlockRow).where(or_(*conditions)).limit(1)
+        if db is not None:
+            row = await db.scalar(statement)
             return _block(row) if row else None
+        async with self._sessions() as own:
+            row = await own.scalar(statement)
+            return _block(row) if row else None
+
+    async def find_cached(self, *, idp: str, subject: str, email: str | None) -> SignInBlock | None:
+        """`find` from this worker's copy of the list, at most `cache_seconds` old (see the module's doc)."""
+        snapshot = self._snapshot
+        if snapshot is None or self._monotonic() - snapshot.read_at >= self._cache_seconds:
+            snapshot = await self._load()
+            if snapshot is None:  # too many to keep: ask the database
+                return await self.find(idp=idp, subject=subject, email=email)
+        block = snapshot.by_account.get((idp, subject))
+        key = _email_key(email)
+        if block is None and key is not None:
+            block = snapshot.by_email.get(key)
+        return block
+
+    async def _load(self) -> _Snapshot | None:
+        read_at = self._monotonic()  # the age counts from before the read, never from after it
+        async with self._sessions() as db:
+            rows = (await db.scalars(select(SignInBlockRow).limit(CACHE_LIMIT + 1))).all()
+        if len(rows) > CACHE_LIMIT:
+            self._snapshot = None
+            return None
+        blocks = [_block(row) for row in rows]
+        snapshot = _Snapshot(
+            read_at=read_at,
+            by_account={(b.idp, b.subject): b for b in blocks},
+            by_email={b.email: b for b in blocks if b.email},
+        )
+        self._snapshot = snapshot
+        return snapshot
 
     async def all(self, limit: int = 500) -> list[SignInBlock]:
         """The blocks, newest first."""

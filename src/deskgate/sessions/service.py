@@ -27,8 +27,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Unpack
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from deskgate.crypto import digest
-from deskgate.sessions.store import SessionMatch, SessionPage, SessionRecord, SessionStore
+from deskgate.sessions.store import SessionMatch, SessionPage, SessionRecord, SessionStore, SqlTableStore
 
 # Writing last-seen on every request would cost a write per hit; idle timeouts do not need that precision.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -77,8 +79,13 @@ class Sessions:
         id_token: str | None = None,
         client_ip: str | None = None,
         user_agent: str | None = None,
+        db: AsyncSession | None = None,
     ) -> tuple[str, SessionRecord]:
-        """A brand-new session id (never one the browser brought along: that is the rotation at login)."""
+        """A brand-new session id (never one the browser brought along: that is the rotation at login).
+
+        With `db` (the sign-in's transaction) a SQL store adds the session to it, and it exists once the
+        caller commits; another store saves it at once, and a rolled-back sign-in leaves it unreachable
+        (its id was never sent to anyone) until it expires."""
         session_id = secrets.token_urlsafe(32)
         now = self._clock()
         record = SessionRecord(
@@ -96,8 +103,13 @@ class Sessions:
             client_ip=client_ip,
             user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None,
         )
-        await self.store.save(record)
-        self._remember(record.id_hash, record)  # the redirect after sign-in usually lands on this worker
+        if db is not None and isinstance(self.store, SqlTableStore) and self.store.shares(db):
+            self.store.stage(db, record)
+        else:
+            await self.store.save(record)
+        # The redirect after sign-in usually lands on this worker. (A rolled-back sign-in leaves an entry
+        # for an id nobody was given, which ages out like any other.)
+        self._remember(record.id_hash, record)
         return session_id, record
 
     async def resolve(self, session_id: str | None) -> SessionRecord | None:

@@ -173,9 +173,18 @@ class SqlTableStore(ABC, Generic[RowT]):
     async def save(self, record: SessionRecord) -> None:
         try:
             async with self._sessions.begin() as db:
-                db.add(self._to_row(record))  # a plain INSERT: no read first, the id is new
+                self.stage(db, record)
         except IntegrityError as exc:
             raise DuplicateSession(record.id_hash[:8]) from exc
+
+    def shares(self, db: AsyncSession) -> bool:
+        """Whether `db` works on this store's database (then `stage` can join its transaction)."""
+        return db.bind is not None and db.bind is self._sessions.kw.get("bind")
+
+    def stage(self, db: AsyncSession, record: SessionRecord) -> None:
+        """`save` as part of a transaction the caller commits (a sign-in's one commit, with its audit
+        record): the session exists once that commit is done, and not at all if it is rolled back."""
+        db.add(self._to_row(record))  # a plain INSERT: no read first, the id is new
 
     async def load(self, id_hash: str) -> SessionRecord | None:
         async with self._sessions() as db:

@@ -37,7 +37,15 @@ def create_engine(url: str, *, transactional_ddl: bool = False) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # The pool's usual reset (a ROLLBACK whenever a connection goes back) is a trip to the driver's
+        # thread even when nothing is open, several times per request: `_sqlite_reset` rolls back only an
+        # open transaction (a plain read opens none in the driver's default mode).
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _sqlite_reset(dbapi_connection, _record, _state):  # type: ignore[no-untyped-def]
+            if dbapi_connection.driver_connection.in_transaction:
+                dbapi_connection.rollback()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]

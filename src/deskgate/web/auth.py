@@ -148,16 +148,31 @@ async def callback(request: Request) -> Response:
                 f"{pending.idp} was turned off or is a draft",
                 subject=result.claims.subject,
             )
-        login_ctx = await ctx.services.pipeline.run(
-            LoginContext(
-                party.config,
-                result.claims,
-                result.id_token,
-                next_url=pending.next_url,
-                client_ip=ctx.client_ip(request),  # the trusted-proxy rule, as the audit log's
-                user_agent=request.headers.get("user-agent"),
+        # One commit for the sign-in: the session and its audit record (and the last look at the blocks).
+        async with ctx.services.db.begin() as db:
+            login_ctx = await ctx.services.pipeline.run(
+                LoginContext(
+                    party.config,
+                    result.claims,
+                    result.id_token,
+                    next_url=pending.next_url,
+                    client_ip=ctx.client_ip(request),  # the trusted-proxy rule, as the audit log's
+                    user_agent=request.headers.get("user-agent"),
+                    db=db,
+                )
             )
-        )
+            assert login_ctx.session_id and login_ctx.session
+            ctx.services.audit.stage(
+                db,
+                AuditEvent(
+                    event="login",
+                    outcome="success",
+                    idp=pending.idp,
+                    subject=login_ctx.session.subject,
+                    email=login_ctx.session.email,
+                    client_ip=ctx.client_ip(request),
+                ),
+            )
     except (LoginError, LoginDenied) as exc:
         if isinstance(exc, LoginDenied) and pending is not None:
             exc.idp = pending.idp  # "sign out and use another account" signs out there
@@ -167,17 +182,6 @@ async def callback(request: Request) -> Response:
         if pending is not None and pending.purpose == "admin":
             return admin_idp_signin.failed(request, exc)
         raise
-    assert login_ctx.session_id and login_ctx.session
-    await ctx.services.audit.record(
-        AuditEvent(
-            event="login",
-            outcome="success",
-            idp=pending.idp,
-            subject=login_ctx.session.subject,
-            email=login_ctx.session.email,
-            client_ip=ctx.client_ip(request),
-        )
-    )
     response = RedirectResponse(pending.next_url, status_code=303, headers=NO_STORE)
     # Rotation at login: the old session (if any) ends, and the browser gets the new id only.
     await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
