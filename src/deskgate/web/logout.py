@@ -188,4 +188,5 @@ routes = [
     Route(POST_LOGOUT_PATH, logged_out),
     Route(FRONTCHANNEL_LOGOUT_PATH, frontchannel_logout),
     Route(BACKCHANNEL_LOGOUT_PATH, backchannel_logout, methods=["POST"]),
+    *saml_logout.routes,
 ]

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from deskgate.audit import AuditEvent
 from deskgate.crypto import digest
-from deskgate.errors import DeskgateError, LoginStateError
+from deskgate.errors import DeskgateError, LoginStateError, NotFound
 from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.saml import bindings
 from deskgate.identity.saml.authn import new_id
@@ -48,7 +48,7 @@ from deskgate.sessions.store import SessionRecord
 from deskgate.web.context import WebContext, web
 from deskgate.web.errors import error_id_of
 from deskgate.web.login_redirect import send_to_idp
-from deskgate.web.saml import RESUBMITTED, saml_idp
+from deskgate.web.saml import RESUBMITTED
 from deskgate.web.security import NO_STORE, delete_cookie
 
 PURPOSE = "saml_logout"  # a pending sign-out in `login.states`, told apart from sign-ins by its purpose
@@ -83,11 +83,20 @@ async def start(ctx: WebContext, record: SessionRecord) -> Response | None:
     return await send_to_idp(ctx, relay_state, pending, bindings.redirect_url(settings.slo_url, query))
 
 
+async def _saml_idp(request: Request, name: str) -> tuple[ProviderConfig, SamlIdpSettings, ServiceProvider]:
+    """An enabled SAML IdP by name. A draft's sessions may end too: it may have been live until now."""
+    services = web(request).services
+    config = next((c for c in await services.providers.enabled() if c.name == name), None)
+    if config is None or config.protocol != "saml" or config.saml is None:
+        raise NotFound(f"no enabled SAML IdP named {name!r}", user_message="Unknown sign-in method.")
+    return config, config.saml, ServiceProvider.for_idp(services.settings.base_url, name)
+
+
 async def slo(request: Request) -> Response:
     """Either direction's message, by either binding: a LogoutRequest from the IdP, or its answer to ours."""
     ctx = web(request)
     name = request.path_params["idp"]
-    config, settings, sp = await saml_idp(request, name)
+    config, settings, sp = await _saml_idp(request, name)
     skew = timedelta(seconds=config.clock_skew_seconds)
     form: dict[str, str] = {}
     if request.method == "POST":
