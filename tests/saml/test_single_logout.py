@@ -22,6 +22,7 @@ from lxml import etree
 
 from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.saml import bindings
+from deskgate.identity.saml.metadata import idp_settings
 from deskgate.identity.saml.settings import SamlIdpSettings, ServiceProvider
 from deskgate.identity.saml.xml import NS, SAML, SAMLP, qname
 from deskgate.services import Services
@@ -58,7 +59,7 @@ def private(key: SigningKey) -> rsa.RSAPrivateKey:
 
 
 async def add(services: Services, name: str, idp: HostileIdp, **saml: object) -> None:
-    settings = idp.settings(slo_url=SLO_URL, **saml)
+    settings = idp.settings(**({"slo_url": SLO_URL} | saml))
     await services.providers.save(
         ProviderConfig.model_validate({"name": name, "title": name, "protocol": "saml", "saml": settings})
     )
@@ -339,3 +340,36 @@ def test_the_landing_page_must_be_local(idp: HostileIdp) -> None:
         with pytest.raises(ValueError, match="must be a path on this site"):
             idp.settings(idp_initiated_landing=bad)
     assert idp.settings(idp_initiated_landing="/portal").idp_initiated_landing == "/portal"
+
+
+async def test_the_sign_out_form_may_lead_to_the_idps_slo_location(db_url: str, idp: HostileIdp) -> None:
+    """Chromium checks the redirect after POST /logout against the CSP's form-action."""
+    async with browsers(db_url, 1) as ((client,), services):
+        await add(services, "corp", idp, slo_url="https://slo.hostile.example/logout")
+        page = await client.get("/logout")
+    policy = page.headers["content-security-policy"]
+    action = next(d for d in policy.split(";") if d.strip().startswith("form-action")).split()
+    assert "https://slo.hostile.example" in action and "https://idp.hostile.example" in action
+
+
+def test_metadata_gives_the_slo_location_redirect_first(idp: HostileIdp) -> None:
+    def metadata(*services: tuple[str, str]) -> bytes:
+        slo = "".join(f'<md:SingleLogoutService Binding="{b}" Location="{loc}"/>' for b, loc in services)
+        cert = "".join(idp.key.cert_pem.strip().splitlines()[1:-1])
+        return (
+            f'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{idp.entity_id}">'
+            f'<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+            f'<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">'
+            f"<ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+            f"</md:KeyDescriptor>{slo}"
+            f'<md:SingleSignOnService Binding="{bindings.REDIRECT_BINDING}" Location="https://idp.test/sso"/>'
+            f"</md:IDPSSODescriptor></md:EntityDescriptor>"
+        ).encode()
+
+    both = idp_settings(
+        metadata((bindings.POST_BINDING, "https://idp.test/slo-post"), (bindings.REDIRECT_BINDING, SLO_URL))
+    )
+    assert (both.slo_url, both.slo_binding) == (SLO_URL, "redirect")
+    post_only = idp_settings(metadata((bindings.POST_BINDING, "https://idp.test/slo-post")))
+    assert (post_only.slo_url, post_only.slo_binding) == ("https://idp.test/slo-post", "post")
+    assert idp_settings(metadata()).slo_url is None

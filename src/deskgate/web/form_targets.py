@@ -7,7 +7,8 @@ submission, so those endpoints' origins must be listed, and only those of the en
 naming every http(s) origin lets a form injected into a page send its fields (a CSRF token, a typed
 address) anywhere.
 
-An IdP's endpoints are in its configuration, or in its discovery document. Reading that costs a request
+A SAML IdP's are its SingleSignOnService and SingleLogoutService locations. An OIDC IdP's endpoints are in
+its configuration, or in its discovery document. Reading that costs a request
 to the IdP, which no answer may wait for, so the document is taken only as the relying party has cached
 it (it fetches it at the first sign-in), and the issuer's origin stands in before that: nearly every IdP
 serves its endpoints there. The set is worked out again at most once per `REFRESH_SECONDS`, so an IdP
@@ -52,7 +53,8 @@ def form_origin(url: str | None) -> str | None:
 
 
 class FormTargets:
-    """The origins of the enabled IdPs' issuer, authorization and end-session endpoints, kept per process."""
+    """The origins of the enabled IdPs' issuer, authorization and end-session endpoints (SAML: SSO and SLO
+    locations), kept per process."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -86,5 +88,7 @@ class FormTargets:
                 metadata = party.keys.cached_metadata()
                 if metadata is not None:
                     urls += [metadata.authorization_endpoint, metadata.end_session_endpoint]
+            if config.saml is not None:  # SAML: the SSO and single logout locations
+                urls += [config.saml.sso_url, config.saml.slo_url]
             found.update(origin for url in urls if (origin := form_origin(url)) is not None)
         return tuple(sorted(found))
