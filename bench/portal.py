@@ -168,8 +168,16 @@ async def run(args: argparse.Namespace) -> list[Result]:
                 raise RuntimeError(f"first submission: HTTP {created.status_code}: {created.text[:300]}")
             pages = {
                 "help center": "/portal",
+                "help center search": "/portal?q=password",
+                "desk": "/portal/1",
+                "create form": "/portal/1/create/1",
+                "article suggestions": "/portal/api/articles?q=password&desk=1",
+                "article": "/portal/1/articles/8786177?q=Reset+your+password",
                 "my requests": "/portal/requests",
+                "my requests, filtered": "/portal/requests?status=open&owner=organization&sort=updated",
                 "request detail": f"/portal/requests/{key}",
+                "request JSON": f"/portal/api/requests/{key}",
+                "account": "/account",
             }
             for path in pages.values():  # warm the caches (catalogue, customer link, connections)
                 for _ in range(3):

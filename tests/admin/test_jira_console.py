@@ -237,3 +237,29 @@ async def test_the_page_needs_an_admin(db_url: str) -> None:
     async with running_app(db_url) as (client, _):
         answer = await client.get("/admin/jira")
         assert answer.status_code == 303 and answer.headers["location"].startswith("/admin/login")
+
+
+async def test_the_confluence_address_is_kept_for_data_center_only(console: Console) -> None:
+    data_center = {
+        "deployment": "datacenter",
+        "site_url": "https://jira.example.com",
+        "personal_access_token": "dc-pat",
+        "confluence_url": "https://confluence.example.com/",
+    }
+    assert (await console.post("/admin/jira/connection", data_center)).status_code == 303
+    stored = await console.services.jira.get()
+    assert stored is not None and stored.confluence_url == "https://confluence.example.com"
+    page = await console.client.get("/admin/jira")
+    assert 'name="confluence_url" type="url" value="https://confluence.example.com"' in page.text
+
+    # Emptied: articles show their excerpts again. A bad address is refused inline and nothing changes.
+    emptied = await console.post("/admin/jira/connection", {**data_center, "confluence_url": " "})
+    assert emptied.status_code == 303 and (await console.services.jira.get()).confluence_url is None  # type: ignore[union-attr]
+    bad = await console.post("/admin/jira/connection", {**data_center, "confluence_url": "ftp://wiki"})
+    assert bad.status_code == 400 and 'id="error-confluence_url"' in bad.text
+    assert 'value="ftp://wiki"' in bad.text
+    assert (await console.services.jira.get()).confluence_url is None  # type: ignore[union-attr]
+
+    # Jira Cloud reads its own /wiki: an address sent along is not stored.
+    cloud = await console.post("/admin/jira/connection", {**CLOUD, "confluence_url": "https://other.example"})
+    assert cloud.status_code == 303 and (await console.services.jira.get()).confluence_url is None  # type: ignore[union-attr]

@@ -161,3 +161,15 @@ def test_desk_refuses_bad_input(config_file: Path) -> None:
     assert sso.exit_code == 2
     desk = runner.invoke(app, ["jira", "desk", "ITH", "--sso", "on", "--config", str(config_file)])
     assert desk.exit_code == 2 and "is a number" in desk.output
+
+
+def test_connect_keeps_a_data_center_confluence(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JSM_TOKEN", "dc-pat")
+    args = ["jira", "connect", "--site", "https://jira.example.com", "--deployment", "datacenter"]
+    args += ["--token-env", "JSM_TOKEN", "--config", str(config_file)]
+    bad = runner.invoke(app, [*args, "--confluence-url", "ftp://wiki.example.com"])
+    assert bad.exit_code == 2 and "confluence_url" in bad.output
+    saved = runner.invoke(app, [*args, "--confluence-url", "https://wiki.example.com"])
+    assert saved.exit_code == 0, saved.output
+    shown = runner.invoke(app, ["config", "export", "--config", str(config_file)])
+    assert "https://wiki.example.com" in shown.output

@@ -161,6 +161,13 @@ def connect_command(
         str | None,
         typer.Option("--token-env", help="Read the API token / personal access token from this variable."),
     ] = None,
+    confluence_url: Annotated[
+        str | None,
+        typer.Option(
+            "--confluence-url",
+            help="Data Center: the Confluence holding the knowledge bases (articles then show their text).",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Store the JSM connection (the token encrypted). The token never comes from the command line."""
@@ -174,7 +181,13 @@ def connect_command(
     else:
         secret = typer.prompt(label, hide_input=True)
     try:
-        connection = build_connection(site_url=site, deployment=deployment.value, email=email, secret=secret)
+        connection = build_connection(
+            site_url=site,
+            deployment=deployment.value,
+            email=email,
+            secret=secret,
+            confluence_url=confluence_url,
+        )
     except ConnectionInvalid as exc:
         typer.echo("The connection is invalid:", err=True)
         echo_problems(f"  {field}: {text}" for field, text in exc.problems.items())

@@ -30,7 +30,7 @@ from deskgate.validation import plain_message
 Deployment = Literal["cloud", "datacenter"]
 SECRET_FIELDS: Mapping[str, str] = {"cloud": "api_token", "datacenter": "personal_access_token"}
 # The fields an admin edits; the others (request_type_field, timeout_seconds) are kept from the stored one.
-_FORM_FIELDS = ("site_url", "deployment", "email", *SECRET_FIELDS.values())
+_FORM_FIELDS = ("site_url", "deployment", "email", "confluence_url", *SECRET_FIELDS.values())
 _PLACEHOLDER_SITE = "https://jsm.invalid"  # only to find the other problems; never stored
 
 
@@ -48,10 +48,12 @@ def build_connection(
     deployment: str,
     email: str | None,
     secret: str,
+    confluence_url: str | None = None,
     stored: JsmConnection | None = None,
 ) -> JsmConnection:
     """The connection these values describe. An empty secret keeps the stored one when the deployment
-    type is unchanged (a form never shows the secret, so it cannot send it back)."""
+    type is unchanged (a form never shows the secret, so it cannot send it back). The Confluence address
+    is Data Center's only (Cloud reads its own /wiki): empty or on Cloud, none is kept."""
     if deployment not in SECRET_FIELDS:
         raise ConnectionInvalid({"deployment": "choose Jira Cloud or Jira Data Center"})
     secret_field = SECRET_FIELDS[deployment]
@@ -64,6 +66,8 @@ def build_connection(
     values |= {"site_url": site_url.strip(), "deployment": deployment}
     if deployment == "cloud":
         values["email"] = (email or "").strip() or None
+    else:
+        values["confluence_url"] = (confluence_url or "").strip() or None
     values[secret_field] = kept if kept is not None else SecretStr(secret)
     try:
         return JsmConnection.model_validate(values)

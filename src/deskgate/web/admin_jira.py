@@ -39,7 +39,7 @@ from deskgate.web.console import admin_form, admin_only, audit_change, form_page
 from deskgate.web.context import web
 
 PAGE = "/admin/jira"
-SHOWN_FIELDS = ("site_url", "deployment", "email")
+SHOWN_FIELDS = ("site_url", "deployment", "email", "confluence_url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +53,12 @@ class DeskRow:
 
 def _shown(connection: JsmConnection | None) -> dict[str, str]:
     if connection is None:
-        return {"site_url": "", "deployment": "cloud", "email": ""}
+        return {"site_url": "", "deployment": "cloud", "email": "", "confluence_url": ""}
     return {
         "site_url": connection.site_url,
         "deployment": connection.deployment,
         "email": connection.email or "",
+        "confluence_url": connection.confluence_url or "",
     }
 
 
@@ -140,6 +141,7 @@ async def save_connection(request: Request, admin: SessionRecord, form: Mapping[
             deployment=deployment,
             email=form.get("email"),
             secret=form.get(SECRET_FIELDS.get(deployment, "api_token"), "").strip(),
+            confluence_url=form.get("confluence_url"),
             stored=stored,
         )
     except ConnectionInvalid as exc:

@@ -1,8 +1,10 @@
 """One request's page (and its JSON): the request as JSM shows it, its activity, who it is shared with,
 the customer transitions JSM offers, and its approvals.
 
-Nothing about the request is asked of JSM before `authorize_request` granted it (reporter or participant,
-else 404) and its desk was found open. Values are shown as JSM renders them (`deskgate.portal.rich_text`):
+Nothing about the request is shown before `authorize_request` granted it (reporter or participant, else
+404) on JSM's current answer and its desk was found open; the page's reads wait for that check, except for
+a request this customer was granted within the last minute, whose reads leave with it (`authorize_and_read`:
+one JSM round trip) and are dropped when it fails. Values are shown as JSM renders them (`deskgate.portal.rich_text`):
 its HTML made safe, or the text with its shape kept; files through Deskgate's own attachment route, each
 comment's with that comment.
 """
@@ -11,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from markupsafe import Markup
 from starlette.requests import Request
@@ -58,6 +61,7 @@ async def actions_and_approvals(
 
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
@@ -66,6 +70,16 @@ async def granted_request(who: Visitor, ref: str) -> AuthorizedRequest:
     granted = await authorize_request(await who.client(), who.link, ref)
     await _desk_open(who, granted.request)
     return granted
+
+
+async def granted_with(
+    who: Visitor, ref: str, reads: Callable[[RequestReads], Awaitable[T]]
+) -> tuple[AuthorizedRequest, T]:
+    """`granted_request` and the page's `reads`: one JSM round trip for a request opened lately."""
+    client = await who.client()
+    granted, read = await authorize_and_read(client, who.link, ref, reads, who.ctx.services.recent_grants)
+    await _desk_open(who, granted.request)
+    return granted, read
 
 
 async def _desk_open(who: Visitor, found: CustomerRequest) -> None:
@@ -144,8 +158,6 @@ async def detail(
     comment: str = "",
     status_code: int = 200,
 ) -> Response:
-    client = await who.client()
-
     async def reads(
         of: RequestReads,
     ) -> tuple[
@@ -154,13 +166,10 @@ async def detail(
     ]:
         return await asyncio.gather(of.comments_and_files(), actions_and_approvals(of))
 
-    # The check and the page's reads: one JSM round trip for a request this customer opened lately.
     (granted, ((comments, shown), (offered, approvals))), account = await asyncio.gather(
-        authorize_and_read(client, who.link, ref, reads, who.ctx.services.recent_grants),
-        _service_account_id(request, who),
+        granted_with(who, ref, reads), _service_account_id(request, who)
     )
-    await _desk_open(who, granted.request)
-    key, site = granted.request.issue_key, client.connection.site_url
+    key, site = granted.request.issue_key, (await who.client()).connection.site_url
     pending = await pending_comments(who, key)
     visible = {a.id for a in shown}
     # A comment JSM made only to carry files has no text: its files are listed with the request's.
@@ -206,9 +215,12 @@ async def request_page(request: Request) -> Response:
 async def request_json(request: Request) -> Response:
     """The request as JSON, for scripts and the portal's own pages; same rule, same 404."""
     who = await visitor(request)
-    granted = await granted_request(who, str(request.path_params["key"]))
-    (comments, shown), account = await asyncio.gather(
-        granted.comments_and_files(), _service_account_id(request, who)
+
+    async def reads(of: RequestReads) -> tuple[tuple[Comment, ...], tuple[Attachment, ...]]:
+        return await of.comments_and_files()
+
+    (granted, (comments, shown)), account = await asyncio.gather(
+        granted_with(who, str(request.path_params["key"]), reads), _service_account_id(request, who)
     )
     found = granted.request
     views = []
