@@ -111,7 +111,8 @@ class Process:
         except OSError:
             return ""
 
-    def wait_until_answering(self, url: str, *, timeout: float = 30.0) -> None:
+    def wait_until_answering(self, url: str, *, timeout: float = 120.0) -> None:
+        # Generous: two workers importing the app and migrating take a while on a busy shared machine.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:

@@ -119,9 +119,12 @@ class Services:
         config = await self.providers.get(name)
         if config.protocol == "saml":  # no relying party: callers treat it like an IdP that is unreachable
             raise NotFound(f"{name} is a SAML IdP, not an OpenID Connect or OAuth 2.0 one")
-        fingerprint = hashlib.sha256(config.model_dump_json().encode()).hexdigest()
         cached = self._parties.get(name)
+        if cached and cached[1].config is config:  # the registry hands out the same object until it reloads
+            return cached[1]
+        fingerprint = hashlib.sha256(config.model_dump_json().encode()).hexdigest()
         if cached and cached[0] == fingerprint:
+            cached[1].config = config  # reloaded, unchanged: keep the RP (and its discovery and keys)
             return cached[1]
         party = RelyingParty(config, self.http, redirect_uri=self.callback_url)
         self._parties[name] = (fingerprint, party)
