@@ -184,3 +184,12 @@ def test_a_posted_message_is_read_from_its_signed_copy_only() -> None:
     tampered = signed.replace(b"ana@lumen.example", b"bob@lumen.example")
     with pytest.raises(SamlRejected):
         bindings.verified_post_message(tampered, IDP.settings())
+
+
+def test_a_message_signed_for_the_post_binding_verifies_and_keeps_the_schema_order() -> None:
+    signed = bindings.sign_xml(etree.tostring(_logout_request()), private(IDP.key), IDP.key.cert_pem)
+    root = bindings.verified_post_message(signed, IDP.settings())
+    assert [etree.QName(child).localname for child in etree.fromstring(signed)][:2] == ["Issuer", "Signature"]
+    assert root.findtext("saml:NameID", namespaces={"saml": SAML}) == "ana@lumen.example"
+    with pytest.raises(SamlRejected):
+        bindings.verified_post_message(signed, IDP.settings(signing_certificates=(OTHER.cert_pem,)))

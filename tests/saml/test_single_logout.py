@@ -28,6 +28,7 @@ from deskgate.identity.saml.xml import NS, SAML, SAMLP, qname
 from deskgate.services import Services
 from tests.saml.hostile_idp import HostileIdp, SigningKey, sign
 from tests.saml.test_saml_sign_in import BASE, post, start
+from tests.saml.test_simplesamlphp_peer import hidden_fields
 from tests.support.admin import csrf_token
 from tests.support.inprocess import running_app
 
@@ -373,3 +374,51 @@ def test_metadata_gives_the_slo_location_redirect_first(idp: HostileIdp) -> None
     post_only = idp_settings(metadata((bindings.POST_BINDING, "https://idp.test/slo-post")))
     assert (post_only.slo_url, post_only.slo_binding) == ("https://idp.test/slo-post", "post")
     assert idp_settings(metadata()).slo_url is None
+
+
+async def test_with_the_post_binding_both_messages_go_as_signed_xml_in_a_form(
+    db_url: str, idp: HostileIdp
+) -> None:
+    async with browsers(db_url, 1) as ((ana,), services):
+        await add(services, "corp", idp, slo_binding="post")
+        ours = await sp_settings(services)
+        await sign_in(ana, idp, "ana@lumen.example", "_s1")
+        signed = etree.tostring(sign(etree.fromstring(logout_request(idp, "ana@lumen.example")), idp.key))
+        page = await ana.post("/saml/corp/slo", data={"SAMLRequest": bindings.post_value(signed)})
+        assert page.status_code == 200 and f'action="{SLO_URL}"' in page.text
+        assert await signed_in(ana) is None
+        fields = hidden_fields(page.text)
+        response = bindings.verified_post_message(bindings.read_post(fields["SAMLResponse"]), ours)
+        assert response.get("InResponseTo") == etree.fromstring(signed).get("ID")
+        # And our sign-out: the LogoutRequest is posted, its answer posted back (cross-site: resubmitted).
+        await sign_in(ana, idp, "ana@lumen.example", "_s2")
+        form = await ana.get("/logout")
+        out = await ana.post("/logout", data={"csrf_token": csrf_token(form.text)})
+        assert out.status_code == 200 and f'action="{SLO_URL}"' in out.text
+        fields = hidden_fields(out.text)
+        request = bindings.verified_post_message(bindings.read_post(fields["SAMLRequest"]), ours)
+        assert request.findtext("samlp:SessionIndex", namespaces=NS) == "_s2"
+        answer = etree.Element(
+            qname(SAMLP, "LogoutResponse"),
+            nsmap={"samlp": SAMLP, "saml": SAML},
+            ID="_r" + secrets.token_hex(8),
+            Version="2.0",
+            IssueInstant=_instant(datetime.now(UTC)),
+            Destination=SP.slo_url,
+            InResponseTo=str(request.get("ID")),
+        )
+        etree.SubElement(answer, qname(SAML, "Issuer")).text = idp.entity_id
+        status = etree.SubElement(answer, qname(SAMLP, "Status"))
+        etree.SubElement(
+            status, qname(SAMLP, "StatusCode"), Value="urn:oasis:names:tc:SAML:2.0:status:Success"
+        )
+        posted = {"SAMLResponse": bindings.post_value(etree.tostring(sign(answer, idp.key))), **fields}
+        del posted["SAMLRequest"]
+        binding = ana.cookies.get("deskgate_login")
+        ana.cookies.delete("deskgate_login")  # a cross-site POST leaves the SameSite=Lax cookie behind
+        again = await ana.post("/saml/corp/slo", data=posted)
+        assert again.status_code == 200 and 'name="deskgate_resubmitted"' in again.text
+        assert binding is not None
+        ana.cookies.set("deskgate_login", binding)
+        done = await ana.post("/saml/corp/slo", data=hidden_fields(again.text))
+        assert done.status_code == 303 and done.headers["location"] == "/logged-out", done.text

@@ -12,7 +12,9 @@ from deskgate.web.context import WebContext
 from deskgate.web.security import NO_STORE, set_cookie
 
 
-async def send_to_idp(ctx: WebContext, key: str, pending: PendingLogin, url: str) -> Response:
+async def send_to_idp(
+    ctx: WebContext, key: str, pending: PendingLogin, url: str, *, page: Response | None = None
+) -> Response:
     """Store `pending` under `key` (OIDC's state, SAML's RelayState) and redirect to `url`.
 
     The browser binding is minted afresh at every start, never taken over from the browser: a value planted
@@ -20,7 +22,8 @@ async def send_to_idp(ctx: WebContext, key: str, pending: PendingLogin, url: str
     knows the value of."""
     binding = secrets.token_urlsafe(32)
     await ctx.services.login_states.put(key, binding, pending)
-    response = RedirectResponse(url, status_code=302, headers=NO_STORE)
+    # `page` instead of the redirect: a form that POSTs to the IdP (SAML's HTTP-POST binding)
+    response = page or RedirectResponse(url, status_code=302, headers=NO_STORE)
     set_cookie(
         response,
         ctx.cookies.login,

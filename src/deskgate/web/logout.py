@@ -57,7 +57,7 @@ async def logout(request: Request) -> Response:
                 client_ip=ctx.client_ip(request),
             )
         )
-    if record is not None and (single_logout := await saml_logout.start(ctx, record)) is not None:
+    if record is not None and (single_logout := await saml_logout.start(request, record)) is not None:
         delete_cookie(single_logout, ctx.cookies.session, https=ctx.https)  # the IdP's answer is not awaited
         return single_logout
     if idp is not None:

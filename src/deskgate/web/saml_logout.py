@@ -54,14 +54,10 @@ from deskgate.web.security import NO_STORE, delete_cookie
 PURPOSE = "saml_logout"  # a pending sign-out in `login.states`, told apart from sign-ins by its purpose
 
 
-async def signing_key(ctx: WebContext) -> bindings.SigningKey:
-    """The SP's current signing key (the one its metadata publishes, `keys.SpKeys`)."""
-    return (await ctx.services.saml_keys.current()).private_key
-
-
-async def start(ctx: WebContext, record: SessionRecord) -> Response | None:
+async def start(request: Request, record: SessionRecord) -> Response | None:
     """Send the browser to the IdP with a LogoutRequest for `record`, a SAML session that already ended
     here; None when there is nothing to send (no SLO at this IdP, not a SAML session, no NameID kept)."""
+    ctx = web(request)
     try:
         config = await ctx.services.providers.get(record.idp)
     except DeskgateError:
@@ -76,11 +72,33 @@ async def start(ctx: WebContext, record: SessionRecord) -> Response | None:
         sp, settings.slo_url, request_id, name_id, record.idp_session_id, now=datetime.now(UTC)
     )
     relay_state = secrets.token_urlsafe(32)
-    query = bindings.sign("SAMLRequest", message, key=await signing_key(ctx), relay_state=relay_state)
     pending = PendingLogin(
         idp=record.idp, purpose=PURPOSE, nonce=request_id, code_verifier=None, next_url=POST_LOGOUT_PATH
     )
-    return await send_to_idp(ctx, relay_state, pending, bindings.redirect_url(settings.slo_url, query))
+    sent = await _deliver(request, settings, "SAMLRequest", message, relay_state)
+    page = sent if settings.slo_binding == "post" else None
+    return await send_to_idp(ctx, relay_state, pending, sent.headers.get("location", ""), page=page)
+
+
+async def _deliver(
+    request: Request,
+    settings: SamlIdpSettings,
+    kind: bindings.MessageKind,
+    message: bytes,
+    relay_state: str | None,
+) -> Response:
+    """`message` signed with the SP's current key, on its way to the IdP's SLO location: a redirect with a
+    signed query, or (HTTP-POST binding) a page whose form posts the XML-signed message there."""
+    ctx = web(request)
+    assert settings.slo_url is not None
+    key = await ctx.services.saml_keys.current()
+    if settings.slo_binding == "post":
+        signed = bindings.sign_xml(message, key.private_key, key.certificate_pem)
+        fields = {kind: bindings.post_value(signed)} | ({"RelayState": relay_state} if relay_state else {})
+        values = {"action": settings.slo_url, "fields": fields, "note": "Signing you out…"}
+        return ctx.render(request, "resubmit.html", values, headers=NO_STORE)
+    query = bindings.sign(kind, message, key=key.private_key, relay_state=relay_state)
+    return RedirectResponse(bindings.redirect_url(settings.slo_url, query), status_code=303, headers=NO_STORE)
 
 
 async def _saml_idp(request: Request, name: str) -> tuple[ProviderConfig, SamlIdpSettings, ServiceProvider]:
@@ -148,7 +166,7 @@ async def _idp_logout(
         await _audit(
             request, "SAMLRequest", config.name, "failure", detail=f"check={exc.check}: {exc.detail}", exc=exc
         )
-        return await _answer(ctx, sp, settings, root.get("ID"), REQUESTER, relay_state, exc.check)
+        return await _answer(request, sp, settings, root.get("ID"), REQUESTER, relay_state, exc.check)
     ended = await _end_sessions(ctx, config.name, order)
     users = {(r.subject, r.email) for r in ended} or {(order.name_id.value, None)}
     for subject, email in sorted(users, key=str):
@@ -161,7 +179,7 @@ async def _idp_logout(
             email=email,
             detail=f"saml sessions ended: {sum(r.subject == subject for r in ended)}",
         )
-    response = await _answer(ctx, sp, settings, order.request_id, SUCCESS, relay_state, None)
+    response = await _answer(request, sp, settings, order.request_id, SUCCESS, relay_state, None)
     cookie = request.cookies.get(ctx.cookies.session)
     if cookie and any(r.id_hash == digest(cookie) for r in ended):
         delete_cookie(response, ctx.cookies.session, https=ctx.https)
@@ -180,7 +198,7 @@ async def _end_sessions(ctx: WebContext, idp: str, order: LogoutOrder) -> list[S
 
 
 async def _answer(
-    ctx: WebContext,
+    request: Request,
     sp: ServiceProvider,
     settings: SamlIdpSettings,
     in_response_to: str | None,
@@ -188,15 +206,14 @@ async def _answer(
     relay_state: str | None,
     message: str | None,
 ) -> Response:
-    """Our signed LogoutResponse, back to the IdP by the Redirect binding; the signed-out page when the
-    IdP has no SLO location to answer to."""
+    """Our signed LogoutResponse, back to the IdP by its SLO binding; the signed-out page when the IdP
+    has no SLO location to answer to."""
     if settings.slo_url is None:
         return RedirectResponse(POST_LOGOUT_PATH, status_code=303, headers=NO_STORE)
     xml = logout_response(
         sp, settings.slo_url, new_id(), in_response_to, status, now=datetime.now(UTC), message=message
     )
-    query = bindings.sign("SAMLResponse", xml, key=await signing_key(ctx), relay_state=relay_state)
-    return RedirectResponse(bindings.redirect_url(settings.slo_url, query), status_code=303, headers=NO_STORE)
+    return await _deliver(request, settings, "SAMLResponse", xml, relay_state)
 
 
 async def _logout_answered(

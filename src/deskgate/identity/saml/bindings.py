@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from lxml import etree
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+from signxml.signer import XMLSigner
 
 from deskgate.identity.saml.errors import SamlRejected
 from deskgate.identity.saml.settings import SamlIdpSettings
@@ -212,6 +214,27 @@ def verify(raw_query: str, idp: SamlIdpSettings, *, require_signature: bool = Tr
     elif require_signature:
         raise SamlRejected("unsigned", "the query carries no signature")
     return RedirectMessage(kind, inflate(unquote_plus(found[kind])), relay_state, sig_alg)
+
+
+def sign_xml(message: bytes, key: SigningKey, certificate_pem: str | None = None) -> bytes:
+    """`message` with its enveloped XML signature (SHA-256, exclusive c14n) right after its Issuer, where
+    the schema wants it: how the HTTP-POST binding signs. The certificate, when given, is only a hint
+    for the receiver, which must verify with the one it has configured for us."""
+    root = parse(message)
+    placeholder = etree.Element(qname(DS, "Signature"), Id="placeholder", nsmap={"ds": DS})
+    issuer = root.find("saml:Issuer", NS)
+    if issuer is not None:
+        issuer.addnext(placeholder)
+    else:
+        root.insert(0, placeholder)
+    ecdsa = isinstance(key, ec.EllipticCurvePrivateKey)
+    signer = XMLSigner(
+        signature_algorithm=SignatureMethod.ECDSA_SHA256 if ecdsa else SignatureMethod.RSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    )
+    signed = signer.sign(root, key=key, cert=certificate_pem, reference_uri=root.get("ID"))
+    return bytes(etree.tostring(signed))
 
 
 def post_value(message: bytes) -> str:
