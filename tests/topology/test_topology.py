@@ -3,6 +3,7 @@ through HAProxy and directly. The kill -9 test comes last: it leaves two instanc
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -206,6 +208,39 @@ def test_jira_refresh_reaches_the_catalogue_cache_of_every_instance(topology: To
     time.sleep(CONNECTION_CACHE_SECONDS + 0.5)  # every worker rereads the connection row by then
     after = desk_fetches()
     assert all(after.values()), f"JSM desk lists fetched per instance after the refresh: {after}"
+
+
+LOAD_USERS = 30
+
+
+def test_simulated_customers_sign_in_browse_raise_and_comment_without_one_error(
+    topology: Topology, tmp_path: Path
+) -> None:
+    """bench/load.py (Locust) at a CI size: every customer signs in through the provider, then browses,
+    raises requests and comments, all through HAProxy; not one request may fail."""
+
+    def stored() -> int:
+        rows = topology.query("SELECT count(*) AS n FROM submissions WHERE summary LIKE 'Laptop 9__-_ will%'")
+        return int(rows[0]["n"])
+
+    before = stored()
+    result_file = tmp_path / "load.json"
+    command = [sys.executable, str(ROOT / "bench" / "load.py"), "--topology", str(topology.dir)]
+    command += ["--users", str(LOAD_USERS), "--spawn-rate", "10", "--duration", "20", "--think", "0.5", "1.5"]
+    command += ["--first-customer", "901", "--json", str(result_file)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    print(f"\n{done.stdout}")
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr[-3000:]}"
+    result = json.loads(result_file.read_text())
+    assert (result["errors"], result["exceptions"], result["rate_limited_429"]) == (0, [], {})
+    assert result["signed_in"] == {"ok": LOAD_USERS}
+    assert result["sign_in"]["sign-in: IdP form, callback"]["requests"] == LOAD_USERS
+    pages = result["pages"]
+    for page in ("help center", "knowledge base search", "my requests", "request page", "create", "comment"):
+        assert pages[page]["requests"] > 0, page
+    assert stored() - before == result["requests_raised"] > 0  # each raised request was stored, once
+    workers = [label for label in result["rss_mb"] if " worker " in label]
+    assert len(workers) == 6 and all(result["rss_mb"][label] > 0 for label in workers), result["rss_mb"]
 
 
 @pytest.mark.usefixtures("faults_reset")
