@@ -138,12 +138,15 @@ async def test_the_console_does_not_edit_a_saml_idp_as_an_oidc_one(db_url: str, 
         await add_idp(services, idp)
         token = await console_sign_in(client, services)
         assert (await client.get("/admin/")).status_code == 200
-        assert (await client.get("/admin/idps/corp/edit")).status_code == 404
+        form = await client.get("/admin/idps/corp/edit")  # the SAML form, never the OIDC one
+        assert form.status_code == 200
+        assert 'id="field-entity_id"' in form.text and 'id="field-client_id"' not in form.text
         posted = await client.post(
             "/admin/idps/corp/edit", data={"csrf_token": token, "title": "X", "issuer": "https://op.example"}
         )
-        assert posted.status_code == 404
-        assert (await services.providers.get("corp")).saml == idp.settings()
+        assert posted.status_code == 400
+        stored = await services.providers.get("corp")
+        assert stored.protocol == "saml" and stored.saml == idp.settings() and stored.issuer is None
 
 
 def test_a_saml_provider_needs_its_settings(idp: HostileIdp) -> None:

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.errors import DeskgateError, LoginDenied, NotFound, new_error_id
+from deskgate.identity.claims import Claims
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.oidc.probe import Check
 from deskgate.identity.provider import ProviderConfig
+from deskgate.identity.saml.probe import certificate_warnings
 from deskgate.login.diagnosis import explain
 from deskgate.login.pipeline import preview, session_attributes
 from deskgate.store.models import ConnectionTestRow
@@ -40,6 +42,33 @@ def success_result(config: ProviderConfig, result: LoginResult) -> dict[str, Any
         "mapped": session_attributes(user),
         "verdict": {"allowed": verdict.allowed, "rule": verdict.rule, "reason": verdict.reason},
         "warnings": warnings,
+    }
+
+
+def saml_success_result(config: ProviderConfig, claims: Claims, now: datetime) -> dict[str, Any]:
+    """A SAML test's result: the assertion as decoded (issuer, NameID and its format, the attributes as
+    sent), then what OIDC's shows (mapped user, verdict, warnings), with the signing certificates that
+    expire soon or have expired among the warnings."""
+    result = success_result(config, LoginResult(claims=claims, id_token=None))
+    # Each attribute under its Name and FriendlyName, and the well-known ones under OIDC's names too.
+    attributes = {k: v for k, v in claims.raw.items() if k not in ("sub", "name_id", "name_id_format")}
+    del result["id_token_claims"], result["userinfo_claims"]
+    if config.saml is not None:
+        for warning in certificate_warnings(config.saml, now):
+            result["warnings"].append(
+                {
+                    "title": "Signing certificate expiring",
+                    "explanation": warning,
+                    "fix": "Ask the IdP's admin for the next certificate and add it beside the current one "
+                    "(both are trusted during a rollover), or refresh the IdP's metadata.",
+                }
+            )
+    return result | {
+        "protocol": "saml",
+        "issuer": claims.issuer,
+        "name_id": claims.raw.get("name_id", claims.subject),
+        "name_id_format": claims.raw.get("name_id_format"),
+        "attributes": attributes,
     }
 
 

@@ -74,6 +74,8 @@ async def index(request: Request, admin: SessionRecord) -> Response:
 async def test_page(request: Request, admin: SessionRecord) -> Response:
     ctx = web(request)
     config = await route_idp(request)
+    if config.protocol == "saml":  # its own checks: metadata, certificates, SSO URL
+        return await connection_test.saml_test_page(request, config)
     checks = await probe(await ctx.services.relying_party(config.name))
     latest = await ctx.services.connection_tests.latest(config.name)
     # A failed check stops the test here: a sign-in would only end on an error page.

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from deskgate.errors import NotFound
 from deskgate.identity.presets import PRESETS, Preset
+from deskgate.identity.presets.saml import sp_urls
 from deskgate.services import (
     BACKCHANNEL_LOGOUT_PATH,
     CALLBACK_PATH,
@@ -25,6 +26,7 @@ from deskgate.services import (
 )
 from deskgate.sessions.store import SessionRecord
 from deskgate.settings import Settings
+from deskgate.web import admin_idp_saml
 from deskgate.web.console import admin_only, form_page, route_idp
 from deskgate.web.context import web
 
@@ -68,6 +70,12 @@ def _page(request: Request, preset: type[Preset] | None, context: dict[str, obje
 async def before_form(request: Request, admin: SessionRecord) -> Response:
     """Step 3 of 4: register Deskgate at the IdP, which issues the client id and secret for step 4."""
     preset = preset_named(request.path_params["preset"])
+    if saml := admin_idp_saml.saml_preset(preset):
+        name = admin_idp_saml.wanted_name(request, saml)
+        urls = sp_urls(web(request).services.settings.base_url, name)
+        return admin_idp_saml.urls_page(
+            request, saml, name=name, idp=None, steps=_steps(saml.render_help(**urls))
+        )
     next_url = f"/admin/idps/new/{quote(preset.name, safe='')}"
     return _page(request, preset, {"idp": None, "next_url": next_url})
 
@@ -76,6 +84,13 @@ async def before_form(request: Request, admin: SessionRecord) -> Response:
 async def of_idp(request: Request, admin: SessionRecord) -> Response:
     """A saved IdP's registration page (after the form, with what to do next)."""
     config = await route_idp(request)
+    if config.protocol == "saml":
+        preset = PRESETS.get(config.preset)
+        saml = admin_idp_saml.saml_preset(preset) if preset else None
+        urls = sp_urls(web(request).services.settings.base_url, config.name)
+        steps = _steps(saml.render_help(**urls)) if saml else []
+        saved = request.query_params.get("saved") == "1"
+        return admin_idp_saml.urls_page(request, saml, name=config.name, idp=config, steps=steps, saved=saved)
     context = {"idp": config, "saved": request.query_params.get("saved") == "1"}
     return _page(request, PRESETS.get(config.preset), context)
 

@@ -23,9 +23,11 @@ from starlette.routing import Route
 from deskgate.errors import NotFound
 from deskgate.identity.presets import PRESETS, Preset, PresetInputError
 from deskgate.identity.presets.base import ENDPOINTS, alternatives
+from deskgate.identity.presets.saml import SamlPreset
+from deskgate.identity.presets.saml_vendors import GenericSaml
 from deskgate.identity.provider import ProviderConfig
 from deskgate.sessions.store import SessionRecord
-from deskgate.web import admin_idp_lifecycle, admin_idp_urls, idp_advanced
+from deskgate.web import admin_idp_lifecycle, admin_idp_saml, admin_idp_urls, idp_advanced
 from deskgate.web.admin_blocks import sessions_of_idp
 from deskgate.web.admin_idp_urls import preset_named
 from deskgate.web.console import (
@@ -40,7 +42,7 @@ from deskgate.web.console import (
 )
 from deskgate.web.context import web
 
-PROTOCOLS = {"oidc": "OpenID Connect", "oauth2": "OAuth 2.0"}
+PROTOCOLS = {"oidc": "OpenID Connect", "oauth2": "OAuth 2.0", "saml": "SAML 2.0"}
 # What the admin set outside the preset form (or with the CLI); an edit through the form keeps it.
 KEPT_ON_EDIT = (
     "enabled",
@@ -123,6 +125,9 @@ def _build(
 @admin_only
 async def new_form(request: Request, admin: SessionRecord) -> Response:
     preset = preset_named(request.path_params["preset"])
+    if saml := admin_idp_saml.saml_preset(preset):
+        values = admin_idp_saml.new_values(request, saml)
+        return admin_idp_saml.form(request, saml, values=values, errors={}, editing=None)
     values = {f.name: f.default for f in preset.form_fields()} | {"title": preset.title}
     values |= idp_advanced.defaults(preset)
     return _form(request, preset, values=values, errors={}, editing=None)
@@ -131,6 +136,8 @@ async def new_form(request: Request, admin: SessionRecord) -> Response:
 @admin_form
 async def create(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     preset = preset_named(request.path_params["preset"])
+    if saml := admin_idp_saml.saml_preset(preset):
+        return await admin_idp_saml.create(request, admin, saml, form)
     name = form.get("name", "").strip()
     existing = await web(request).services.providers.all()
     config, errors = _build(preset, name, form, form)
@@ -170,19 +177,20 @@ def recover_values(preset: type[Preset], config: ProviderConfig) -> dict[str, st
     return values
 
 
-def _oidc_form_only(config: ProviderConfig) -> None:
-    """This form builds OIDC/OAuth 2.0 providers: saving it over a SAML IdP would turn it into one."""
-    if config.protocol == "saml":
-        raise NotFound(
-            f"{config.name} is a SAML IdP; the console cannot edit those yet",
-            user_message="SAML identity providers are edited in the settings file (idps:) for now.",
-        )
+def _saml_preset(config: ProviderConfig) -> type[SamlPreset] | None:
+    """The SAML form's preset for a SAML IdP (the generic one when it was made without a SAML preset);
+    None for OIDC and OAuth 2.0 IdPs, whose form would turn a SAML IdP into one of theirs."""
+    if config.protocol != "saml":
+        return None
+    return admin_idp_saml.saml_preset(PRESETS.get(config.preset, GenericSaml)) or GenericSaml
 
 
 @admin_only
 async def edit_form(request: Request, admin: SessionRecord) -> Response:
     config = await route_idp(request)
-    _oidc_form_only(config)
+    if saml := _saml_preset(config):
+        values = admin_idp_saml.recover_values(config)
+        return admin_idp_saml.form(request, saml, values=values, errors={}, editing=config)
     preset = preset_named(config.preset)
     values = recover_values(preset, config) | {"name": config.name, "title": config.title}
     values |= idp_advanced.values_of(config)
@@ -192,7 +200,8 @@ async def edit_form(request: Request, admin: SessionRecord) -> Response:
 @admin_form
 async def update(request: Request, admin: SessionRecord, form: Mapping[str, str]) -> Response:
     current = await route_idp(request)
-    _oidc_form_only(current)
+    if saml := _saml_preset(current):
+        return await admin_idp_saml.update(request, admin, current, saml, form)
     preset = preset_named(current.preset)
     values = dict(form)
     if not values.get("client_secret", "").strip() and current.client_secret is not None:

@@ -8,6 +8,7 @@ the IdP list, the audit log and "recent SSO errors" show it without the admin st
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -15,12 +16,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from deskgate.audit import AuditEvent
-from deskgate.errors import DeskgateError
+from deskgate.errors import DeskgateError, LoginDenied
+from deskgate.identity.claims import Claims
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.oidc.probe import Check
 from deskgate.identity.provider import ProviderConfig
-from deskgate.login.connection_test import failure_result, passed, probe_failure_result, success_result
-from deskgate.web.console import continue_page
+from deskgate.identity.saml.probe import probe as saml_probe
+from deskgate.identity.saml.settings import ServiceProvider
+from deskgate.login.connection_test import (
+    failure_result,
+    passed,
+    probe_failure_result,
+    saml_success_result,
+    success_result,
+)
+from deskgate.login.diagnosis import explain
+from deskgate.web.console import continue_page, form_page
 from deskgate.web.context import web
 from deskgate.web.errors import error_id_of
 from deskgate.web.security import delete_cookie
@@ -33,9 +44,12 @@ def _result_url(idp: str, test_id: str) -> str:
     return f"/admin/idps/{quote(idp, safe='')}/test/result/{quote(test_id, safe='')}"
 
 
-async def finish(request: Request, config: ProviderConfig, result: LoginResult) -> Response:
+async def finish(
+    request: Request, config: ProviderConfig, result: LoginResult, data: dict[str, Any] | None = None
+) -> Response:
+    """Keep and show a test sign-in's result (`data`: SAML's own, else OIDC's built here)."""
     ctx = web(request)
-    data = success_result(config, result)
+    data = data if data is not None else success_result(config, result)
     proven = config.draft and passed(data)
     data["went_live"] = proven and config.enabled  # a disabled draft leaves draft but stays off
     test_id = await ctx.services.connection_tests.save(config.name, data)
@@ -66,6 +80,30 @@ async def finish(request: Request, config: ProviderConfig, result: LoginResult) 
     return response
 
 
+async def finish_saml(request: Request, config: ProviderConfig, claims: Claims) -> Response:
+    """A SAML test sign-in's end: the decoded assertion joins the result, then as for OIDC."""
+    data = saml_success_result(config, claims, datetime.now(UTC))
+    return await finish(request, config, LoginResult(claims=claims, id_token=None), data)
+
+
+async def saml_failed(request: Request, idp: str, exc: DeskgateError) -> Response:
+    """A refused SAML test sign-in: audited as a failed test (never as a customer's), then shown."""
+    ctx = web(request)
+    refused = isinstance(exc, LoginDenied)
+    check = exc.rule if isinstance(exc, LoginDenied) else getattr(exc, "check", type(exc).__name__)
+    await ctx.services.audit.record(
+        AuditEvent(
+            event="login.test",
+            outcome="refused" if refused else "failure",
+            idp=idp,
+            client_ip=ctx.client_ip(request),
+            error_id=error_id_of(exc, request),
+            detail=f"check={check}: {exc.detail}",
+        )
+    )
+    return await failed(request, idp, exc)
+
+
 async def failed(request: Request, idp: str, exc: DeskgateError) -> Response:
     ctx = web(request)
     test_id = await ctx.services.connection_tests.save(idp, failure_result(exc, error_id_of(exc)))
@@ -94,3 +132,23 @@ async def remember_failed_check(
         )
     )
     return await ctx.services.connection_tests.load(idp, test_id)
+
+
+async def saml_test_page(request: Request, config: ProviderConfig) -> Response:
+    """A SAML IdP's test page: its checks (metadata, certificates, SSO URL) and the test sign-in button."""
+    assert config.saml is not None
+    ctx = web(request)
+    checks = await saml_probe(ctx.services.http, config.saml)
+    latest = await ctx.services.connection_tests.latest(config.name)
+    failed = [check for check in checks if check.ok is False]
+    if failed:  # a sign-in would only end on an error page: the test stops here, as OIDC's does
+        latest = await remember_failed_check(request, config.name, failed[0], latest)
+    context = {
+        "idp": config,
+        "checks": checks,
+        "blocked": [(check, explain(check.name, check.detail)) for check in failed],
+        "latest": latest,
+        "sp": ServiceProvider.for_idp(ctx.services.settings.base_url, config.name),
+        "section": "idps",
+    }
+    return form_page(request, "admin/test.html", context)

@@ -20,6 +20,7 @@ from deskgate.identity.saml.settings import SamlIdpSettings, ServiceProvider
 from deskgate.login.pipeline import LoginContext
 from deskgate.login.states import PendingLogin
 from deskgate.security.redirects import safe_next
+from deskgate.web import connection_test
 from deskgate.web.context import web
 from deskgate.web.errors import error_id_of
 from deskgate.web.login_redirect import send_to_idp
@@ -44,11 +45,11 @@ async def sp_metadata(request: Request) -> Response:
 
 async def begin(request: Request, idp: str, *, purpose: str, next_url: str) -> Response:
     """Send the browser to the IdP with an AuthnRequest; its id waits in this browser's pending sign-in."""
-    if purpose != "login":
+    if purpose not in ("login", "test"):
         raise NotFound(f"{purpose} sign-in through SAML is not available", user_message="Not available yet.")
     ctx = web(request)
     config, settings, sp = await _saml_idp(request, idp)
-    if not config.live:
+    if not config.live and purpose != "test":  # a draft is tested before it goes live
         raise NotFound(f"SAML IdP {idp!r} is a draft", user_message="Unknown sign-in method.")
     relay_state = secrets.token_urlsafe(32)
     sent = authn.redirect(sp, settings, relay_state)
@@ -77,16 +78,23 @@ async def acs(request: Request) -> Response:
             request, "resubmit.html", {"action": request.url.path, "fields": fields}, headers=NO_STORE
         )
     pending: PendingLogin | None = None
+    purpose = "login"
     try:
         pending = await ctx.services.login_states.take(
             form.get("RelayState"), request.cookies.get(ctx.cookies.login)
         )
         if pending.idp != name:
             raise LoginStateError("idp", f"the sign-in began at {pending.idp}, the answer came to {name}")
+        purpose = pending.purpose
         config, settings, sp = await _saml_idp(request, name)
         now = datetime.now(UTC)
         expected = Expected(sp, settings, pending.nonce, now, timedelta(seconds=config.clock_skew_seconds))
         accepted = accept(form.get("SAMLResponse", ""), name, expected)
+        if purpose == "test":  # an admin's test sign-in: its result is shown, no session is made
+            await AssertionLedger(ctx.services.db).spend(
+                name, accepted.assertion_id, until=accepted.remember_until
+            )
+            return await connection_test.finish_saml(request, config, accepted.claims)
         if not config.live:
             raise LoginDenied(
                 "idp_disabled", f"{name} was turned off or is a draft", subject=accepted.claims.subject
@@ -105,6 +113,8 @@ async def acs(request: Request) -> Response:
             )
         )
     except (LoginError, LoginDenied) as exc:
+        if purpose == "test":
+            return await connection_test.saml_failed(request, name, exc)
         if isinstance(exc, LoginDenied):
             exc.idp = name
         await _audit_failure(request, name, exc)
