@@ -245,7 +245,12 @@ async def test_refused_logout_requests_end_nothing(db_url: str, idp: HostileIdp,
         assert response.xpath("string(samlp:Status/samlp:StatusCode/@Value)", namespaces=NS).endswith(
             ":Requester"
         )
+        assert response.findtext("samlp:Status/samlp:StatusMessage", namespaces=NS) == "replay"
         assert await signed_in(ana) == "ana@lumen.example@corp"
+        last = (await services.audit.query())[0]
+        assert (last.event, last.outcome) == ("logout.frontchannel", "failure")
+        assert last.detail is not None and last.detail.startswith("check=replay")
+        assert last.detail.endswith("this LogoutRequest was already used")
 
 
 async def test_sign_out_sends_a_signed_logout_request_and_takes_only_its_answer(

@@ -33,7 +33,7 @@ class SessionRecord:
     expires_at: datetime  # absolute end, whatever the activity
     idp_session_id: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
-    id_token: str | None = None  # kept for logout's id_token_hint
+    id_token: str | None = None  # kept for logout: OIDC's id_token_hint, or SAML's NameID (`saml.nameid`)
     client_ip: str | None = None  # where the sign-in came from (the trusted-proxy rule's answer)
     user_agent: str | None = None  # the browser's User-Agent header at sign-in, cut to 512 characters
 

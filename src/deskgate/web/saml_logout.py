@@ -158,9 +158,12 @@ async def _idp_logout(
         raise SamlRejected("structure", "SAMLRequest at the SLO endpoint must be a LogoutRequest")
     try:
         order = check_logout_request(root, sp, settings, now=now, skew=skew)
-        await AssertionLedger(ctx.services.db).spend(
-            config.name, f"LogoutRequest\n{order.request_id}", until=now + skew + REMEMBER_FOR
-        )
+        try:
+            await AssertionLedger(ctx.services.db).spend(
+                config.name, f"LogoutRequest\n{order.request_id}", until=now + skew + REMEMBER_FOR
+            )
+        except SamlRejected:
+            raise SamlRejected("replay", "this LogoutRequest was already used") from None
     except SamlRejected as exc:
         # Signed by the IdP, but not acceptable: nothing ends, and the IdP is told why (Requester).
         await _audit(
