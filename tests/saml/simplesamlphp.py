@@ -2,7 +2,8 @@
 
 A private configuration directory per run: the Debian defaults with our URLs, a fresh signing key,
 one SP (Deskgate's entity for `idp_name`) and `exampleauth:UserPass` accounts. The NameID is the
-`mail` attribute (PEERS.md: `saml:AttributeNameID` takes `'attribute' => 'mail'`).
+`mail` attribute (PEERS.md: `saml:AttributeNameID` takes `'attribute' => 'mail'`). Given the SP's
+certificate, SimpleSAMLphp can encrypt assertions to it and demand signed AuthnRequests.
 """
 
 from __future__ import annotations
@@ -34,7 +35,31 @@ def available() -> str | None:
     return None
 
 
-def _write_config(root: Path, base: str, sp: ServiceProvider) -> None:
+def _sp_remote(sp: ServiceProvider, certificate: str | None, encrypt: bool, signed_requests: bool) -> str:
+    email_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    entries = [f"'AssertionConsumerService' => '{sp.acs_url}'", f"'NameIDFormat' => '{email_format}'"]
+    # Single logout with Deskgate's /slo (Redirect binding): the IdP signs its messages, and checks ours
+    # when it knows our certificate.
+    entries += [f"'SingleLogoutService' => '{sp.slo_url}'", "'sign.logout' => true"]
+    if certificate is not None:
+        entries.append(f"'certData' => '{''.join(certificate.strip().splitlines()[1:-1])}'")
+        entries.append("'validate.logout' => true")
+    if encrypt:
+        entries.append("'assertion.encryption' => true")
+    if signed_requests:
+        entries.append("'validate.authnrequest' => true")
+    return f"<?php\n$metadata['{sp.entity_id}'] = [{', '.join(entries)}];\n"
+
+
+def _write_config(
+    root: Path,
+    base: str,
+    sp: ServiceProvider,
+    *,
+    sp_certificate: str | None = None,
+    encrypt: bool = False,
+    signed_requests: bool = False,
+) -> None:
     for sub in ("cert", "metadata", "data", "tmp", "log"):
         (root / sub).mkdir()
     key = SigningKey.generate("SimpleSAMLphp test IdP")
@@ -92,18 +117,26 @@ $metadata['__DYNAMIC:1__'] = [
 """
     )
     (root / "metadata/saml20-sp-remote.php").write_text(
-        f"""<?php
-$metadata['{sp.entity_id}'] = ['AssertionConsumerService' => '{sp.acs_url}', 'NameIDFormat' => '{email_format}'];
-"""
+        _sp_remote(sp, sp_certificate, encrypt, signed_requests)
     )
 
 
 @contextmanager
-def simplesamlphp(root: Path, sp: ServiceProvider) -> Iterator[str]:
-    """Run the IdP; yields its base URL (metadata at /saml2/idp/metadata.php)."""
+def simplesamlphp(
+    root: Path,
+    sp: ServiceProvider,
+    *,
+    sp_certificate: str | None = None,
+    encrypt: bool = False,
+    signed_requests: bool = False,
+) -> Iterator[str]:
+    """Run the IdP; yields its base URL (metadata at /saml2/idp/metadata.php). With `sp_certificate`
+    (PEM), `encrypt` encrypts assertions to it and `signed_requests` refuses unsigned AuthnRequests."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    _write_config(root, base, sp)
+    _write_config(
+        root, base, sp, sp_certificate=sp_certificate, encrypt=encrypt, signed_requests=signed_requests
+    )
     log = (root / "php.log").open("wb")
     process = subprocess.Popen(
         ["php", "-S", f"127.0.0.1:{port}", "-t", str(WWW)],

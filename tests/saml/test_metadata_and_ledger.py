@@ -87,7 +87,7 @@ def test_metadata_without_what_the_sp_needs_is_refused() -> None:
 
 
 def test_sp_metadata_names_the_acs() -> None:
-    root = etree.fromstring(sp_metadata(SP))
+    root = etree.fromstring(sp_metadata(SP, idp_settings(idp_metadata(SigningKey.generate().cert_pem)), []))
     assert root.get("entityID") == SP.entity_id
     acs = root.find("md:SPSSODescriptor/md:AssertionConsumerService", NS)
     assert acs is not None and acs.get("Location") == SP.acs_url

@@ -14,9 +14,11 @@ from deskgate.audit import AuditEvent
 from deskgate.errors import DeskgateError, LoginDenied, LoginError, LoginStateError, NotFound
 from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.saml import authn, metadata
+from deskgate.identity.saml.errors import SamlRejected
 from deskgate.identity.saml.replay import AssertionLedger
-from deskgate.identity.saml.response import Expected, accept
+from deskgate.identity.saml.response import Expected, accept, decode
 from deskgate.identity.saml.settings import SamlIdpSettings, ServiceProvider
+from deskgate.identity.saml.xml import parse
 from deskgate.login.pipeline import LoginContext
 from deskgate.login.states import PendingLogin
 from deskgate.security.redirects import safe_next
@@ -29,7 +31,7 @@ from deskgate.web.security import NO_STORE, delete_cookie, set_cookie
 RESUBMITTED = "deskgate_resubmitted"
 
 
-async def _saml_idp(request: Request, name: str) -> tuple[ProviderConfig, SamlIdpSettings, ServiceProvider]:
+async def saml_idp(request: Request, name: str) -> tuple[ProviderConfig, SamlIdpSettings, ServiceProvider]:
     """An enabled SAML IdP by name (drafts included: the pending sign-in says what it is for)."""
     services = web(request).services
     config = next((c for c in await services.providers.enabled() if c.name == name), None)
@@ -39,8 +41,9 @@ async def _saml_idp(request: Request, name: str) -> tuple[ProviderConfig, SamlId
 
 
 async def sp_metadata(request: Request) -> Response:
-    _, _, sp = await _saml_idp(request, request.path_params["idp"])
-    return Response(metadata.sp_metadata(sp), media_type="application/samlmetadata+xml")
+    _, settings, sp = await saml_idp(request, request.path_params["idp"])
+    keys = await web(request).services.saml_keys.published()
+    return Response(metadata.sp_metadata(sp, settings, keys), media_type="application/samlmetadata+xml")
 
 
 async def begin(request: Request, idp: str, *, purpose: str, next_url: str) -> Response:
@@ -48,11 +51,12 @@ async def begin(request: Request, idp: str, *, purpose: str, next_url: str) -> R
     if purpose not in ("login", "test"):
         raise NotFound(f"{purpose} sign-in through SAML is not available", user_message="Not available yet.")
     ctx = web(request)
-    config, settings, sp = await _saml_idp(request, idp)
+    config, settings, sp = await saml_idp(request, idp)
     if not config.live and purpose != "test":  # a draft is tested before it goes live
         raise NotFound(f"SAML IdP {idp!r} is a draft", user_message="Unknown sign-in method.")
     relay_state = secrets.token_urlsafe(32)
-    sent = authn.redirect(sp, settings, relay_state)
+    signing_key = (await ctx.services.saml_keys.current()).private_key if settings.sign_requests else None
+    sent = authn.redirect(sp, settings, relay_state, signing_key=signing_key)
     pending = PendingLogin(
         idp=idp, purpose=purpose, nonce=sent.request_id, code_verifier=None, next_url=next_url
     )
@@ -70,25 +74,33 @@ async def acs(request: Request) -> Response:
     ctx = web(request)
     name = request.path_params["idp"]
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    if request.cookies.get(ctx.cookies.login) is None and RESUBMITTED not in form:
+    # A response answering no request is IdP-initiated: no pending sign-in, no binding cookie to wait for.
+    # (Only the route is chosen from the unverified message; `accept` checks the signed copy again.)
+    unsolicited = _answers_no_request(form.get("SAMLResponse", ""))
+    if not unsolicited and request.cookies.get(ctx.cookies.login) is None and RESUBMITTED not in form:
         # The IdP's POST is cross-site, so the SameSite=Lax binding cookie stayed behind: post it again
         # from our own page. Nothing is consumed here.
         fields = {k: form[k] for k in ("SAMLResponse", "RelayState") if k in form} | {RESUBMITTED: "1"}
         return ctx.render(
             request, "resubmit.html", {"action": request.url.path, "fields": fields}, headers=NO_STORE
         )
-    pending: PendingLogin | None = None
     purpose = "login"
     try:
-        pending = await ctx.services.login_states.take(
-            form.get("RelayState"), request.cookies.get(ctx.cookies.login)
-        )
-        if pending.idp != name:
-            raise LoginStateError("idp", f"the sign-in began at {pending.idp}, the answer came to {name}")
-        purpose = pending.purpose
-        config, settings, sp = await _saml_idp(request, name)
+        request_id: str | None = None
+        if not unsolicited:
+            pending = await ctx.services.login_states.take(
+                form.get("RelayState"), request.cookies.get(ctx.cookies.login)
+            )
+            if pending.idp != name:
+                raise LoginStateError("idp", f"the sign-in began at {pending.idp}, the answer came to {name}")
+            request_id, purpose = pending.nonce, pending.purpose
+        config, settings, sp = await saml_idp(request, name)
+        # IdP-initiated: the configured landing page, never the RelayState (anyone's link could set it)
+        next_url = pending.next_url if request_id is not None else settings.idp_initiated_landing
         now = datetime.now(UTC)
-        expected = Expected(sp, settings, pending.nonce, now, timedelta(seconds=config.clock_skew_seconds))
+        keys = tuple(k.private_key for k in await ctx.services.saml_keys.published())
+        skew = timedelta(seconds=config.clock_skew_seconds)
+        expected = Expected(sp, settings, request_id, now, skew, decryption_keys=keys)
         accepted = accept(form.get("SAMLResponse", ""), name, expected)
         if purpose == "test":  # an admin's test sign-in: its result is shown, no session is made
             await AssertionLedger(ctx.services.db).spend(
@@ -106,8 +118,8 @@ async def acs(request: Request) -> Response:
             LoginContext(
                 config,
                 accepted.claims,
-                None,
-                next_url=pending.next_url,
+                accepted.name_id.to_json(),  # kept with the session for single logout (`saml_logout`)
+                next_url=next_url,
                 client_ip=ctx.client_ip(request),
                 user_agent=request.headers.get("user-agent"),
             )
@@ -117,7 +129,7 @@ async def acs(request: Request) -> Response:
             return await connection_test.saml_failed(request, name, exc)
         if isinstance(exc, LoginDenied):
             exc.idp = name
-        await _audit_failure(request, name, exc)
+        await _audit_failure(request, name, exc, idp_initiated=unsolicited)
         raise
     assert login_ctx.session_id and login_ctx.session
     await ctx.services.audit.record(
@@ -128,21 +140,31 @@ async def acs(request: Request) -> Response:
             subject=login_ctx.session.subject,
             email=login_ctx.session.email,
             client_ip=ctx.client_ip(request),
+            detail="idp_initiated" if unsolicited else None,
         )
     )
-    response = RedirectResponse(pending.next_url, status_code=303, headers=NO_STORE)
+    response = RedirectResponse(next_url, status_code=303, headers=NO_STORE)
     await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))  # rotation at sign-in
     set_cookie(response, ctx.cookies.session, login_ctx.session_id, https=ctx.https)
     delete_cookie(response, ctx.cookies.login, https=ctx.https)
     return response
 
 
-async def _audit_failure(request: Request, idp: str, exc: DeskgateError) -> None:
+def _answers_no_request(encoded: str) -> bool:
+    try:
+        return parse(decode(encoded), what="SAML response").get("InResponseTo") is None
+    except SamlRejected:
+        return False  # the checklist refuses it, with the pending sign-in's context
+
+
+async def _audit_failure(request: Request, idp: str, exc: DeskgateError, *, idp_initiated: bool) -> None:
     ctx = web(request)
     if isinstance(exc, LoginDenied):
         outcome, detail = "refused", f"rule={exc.rule}: {exc.reason}"
     else:
         outcome, detail = "failure", f"check={getattr(exc, 'check', type(exc).__name__)}: {exc.detail}"
+    if idp_initiated:
+        detail = f"idp_initiated: {detail}"
     await ctx.services.audit.record(
         AuditEvent(
             event="login",

@@ -1,8 +1,11 @@
 """The ACS checklist (Web Browser SSO profile, SAML profiles §4.1.4.3, and the security considerations):
 
-    decode → parse safely → signatures (signature.py) → Destination → Issuer → Status → InResponseTo
+    decode → parse safely → signatures, an EncryptedAssertion decrypted (signature.py) → Destination
+    → Issuer → Status → InResponseTo
     → assertion Issuer → a bearer SubjectConfirmation (Recipient, NotOnOrAfter, InResponseTo)
     → Conditions (NotBefore, NotOnOrAfter, AudienceRestriction) → AuthnStatement → claims
+
+The subject is the assertion's NameID, or its EncryptedID decrypted (encryption.py) from the signed copy.
 
 Each check refuses with `SamlRejected(check)`. Everything after the signatures reads only the signed
 copies. The assertion id's single use is the caller's last step (`replay.AssertionLedger`), taken only
@@ -17,15 +20,18 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from deskgate.errors import IdpReturnedError
 from deskgate.identity.claims import Claims
 from deskgate.identity.saml.attributes import attribute_values, claims_data
+from deskgate.identity.saml.encryption import decrypt
 from deskgate.identity.saml.errors import SamlRejected
+from deskgate.identity.saml.nameid import NameId
 from deskgate.identity.saml.settings import SamlIdpSettings, ServiceProvider
 from deskgate.identity.saml.signature import verify_signatures
-from deskgate.identity.saml.xml import NS, parse, text_of
+from deskgate.identity.saml.xml import NS, SAML, parse, qname, text_of
 
 SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
@@ -38,6 +44,7 @@ class AcceptedAssertion:
     claims: Claims
     assertion_id: str
     remember_until: datetime  # how long its id must stay spent: past every time limit it carries
+    name_id: NameId  # as issued: single logout names the user this way
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +53,10 @@ class Expected:
 
     sp: ServiceProvider
     idp: SamlIdpSettings
-    request_id: str
+    request_id: str | None  # None: an IdP-initiated sign-in (then nothing may claim to answer a request)
     now: datetime
     skew: timedelta
+    decryption_keys: tuple[rsa.RSAPrivateKey, ...] = ()  # the SP's published keys (`keys.SpKeys`)
 
 
 def decode(encoded: str) -> bytes:
@@ -97,8 +105,10 @@ def _check_response(response: etree._Element, signed: bool, exp: Expected) -> No
         sub = f" / {inner.get('Value')}" if inner is not None else ""
         raise IdpReturnedError("idp_status", f"{status}{sub}: {message}")
     in_response_to = response.get("InResponseTo")
-    if in_response_to is None:
+    if exp.request_id is None and not exp.idp.idp_initiated:
         raise SamlRejected("unsolicited", "the response answers no request (IdP-initiated sign-in is off)")
+    if in_response_to is None and exp.request_id is not None:
+        raise SamlRejected("unsolicited", "the response answers no request, but this browser made one")
     if in_response_to != exp.request_id:
         raise SamlRejected("in_response_to", "the response answers another sign-in than this browser's")
 
@@ -145,13 +155,17 @@ def _check_conditions(assertion: etree._Element, exp: Expected) -> datetime | No
 
 def accept(encoded: str, idp_name: str, exp: Expected) -> AcceptedAssertion:
     """Run the checklist over a POSTed SAMLResponse; the replay check is left to the caller."""
-    signed = verify_signatures(parse(decode(encoded), what="SAML response"), exp.idp)
+    root = parse(decode(encoded), what="SAML response")
+    signed = verify_signatures(root, exp.idp, exp.decryption_keys)
     _check_response(signed.response, signed.response_signed, exp)
     assertion = signed.assertion
     if assertion.get("Version") != "2.0":
         raise SamlRejected("version", "not a SAML 2.0 assertion")
     _issuer(assertion, exp.idp, required=True, what="assertion")
     name_id = assertion.find("saml:Subject/saml:NameID", NS)
+    encrypted_id = assertion.find("saml:Subject/saml:EncryptedID", NS)
+    if name_id is None and encrypted_id is not None:
+        name_id = decrypt(encrypted_id, exp.decryption_keys, qname(SAML, "NameID"))
     if name_id is None or not text_of(name_id):
         raise SamlRejected("subject", "the assertion names no subject (NameID)")
     confirmed_until = _check_confirmation(assertion, exp)
@@ -171,4 +185,9 @@ def accept(encoded: str, idp_name: str, exp: Expected) -> AcceptedAssertion:
         session_id=statement.get("SessionIndex"),
     )
     until = max(t for t in (confirmed_until, conditions_until) if t is not None) + exp.skew
-    return AcceptedAssertion(claims=claims, assertion_id=str(assertion.get("ID")), remember_until=until)
+    return AcceptedAssertion(
+        claims=claims,
+        assertion_id=str(assertion.get("ID")),
+        remember_until=until,
+        name_id=NameId.of(name_id),
+    )
