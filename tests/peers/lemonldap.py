@@ -19,6 +19,14 @@ code* at the token endpoint during that SSO session (that is when the portal rec
 the front-channel ``sid`` is the user id (``dwho``), ID tokens carry no ``sid``; the token endpoint
 accepts both ``client_secret_post`` and ``client_secret_basic`` for every confidential client (there
 is no per-client setting); the issuer is the portal URL, *with* its trailing slash.
+
+Given ``saml_sp_metadata`` (an SP's metadata XML), the same portal is also a SAML 2.0 IdP (Debian
+``liblasso-perl``): entity id and metadata at ``/saml/metadata``, SSO at ``/saml/singleSignOn``,
+single logout at ``/saml/singleLogout`` (Redirect and POST), a fresh signing key pair and certificate,
+signed responses and assertions, the SP's signed AuthnRequests and logout messages checked against its
+metadata, the e-mail as NameID, and mail/cn/givenName/sn sent as attributes. Its own logout (portal
+``?logout=1``) sends each SAML SP of the session a signed LogoutRequest through an ``<iframe>`` of the
+logout page (HTTP-Redirect), as it does for OIDC front-channel logout.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
@@ -38,8 +47,10 @@ from typing import Any, Self
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 DEMO_CONFIG = Path("/var/lib/lemonldap-ng/conf/lmConf-1.json")
 PORTAL_HTDOCS = Path("/usr/share/lemonldap-ng/portal/htdocs")
@@ -58,6 +69,15 @@ RP_CLAIMS = {
     "family_name": "familyName",
     "preferred_username": "uid",
 }
+
+# SAML: the session variable sent → "mandatory;Name;NameFormat;FriendlyName" (LemonLDAP::NG's format);
+# givenName and sn are per-SP macros over cn, as the OIDC claims above.
+SAML_SP_CONF_KEY = "deskgate"
+SAML_BASIC = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
+SAML_ATTRIBUTES = {
+    name: f"{int(name == 'mail')};{name};{SAML_BASIC}" for name in ("mail", "cn", "givenName", "sn")
+}
+SAML_MACROS = {"givenName": "(split(/ /, $cn, 2))[0]", "sn": "(split(/ /, $cn, 2))[1]"}
 
 PSGI_APP = f"""\
 use Plack::Builder;
@@ -106,6 +126,7 @@ class LemonLdapPeer:
         workdir: Path | None = None,
         auth_method: str = "client_secret_post",
         log_level: str = "warn",
+        saml_sp_metadata: str | None = None,
     ) -> None:
         if auth_method not in AUTH_METHODS:
             raise ValueError(f"LemonLDAP::NG 2.16 supports only {AUTH_METHODS}, not {auth_method!r}")
@@ -120,6 +141,10 @@ class LemonLdapPeer:
         self.portal_url = f"http://127.0.0.1:{self.port}/"
         self.issuer = self.portal_url
         self.discovery_url = f"{self.portal_url}.well-known/openid-configuration"
+        self.saml_sp_metadata = saml_sp_metadata
+        self.saml_metadata_url = f"{self.portal_url}saml/metadata"
+        self.saml_sso_url = f"{self.portal_url}saml/singleSignOn"
+        self.saml_slo_url = f"{self.portal_url}saml/singleLogout"
         self._own_workdir = workdir is None
         self._workdir = workdir
         self._process: subprocess.Popen[bytes] | None = None
@@ -307,7 +332,40 @@ class LemonLdapPeer:
                 "oidcRPMetaDataMacros": {RP_CONF_KEY: RP_MACROS},
             }
         )
+        if self.saml_sp_metadata is not None:
+            conf.update(self._saml_config())
         return conf
+
+    def _saml_config(self) -> dict[str, Any]:
+        private_pem, certificate_pem = _rsa_key_and_certificate("LemonLDAP::NG test IdP")
+        return {
+            "issuerDBSAMLActivation": 1,
+            "samlEntityID": self.saml_metadata_url,
+            "samlServicePrivateKeySig": private_pem,
+            "samlServicePrivateKeySigPwd": "",
+            # A certificate (not a bare public key): the metadata then carries an X509Certificate.
+            "samlServicePublicKeySig": certificate_pem,
+            "samlServiceSignatureMethod": "RSA_SHA256",
+            "samlSPMetaDataXML": {SAML_SP_CONF_KEY: {"samlSPMetaDataXML": self.saml_sp_metadata}},
+            "samlSPMetaDataOptions": {
+                SAML_SP_CONF_KEY: {
+                    "samlSPMetaDataOptionsNameIDFormat": "email",
+                    "samlSPMetaDataOptionsSignSSOMessage": 1,
+                    "samlSPMetaDataOptionsCheckSSOMessageSignature": 1,
+                    "samlSPMetaDataOptionsSignSLOMessage": 1,
+                    "samlSPMetaDataOptionsCheckSLOMessageSignature": 1,
+                    "samlSPMetaDataOptionsSignatureMethod": "RSA_SHA256",
+                    "samlSPMetaDataOptionsEncryptionMode": "none",
+                    "samlSPMetaDataOptionsEnableIDPInitiatedURL": 0,
+                    "samlSPMetaDataOptionsForceUTF8": 1,
+                    "samlSPMetaDataOptionsOneTimeUse": 0,
+                    "samlSPMetaDataOptionsNotOnOrAfterTimeout": 72000,
+                    "samlSPMetaDataOptionsSessionNotOnOrAfterTimeout": 72000,
+                }
+            },
+            "samlSPMetaDataExportedAttributes": {SAML_SP_CONF_KEY: SAML_ATTRIBUTES},
+            "samlSPMetaDataMacros": {SAML_SP_CONF_KEY: SAML_MACROS},
+        }
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -355,6 +413,29 @@ def _rsa_key_pair() -> tuple[str, str]:
     return private_pem, public_pem
 
 
+def _rsa_key_and_certificate(name: str) -> tuple[str, str]:
+    """A PKCS#1 private key and a self-signed certificate for it (what Lasso and xmlsec read)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    return private_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
 class _Form:
     def __init__(self, action: str, method: str) -> None:
         self.action = action
@@ -385,6 +466,11 @@ class _FormParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._current = None
+
+
+def find_form(html: str, *, password: bool = False) -> _Form | None:
+    """The login form (with a password field) when ``password``, else the first form of the page."""
+    return _find_form(html, wanted="password" if password else None)
 
 
 def _find_form(html: str, wanted: str | None) -> _Form | None:
