@@ -193,3 +193,34 @@ def test_a_message_signed_for_the_post_binding_verifies_and_keeps_the_schema_ord
     assert root.findtext("saml:NameID", namespaces={"saml": SAML}) == "ana@lumen.example"
     with pytest.raises(SamlRejected):
         bindings.verified_post_message(signed, IDP.settings(signing_certificates=(OTHER.cert_pem,)))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    order=st.permutations(range(5)),
+    extra=st.text(alphabet="abcxyz0123456789", min_size=1, max_size=8),
+    lowered=st.integers(min_value=0),
+)
+def test_any_parameter_order_verifies_but_re_encoded_signed_octets_do_not(
+    order: list[int], extra: str, lowered: int
+) -> None:
+    """Bindings §3.4.4.1 fixes the order of the signed string, not of the query; the signed octets are
+    the values as sent, so writing one escape of a signed value in lower case breaks the signature."""
+    parts = [*SIGNED_QUERY.split("&"), f"x{extra}={extra}"]
+    assert len(parts) == 5
+    shuffled = "&".join(parts[i] for i in order)
+    message = bindings.verify(shuffled, IDP.settings())
+    assert (message.xml, message.relay_state) == (MESSAGE, "r/s")
+    signed_part = "&".join(p for p in parts if not p.startswith(("Signature=", "x")))
+    escapes = [
+        i
+        for i in range(len(signed_part) - 2)
+        if signed_part[i] == "%" and signed_part[i + 1 : i + 3].upper() != signed_part[i + 1 : i + 3].lower()
+    ]
+    assert escapes  # the SigAlg URI alone has several
+    at = escapes[lowered % len(escapes)]
+    re_encoded = signed_part[:at] + signed_part[at : at + 3].lower() + signed_part[at + 3 :]
+    signature = next(p for p in parts if p.startswith("Signature="))
+    with pytest.raises(SamlRejected) as refused:
+        bindings.verify(f"{re_encoded}&{signature}", IDP.settings())
+    assert refused.value.check == "signature"
