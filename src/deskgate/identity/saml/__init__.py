@@ -9,6 +9,8 @@ signxml (lxml and cryptography, no xmlsec C library); everything else is checked
     metadata    read an IdP's metadata; write the SP's
     authn       the AuthnRequest and the Redirect binding
     signature   which elements are signed, by a configured certificate only (signature wrapping)
+    encryption  EncryptedAssertion and EncryptedID decrypted with the SP's keys (over `cryptography`)
+    keys        the SP's own key pairs: created once, encrypted at rest, rotated with an overlap
     response    the Web SSO profile's checks, in order, ending in `Claims`
     replay      each assertion id is accepted once, across workers and instances
 """

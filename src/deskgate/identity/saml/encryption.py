@@ -10,8 +10,8 @@ What is accepted, and why not more:
 
 - key transport: RSA-OAEP, as ``xmlenc#rsa-oaep-mgf1p`` (MGF1 with SHA-1) and ``xmlenc11#rsa-oaep``
   (any MGF1 and digest of the SHA-1/SHA-2 family). RSA PKCS#1 v1.5 (``xmlenc#rsa-1_5``) is refused:
-  its padding errors make a Bleichenbacher oracle, and every major IdP (AD FS, Entra ID, Okta,
-  Shibboleth, SimpleSAMLphp, Keycloak) can use OAEP.
+  its padding errors make a Bleichenbacher oracle, and the IdPs that encrypt (AD FS, Entra ID, Okta,
+  Shibboleth, SimpleSAMLphp, Keycloak) use or offer OAEP; SimpleSAMLphp's default is tested here.
 - content: AES-GCM (128/192/256, XML Encryption 1.1) and AES-CBC (128/192/256). CBC has no integrity
   of its own, and its padding can be an oracle (Jager and Somorovsky, 2011). So every failure after the
   key is found — bad padding, bad tag, plaintext that is not the element expected — is one refusal with
