@@ -5,54 +5,17 @@ artifact). Dependencies come from the package index through uv's cache, as an op
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import shutil
-import socket
 import subprocess
-import sys
-import time
 import zipfile
 from pathlib import Path
 
 import httpx
-import pytest
-import yaml
+
+from tests.packaging.conftest import clean_env, free_port, settings_file, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKENS = "deskgate/web/static/vendor/atlassian-tokens.css"
-START_TIMEOUT = 60.0
-
-
-def _uv() -> str:
-    found = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
-    assert Path(found).is_file(), "uv is not installed (./dev/setup installs it)"
-    return found
-
-
-def _clean_env() -> dict[str, str]:
-    """No variable of this checkout's environment that could make Python find the sources instead."""
-    drop = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "UV_PROJECT_ENVIRONMENT")
-    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("DESKGATE_")}
-    return env | {"UV_PYTHON_DOWNLOADS": "never", "PYTHONUNBUFFERED": "1"}
-
-
-def _run(command: list[str], cwd: Path) -> None:
-    done = subprocess.run(command, cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"{command}:\n{done.stdout}\n{done.stderr}"
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bin/ directory of a fresh virtual environment holding only the built wheel and its dependencies."""
-    work = tmp_path_factory.mktemp("wheel")
-    _run([_uv(), "build", "--wheel", "--out-dir", str(work / "dist"), str(ROOT)], work)
-    wheels = list((work / "dist").glob("deskgate-*.whl"))
-    assert len(wheels) == 1, wheels
-    _run([_uv(), "venv", "--python", sys.executable, str(work / "venv")], work)
-    _run([_uv(), "pip", "install", "--python", str(work / "venv" / "bin" / "python"), str(wheels[0])], work)
-    return work / "venv" / "bin"
 
 
 def test_the_wheel_carries_the_generated_stylesheet_templates_and_migrations(installed: Path) -> None:
@@ -68,13 +31,13 @@ def test_the_wheel_carries_the_generated_stylesheet_templates_and_migrations(ins
 def test_the_installed_command_runs_from_the_installed_package(installed: Path, tmp_path: Path) -> None:
     where = subprocess.run(
         [str(installed / "python"), "-c", "import deskgate; print(deskgate.__file__)"],
-        cwd=tmp_path, env=_clean_env(), check=True, capture_output=True, text=True,
+        cwd=tmp_path, env=clean_env(), check=True, capture_output=True, text=True,
     )  # fmt: skip
     assert Path(where.stdout.strip()).is_relative_to(installed.parent), where.stdout
     helped = subprocess.run(
         [str(installed / "deskgate"), "--help"],
         cwd=tmp_path,
-        env=_clean_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
     )
@@ -83,41 +46,19 @@ def test_the_installed_command_runs_from_the_installed_package(installed: Path, 
         assert re.search(rf"\b{command}\b", helped.stdout), helped.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_the_installed_server_answers_and_serves_its_fingerprinted_stylesheets(
     installed: Path, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    config = tmp_path / "deskgate.yaml"
-    settings = {
-        "base_url": base,
-        "secret_key": secrets.token_urlsafe(36),
-        "database_url": f"sqlite:///{tmp_path / 'deskgate.db'}",
-    }
-    config.write_text(yaml.safe_dump(settings))
+    config = settings_file(tmp_path, base)
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
         [str(installed / "deskgate"), "serve", "--config", str(config), "--port", str(port)],
-        cwd=tmp_path, env=_clean_env(), stdout=log, stderr=subprocess.STDOUT,
+        cwd=tmp_path, env=clean_env(), stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.2)
+        wait_healthy(base, server, tmp_path / "serve.log")
         page = httpx.get(base + "/admin/login", timeout=10)
         assert page.status_code == 200, page.text[:300]
         sheets = re.findall(r'<link rel="stylesheet" href="(/static/[^"]+)"', page.text)
