@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from deskgate.audit import AuditEvent
 from deskgate.identity.provider import ProviderConfig
+from deskgate.identity.saml.settings import SamlIdpSettings
 from deskgate.jsm.emulator import create_emulator
 from deskgate.portal.forms import ValidatedRequest
 from deskgate.portal.outbox import SubmissionOutbox, Submitter, UploadedFile
@@ -29,6 +30,7 @@ from deskgate.settings import load_settings
 from deskgate.store.models import SubmissionRow
 from deskgate.web.app import create_app
 from tests.a11y.test_axe import FOCUSED, TIMEOUT_MS, assert_accessible
+from tests.admin.test_saml_idp_console import short_lived_key
 from tests.support.live import LiveServer, free_port
 
 pytestmark = [pytest.mark.browser]
@@ -55,6 +57,16 @@ def _console_pages() -> list[str]:
 
 
 PAGES = _console_pages()
+# The same routes once more with a SAML IdP and preset behind them (their pages differ from OIDC's).
+SAML_PAGES = [
+    "/admin/idps/new/preset?protocol=saml",
+    "/admin/idps/new/okta-saml/urls?name=okta",
+    "/admin/idps/new/okta-saml?name=okta",
+    "/admin/idps/{saml_name}/edit",
+    "/admin/idps/{saml_name}/setup",
+    "/admin/idps/{saml_name}/test",
+    "/admin/idps/{saml_name}/test/result/{saml_test_id}",
+]
 
 
 @dataclass
@@ -73,6 +85,46 @@ def _corp() -> ProviderConfig:
         client_secret=SecretStr("client-secret-0123456789"),
     )
 
+
+def _saml_corp(base: str) -> ProviderConfig:
+    """A SAML IdP typed in by hand, whose SSO URL answers (Deskgate's own sign-in page), so its test page
+    offers the sign-in; its certificate expires in ten days, so the warnings show."""
+    key = short_lived_key(10)
+    saml = SamlIdpSettings(
+        entity_id="https://login.corp.test/saml/metadata/a-rather-long-entity-identifier-0123456789",
+        sso_url=f"{base}/admin/login",
+        signing_certificates=(key.cert_pem,),
+        name_id_format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+    )
+    return ProviderConfig(
+        name="corp-saml", title="Corporate SAML", preset="okta-saml", protocol="saml", saml=saml
+    )
+
+
+SAML_TEST_RESULT: dict[str, Any] = {
+    "ok": True,
+    "protocol": "saml",
+    "subject": "ann@corp.test",
+    "issuer": "https://login.corp.test/saml/metadata/a-rather-long-entity-identifier-0123456789",
+    "name_id": "ann@corp.test",
+    "name_id_format": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+    "attributes": {
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress": "ann@corp.test",
+        "urn:oid:2.5.4.42": "Ann",
+        "givenName": "Ann",
+        "email": "ann@corp.test",
+        "groups": ["staff", "support-engineers-with-a-long-group-name"],
+    },
+    "mapped": {"email": "ann@corp.test", "display_name": "Ann Lee"},
+    "verdict": {"allowed": True, "rule": "default", "reason": "no rule refused"},
+    "warnings": [
+        {
+            "title": "Signing certificate expiring",
+            "explanation": "The signing certificate CN=ending soon expires on 2026-12-15 (in 10 days).",
+            "fix": "Ask the IdP's admin for the next certificate and add it beside the current one.",
+        }
+    ],
+}
 
 TEST_RESULT: dict[str, Any] = {
     "ok": True,
@@ -119,7 +171,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         base_url=base,
         secret_key=SECRET_KEY,
         database_url=f"sqlite:///{tmp_path_factory.mktemp('console') / 'deskgate.db'}",
-        idps=[_corp()],
+        idps=[_corp(), _saml_corp(base)],
         jsm=jsm_app.connection(jsm.url),
     )
     deskgate = LiveServer(create_app(settings), port)
@@ -132,6 +184,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             )
         )
         test_id = deskgate.call(lambda s: s.connection_tests.save("corp", TEST_RESULT))
+        saml_test_id = deskgate.call(lambda s: s.connection_tests.save("corp-saml", SAML_TEST_RESULT))
         deskgate.call(_customers_signed_in)
         deskgate.call(_undelivered_writes)
         deskgate.call(
@@ -141,7 +194,15 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
                 )
             )
         )
-        params = {"name": "corp", "preset": "gluu", "test_id": test_id, "token": "spent-link", "desk_id": "1"}
+        params = {
+            "name": "corp",
+            "preset": "gluu",
+            "test_id": test_id,
+            "token": "spent-link",
+            "desk_id": "1",
+            "saml_name": "corp-saml",
+            "saml_test_id": saml_test_id,
+        }
         yield Console(base, admin_session, params)
     finally:
         deskgate.stop()
@@ -179,6 +240,15 @@ def test_every_console_page_has_no_serious_violations(admin_page: Page, console:
     expected = 404 if path == "/admin/setup/{token}" else 200
     assert response.status == expected, (path, response.status)
     assert "text/html" in (response.headers.get("content-type") or "")
+    assert_accessible(admin_page)
+
+
+@pytest.mark.parametrize("path", SAML_PAGES)
+def test_every_saml_console_page_has_no_serious_violations(
+    admin_page: Page, console: Console, path: str
+) -> None:
+    response = admin_page.goto(console.base + _concrete(path, console.params))
+    assert response is not None and response.status == 200, (path, response and response.status)
     assert_accessible(admin_page)
 
 

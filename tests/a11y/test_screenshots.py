@@ -20,7 +20,7 @@ from deskgate.login.page import Branding
 from deskgate.services import POST_LOGOUT_PATH
 from deskgate.web.brand_tokens import WHITE, brand_tokens, contrast
 from tests.a11y.test_axe import TIMEOUT_MS, Site, site
-from tests.a11y.test_axe_console import PAGES, Console, _concrete, console
+from tests.a11y.test_axe_console import PAGES, SAML_PAGES, Console, _concrete, console
 
 __all__ = ["console", "site"]  # fixtures, shared with the accessibility tests
 
@@ -89,6 +89,10 @@ def test_every_console_page(admin_at: Page, console: Console, width: int) -> Non
         # setup link, a confirmation without its query) is its error page, photographed as well.
         url = console.base + _concrete(path, console.params)
         if too_wide := _shoot(admin_at, url, f"console-{_slug(path)}", width, status=None):
+            wide[path] = too_wide
+    for path in SAML_PAGES:
+        url = console.base + _concrete(path, console.params)
+        if too_wide := _shoot(admin_at, url, f"console-saml-{_slug(path)}", width):
             wide[path] = too_wide
     assert wide == {}, f"scrolls sideways at {width} px: {wide}"
 
