@@ -303,12 +303,12 @@ def replace(topology: Topology, name: str, src: Path | None) -> None:
 
 
 def wait_serving(topology: Topology, name: str) -> None:
-    """Until instance NAME is ready and HAProxy has every instance back in rotation."""
+    """Until instance NAME is ready and HAProxy has it back in rotation (only it: whether the others stay
+    in rotation meanwhile is for the caller to judge)."""
     env = dict(line.split("=", 1) for line in (topology.dir / "env").read_text().splitlines())
     url = env[f"DESKGATE_{name.removeprefix('deskgate')}_URL"]
     wait_for(name, lambda: answers(url + "/readyz"), topology, name)
-    servers = [n for n in topology.state["processes"] if n.startswith("deskgate")]
-    wait_for("HAProxy", lambda: haproxy_up(env["HAPROXY_STATS_URL"], servers), topology, "haproxy")
+    wait_for("HAProxy", lambda: haproxy_up(env["HAPROXY_STATS_URL"], [name]), topology, "haproxy")
 
 
 def down(topology: Topology) -> None:
