@@ -299,3 +299,26 @@ async def test_a_test_whose_checks_fail_offers_no_sign_in(db_url: str) -> None:
         page = await client.get("/admin/idps/corp/test")
         assert 'id="test-blocked"' in page.text and 'id="run-test"' not in page.text
         assert "sso_url" in page.text
+
+
+async def test_a_failing_metadata_refresh_shows_in_the_list_and_on_the_idps_pages(db_url: str) -> None:
+    idp = HostileIdp(ServiceProvider.for_idp(BASE, "corp"))
+    saml = idp.settings(
+        metadata_url="https://idp.hostile.example/metadata",
+        metadata_error="answered HTTP 503",
+        metadata_checked_at=datetime.now(UTC),  # read just now: the app's refresh loop leaves it alone
+    )
+    async with running_app(db_url, base_url=BASE) as (client, services):
+        await services.providers.save(
+            ProviderConfig(name="corp", title="Corp", preset="generic-saml", protocol="saml", saml=saml)
+        )
+        await console_sign_in(client, services)
+        listed = await client.get("/admin/")
+        assert 'id="metadata-failing-corp"' in listed.text
+        for page in ("/admin/idps/corp/setup", "/admin/idps/corp/edit"):
+            assert "answered HTTP 503" in (await client.get(page)).text
+        healthy = saml.model_copy(update={"metadata_error": None})
+        config = (await services.providers.get("corp")).model_copy(update={"saml": healthy})
+        await services.providers.save(config)
+        services.providers.invalidate()
+        assert 'id="metadata-failing-corp"' not in (await client.get("/admin/")).text
