@@ -1,6 +1,11 @@
 """SAML 2.0 presets, one small class per IdP product: metadata URL template, NameID format, default
 mapping and the steps in the product's console. Deskgate's SP URLs in the steps are this IdP's own
-(one SP entity per IdP), filled in when the help is shown."""
+(one SP entity per IdP), filled in when the help is shown.
+
+Each preset names its source. Where the comment says "Source" only, the URL pattern and the console's
+labels follow the vendor's documentation as known, without a fresh check here: the console wording of
+hosted products changes, so an admin who finds a label moved should trust the product's own page.
+"""
 
 from __future__ import annotations
 
@@ -97,7 +102,8 @@ class OktaSaml(SamlPreset):
     )
     metadata_url = "https://{domain}/app/{app_id}/sso/saml/metadata"
     attribute_names = _FRIENDLY
-    # Source: https://help.okta.com/en-us/content/topics/apps/apps_app_integration_wizard_saml.htm
+    # Source: https://help.okta.com/en-us/content/topics/apps/apps_app_integration_wizard_saml.htm (field
+    # names checked with `search` against integration guides; the metadata URL is the Sign On tab's link).
     setup_help = """
         1. In the Okta Admin Console open Applications > Create App Integration > SAML 2.0.
         2. Single sign-on URL {acs_url} (Use this for Recipient URL and Destination URL ticked);
@@ -115,7 +121,8 @@ class GoogleSaml(SamlPreset):
     title = "Google Workspace (SAML)"
     description = "Google Workspace, with Deskgate as a custom SAML app."
     attribute_names = _FRIENDLY
-    # Source: https://support.google.com/a/answer/6087519 (Google publishes no metadata URL: download it)
+    # Source: https://support.google.com/a/answer/6087519; checked with `search` against integration guides
+    # (Add custom SAML app, Download metadata, Name ID format EMAIL): Google publishes no metadata URL.
     setup_help = """
         1. In the Google Admin console open Apps > Web and mobile apps > Add app > Add custom SAML app.
         2. Name it Deskgate; on Google Identity Provider details click Download metadata.
@@ -203,7 +210,9 @@ class OneLoginSaml(SamlPreset):
     )
     metadata_url = "https://{domain}/saml/metadata/{app_id}"
     attribute_names = MappingProxyType({"email": ("email",), "groups": ("memberOf",)})
-    # Source: https://onelogin.service-now.com/support (SAML Custom Connector (Advanced))
+    # Checked with `search`: OneLogin's own help page was not found; integration guides (e.g.
+    # https://community.bridgeapp.com/hc/en-us/articles/8223410091155) agree that the SSO tab's Issuer URL
+    # serves the app's metadata and name the Configuration fields used below.
     setup_help = """
         1. Applications > Add App > SAML Custom Connector (Advanced); name it Deskgate.
         2. Configuration: Audience (EntityID) {sp_entity_id}; Recipient and ACS (Consumer) URL
@@ -245,7 +254,9 @@ class PingFederateSaml(SamlPreset):
         "https://{domain}/pf/federation_metadata.ping",
     )
     attribute_names = _FRIENDLY
-    # Source: https://docs.pingidentity.com/pingfederate/latest/administrators_reference_guide/pf_creating_sp_connections.html
+    # Checked: https://docs.pingidentity.com/r/en-us/pingfederate-100/help_metadatasettingstasklet_dynamicconnectionsigningcertstate
+    # (metadata at /pf/federation_metadata.ping, signing it recommended: pin its certificate) and the
+    # PartnerSpId parameter in PingFederate's alternative metadata endpoint page.
     setup_help = """
         1. Applications > SP Connections > Create Connection; Browser SSO profile, SAML 2.0.
         2. Import metadata from URL {sp_metadata_url} (Partner's Entity ID {sp_entity_id}, ACS
