@@ -137,6 +137,8 @@ class Services:
         turning an IdP off never leaves its customers signed in until their sessions expire.
         """
         await self.providers.save(config)
+        if config.protocol == "saml":  # the SP's first key comes with the first SAML IdP
+            await self.saml_keys.current()
         if not config.enabled or config.admin_access is None:
             why = "it no longer admits admins" if config.enabled else "it was disabled"
             await self._end_admin_sessions(config.name, why)

@@ -82,3 +82,12 @@ async def test_a_retired_key_no_longer_decrypts(db_url: str, idp: HostileIdp) ->
         assert any(
             e.event == "login" and e.outcome == "failure" and "decryption" in (e.detail or "") for e in events
         )
+
+
+async def test_the_first_saml_idp_brings_the_first_key(db_url: str, idp: HostileIdp) -> None:
+    async with running_app(db_url, raise_app_exceptions=False) as (_, services):
+        assert await services.saml_keys.all() == []  # no SAML IdP, no key
+        config = ProviderConfig(name="corp", title="Corp", protocol="saml", saml=idp.settings())
+        await services.save_provider(config)  # as the console, the import and the settings file do
+        assert [k.state for k in await services.saml_keys.all()] == ["current"]
+        assert [e.event for e in await services.audit.query()] == ["admin.saml_keys.create"]
