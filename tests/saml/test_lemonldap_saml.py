@@ -9,10 +9,11 @@ LemonLDAP::NG.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -33,6 +34,13 @@ def peer_or_skip() -> None:
     missing = available()
     if missing:
         pytest.skip(missing)  # a failure under CI=true (tests/conftest.py)
+
+
+def spoil(signature: str) -> str:
+    """The same base64 signature with one byte of the RSA value changed."""
+    raw = bytearray(base64.b64decode(signature))
+    raw[len(raw) // 2] ^= 0x01
+    return base64.b64encode(bytes(raw)).decode()
 
 
 def local(url: str) -> str:
@@ -122,13 +130,22 @@ async def test_sign_out_at_lemonldap_signs_out_at_deskgate(db_url: str) -> None:
         frames = [html.unescape(src) for src in IFRAME.findall(page.text)]
         requests = [src for src in frames if src.startswith(SLO + "?")]
         assert len(requests) == 1 and "SAMLRequest=" in requests[0], (frames, page.text[-3000:])
+        # The same request with its signature spoiled ends nothing: Deskgate verifies LemonLDAP::NG's key.
+        query = parse_qs(urlsplit(requests[0]).query)
+        spoiled = query | {"Signature": [spoil(query["Signature"][0])]}
+        refused = await deskgate.get(f"/saml/{IDP}/slo", params={k: v[0] for k, v in spoiled.items()})
+        assert refused.status_code == 400, refused.headers
+        assert (await deskgate.get("/me")).status_code == 200
         answered = await deskgate.get(local(requests[0]))
         assert answered.status_code == 303, answered.text[-2000:]
         assert answered.headers["location"].startswith(peer.saml_slo_url + "?")
         assert "SAMLResponse=" in answered.headers["location"]
         assert (await deskgate.get("/me")).status_code == 401
         ended = [e for e in await services.audit.query() if e.event == "logout.frontchannel"]
-        assert [(e.outcome, e.idp, e.subject) for e in ended] == [("success", IDP, "dwho@badwolf.org")]
+        assert sorted((e.outcome, e.idp, e.subject or "") for e in ended) == [
+            ("failure", IDP, ""),  # the spoiled request, audited as refused
+            ("success", IDP, "dwho@badwolf.org"),
+        ]
         # LemonLDAP::NG takes our signed LogoutResponse: the iframe's last hop is its "ok" image
         # (an unverifiable or failed answer gets "nok.png").
         finished = await browser_at_idp.get(answered.headers["location"])
