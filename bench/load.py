@@ -35,6 +35,7 @@ import json  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from collections import Counter  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -132,7 +133,9 @@ def run(
         "duration_s": round(elapsed, 1),
         "requests": stats.total.num_requests,
         "errors": stats.total.num_failures + sum(warm_up_errors.values()),
-        "error_kinds": warm_up_errors | {str(e.error): e.occurrences for e in stats.errors.values()},
+        "error_kinds": dict(
+            Counter(warm_up_errors) + Counter({str(e.error): e.occurrences for e in stats.errors.values()})
+        ),
         "exceptions": [str(e["msg"]) for e in runner.exceptions.values()],
         "requests_per_s": round(stats.total.num_requests / elapsed, 1),
         "rate_limited_429": dict(locustfile.LIMITED),
