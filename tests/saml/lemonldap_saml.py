@@ -39,6 +39,41 @@ def available() -> str | None:
     return None
 
 
+def unstarted_peer(base_url: str) -> LemonLdapPeer:
+    """The portal, not started yet: its URLs are known, its SP metadata still to be given."""
+    return LemonLdapPeer(
+        # The OIDC side stays configured (the peer always has it) but nothing here uses it.
+        rp_client_id="unused",
+        rp_client_secret="unused-secret",
+        redirect_uris=[base_url + "/unused"],
+        post_logout_redirect_uris=[base_url + "/unused"],
+        frontchannel_logout_uri=base_url + "/unused",
+    )
+
+
+def provider(settings: SamlIdpSettings) -> ProviderConfig:
+    return ProviderConfig(name=IDP, title="LemonLDAP::NG", protocol="saml", saml=settings)
+
+
+def typed_by_hand(peer: LemonLdapPeer) -> ProviderConfig:
+    """What an admin types before the IdP runs: its entity id and SSO URL, a stand-in certificate."""
+    return provider(
+        SamlIdpSettings(
+            entity_id=peer.saml_metadata_url,
+            sso_url=peer.saml_sso_url,
+            signing_certificates=(SigningKey.generate("stand-in").cert_pem,),
+            sign_requests=True,
+        )
+    )
+
+
+def from_metadata(peer: LemonLdapPeer, metadata: bytes, **changes: object) -> ProviderConfig:
+    """The IdP as its published metadata describes it (`changes` on top)."""
+    read = idp_settings(metadata, signed="both")
+    assert read.sign_requests and read.slo_url == peer.saml_slo_url, read  # as LemonLDAP::NG says
+    return provider(SamlIdpSettings.model_validate(read.model_dump() | changes))
+
+
 @asynccontextmanager
 async def lemonldap_idp(
     deskgate: httpx.AsyncClient, services: Services, base_url: str, **changes: object
@@ -47,37 +82,16 @@ async def lemonldap_idp(
 
     `changes` overrides Deskgate's settings read from the IdP's metadata (e.g. ``idp_initiated``)."""
     sp = ServiceProvider.for_idp(base_url, IDP)
-    peer = LemonLdapPeer(
-        # The OIDC side stays configured (the peer always has it) but no test here uses it.
-        rp_client_id="unused",
-        rp_client_secret="unused-secret",
-        redirect_uris=[base_url + "/unused"],
-        post_logout_redirect_uris=[base_url + "/unused"],
-        frontchannel_logout_uri=base_url + "/unused",
-    )
-    by_hand = SamlIdpSettings(
-        entity_id=peer.saml_metadata_url,
-        sso_url=peer.saml_sso_url,
-        signing_certificates=(SigningKey.generate("stand-in").cert_pem,),
-        sign_requests=True,
-    )
-    await save(services, by_hand)
+    peer = unstarted_peer(base_url)
+    await services.providers.save(typed_by_hand(peer))
     published = await deskgate.get(sp.metadata_url)
     assert published.status_code == 200, published.text[-2000:]
     peer.saml_sp_metadata = published.text
     with peer:
         async with httpx.AsyncClient() as client:
             metadata = (await client.get(peer.saml_metadata_url)).content
-        read = idp_settings(metadata, signed="both")
-        assert read.sign_requests and read.slo_url == peer.saml_slo_url, read  # as LemonLDAP::NG says
-        await save(services, SamlIdpSettings.model_validate(read.model_dump() | changes))
+        await services.providers.save(from_metadata(peer, metadata, **changes))
         yield peer
-
-
-async def save(services: Services, settings: SamlIdpSettings) -> None:
-    await services.providers.save(
-        ProviderConfig(name=IDP, title="LemonLDAP::NG", protocol="saml", saml=settings)
-    )
 
 
 async def post_to_sp(
