@@ -37,6 +37,8 @@ class ProviderRegistry:
         self._monotonic = monotonic
         self._cache: dict[str, ProviderConfig] | None = None
         self._loaded_at = 0.0
+        # Bumped by every change: a list read while a change was saved is not kept as the cache.
+        self._generation = 0
 
     def _decode(self, row: IdentityProviderRow) -> ProviderConfig:
         data: dict[str, Any] = dict(row.config)
@@ -46,11 +48,14 @@ class ProviderRegistry:
 
     async def _by_name(self) -> dict[str, ProviderConfig]:
         if self._cache is None or self._monotonic() - self._loaded_at >= CACHE_SECONDS:
-            self._loaded_at = self._monotonic()
+            generation, loaded_at = self._generation, self._monotonic()
             async with self._sessions() as db:
                 rows = (await db.scalars(select(IdentityProviderRow))).all()
             configs = sorted((self._decode(row) for row in rows), key=lambda c: (c.order, c.name))
-            self._cache = {c.name: c for c in configs}
+            loaded = {c.name: c for c in configs}
+            if generation == self._generation:  # else a save landed meanwhile: this read may predate it
+                self._cache, self._loaded_at = loaded, loaded_at
+            return loaded
         return self._cache
 
     async def all(self) -> list[ProviderConfig]:
@@ -88,14 +93,15 @@ class ProviderRegistry:
                     updated_at=datetime.now(UTC),
                 )
             )
-        self._cache = None
+        self.invalidate()
 
     async def delete(self, name: str) -> None:
         async with self._sessions.begin() as db:
             result = await db.execute(delete(IdentityProviderRow).where(IdentityProviderRow.name == name))
-        self._cache = None
+        self.invalidate()
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFound(f"no identity provider named {name!r}")
 
     def invalidate(self) -> None:
+        self._generation += 1
         self._cache = None
