@@ -147,7 +147,7 @@ async def test_sign_out_at_lemonldap_signs_out_at_deskgate(db_url: str) -> None:
             ("success", IDP, "dwho@badwolf.org"),
         ]
         # LemonLDAP::NG takes our signed LogoutResponse: the iframe's last hop is its "ok" image
-        # (an unverifiable or failed answer gets "nok.png").
+        # (an unverifiable or failed answer gets "warning.png").
         finished = await browser_at_idp.get(answered.headers["location"])
         assert finished.status_code == 302, (finished.status_code, peer.output()[-3000:])
         assert finished.headers["location"].endswith("/static/common/icons/ok.png"), peer.output()[-3000:]
