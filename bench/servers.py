@@ -112,7 +112,15 @@ class Process:
             return ""
 
     def wait_until_answering(self, url: str, *, timeout: float = 120.0) -> None:
-        # Generous: two workers importing the app and migrating take a while on a busy shared machine.
+        """Generous: two workers importing the app and migrating take a while on a busy shared machine.
+        A server that never answers is stopped here: its caller has not registered it for stopping yet."""
+        try:
+            self._wait_until_answering(url, timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_answering(self, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
