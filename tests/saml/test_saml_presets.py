@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deskgate.identity.presets import PRESETS, PresetInputError
-from deskgate.identity.presets.entries import provider_from_entry
+from deskgate.identity.presets.entries import built_by_preset, expand_entry, provider_from_entry
 from deskgate.identity.presets.saml import SamlPreset, sp_urls, split_certificates
+from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.saml.settings import normalize_certificate
 from tests.saml.hostile_idp import SigningKey
 from tests.saml.test_metadata_and_ledger import idp_metadata
@@ -182,3 +183,19 @@ def test_a_settings_file_entry_builds_through_the_saml_preset() -> None:
 )
 def test_certificates_pasted_together_are_split(certs: list[str], glue: str) -> None:
     assert split_certificates(glue.join(certs)) == tuple(c.strip() for c in certs)
+
+
+def test_a_settings_file_entry_with_its_own_saml_settings_is_not_built_by_the_preset() -> None:
+    saml = {
+        "entity_id": "https://idp.example/saml",
+        "sso_url": "https://idp.example/sso",
+        "signing_certificates": [KEY.cert_pem],
+    }
+    entry = {"name": "corp", "title": "Corp", "preset": "okta-saml", "protocol": "saml", "saml": saml}
+    assert not built_by_preset(entry)
+    config = ProviderConfig.model_validate(expand_entry(entry))
+    assert (
+        config.preset == "okta-saml"
+        and config.saml is not None
+        and config.saml.sso_url == "https://idp.example/sso"
+    )

@@ -19,8 +19,9 @@ from pydantic import SecretStr
 from deskgate.identity.presets import PRESETS, PresetInputError
 from deskgate.identity.provider import ProviderConfig
 
-# Keys that say the entry spells its endpoints out itself rather than leaving them to the preset.
-_SPELLED_OUT = ("issuer", "authorization_endpoint")
+# Keys that say the entry spells its endpoints (or its SAML settings) out itself rather than leaving them
+# to the preset.
+_SPELLED_OUT = ("issuer", "authorization_endpoint", "saml")
 
 
 def built_by_preset(entry: object) -> bool:
