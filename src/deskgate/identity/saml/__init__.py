@@ -7,6 +7,8 @@ signxml (lxml and cryptography, no xmlsec C library); everything else is checked
     xml         parse untrusted XML with DTDs, entities, the network and comments refused
     settings    the IdP as configured (by hand or from its metadata) and this SP's URLs
     metadata    read an IdP's metadata; write the SP's
+    metadata_source  an IdP's metadata URL: fetched, checked against a pinned certificate, refreshed
+    probe       what the test page and `deskgate idp test` check without a sign-in
     authn       the AuthnRequest and the Redirect binding
     signature   which elements are signed, by a configured certificate only (signature wrapping)
     encryption  EncryptedAssertion and EncryptedID decrypted with the SP's keys (over `cryptography`)
