@@ -3,18 +3,23 @@ metadata URL templates, and show the SP URLs of the IdP being added in their con
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from lxml import etree
+from pydantic import ValidationError
 
 from deskgate.identity.presets import PRESETS, PresetInputError
 from deskgate.identity.presets.entries import built_by_preset, expand_entry, provider_from_entry
 from deskgate.identity.presets.saml import SamlPreset, sp_urls, split_certificates
 from deskgate.identity.provider import ProviderConfig
+from deskgate.identity.saml.errors import SamlRejected
+from deskgate.identity.saml.metadata_source import from_metadata
 from deskgate.identity.saml.settings import normalize_certificate
-from tests.saml.hostile_idp import SigningKey
+from tests.saml.hostile_idp import SigningKey, sign
 from tests.saml.test_metadata_and_ledger import idp_metadata
 
 SAML = [name for name, preset in PRESETS.items() if preset.protocol == "saml"]
@@ -199,3 +204,26 @@ def test_a_settings_file_entry_with_its_own_saml_settings_is_not_built_by_the_pr
         and config.saml is not None
         and config.saml.sso_url == "https://idp.example/sso"
     )
+
+
+@given(st.binary(max_size=3000) | st.text(max_size=3000).map(str.encode), st.booleans())
+def test_any_metadata_document_is_read_or_refused_never_crashes(data: bytes, pinned: bool) -> None:
+    """Hostile or broken metadata ends in a refusal the form can show, whatever it holds; with a pin,
+    always in SamlRejected, since nothing unsigned gets as far as the settings' validation."""
+    choices = {"metadata_pin": KEY.cert_pem} if pinned else {}
+    expected = (SamlRejected,) if pinned else (SamlRejected, ValidationError)
+    with contextlib.suppress(*expected):
+        from_metadata(data, choices=choices)
+
+
+def test_a_signed_document_wrapping_another_entity_is_refused() -> None:
+    """The pinned key's signature must cover the whole document, not one entity inside an aggregate."""
+    entity = etree.fromstring(idp_metadata(KEY.cert_pem).replace(b"entityID=", b'ID="e1" entityID='))
+    standalone = etree.tostring(sign(entity, KEY))
+    outer = etree.Element("{urn:oasis:names:tc:SAML:2.0:metadata}EntitiesDescriptor")
+    outer.append(etree.fromstring(standalone))
+    with pytest.raises(SamlRejected) as refused:
+        from_metadata(etree.tostring(outer), choices={"metadata_pin": KEY.cert_pem})
+    assert refused.value.check == "metadata_signature"
+    # The same entity signed on its own is accepted: the refusal is about where the signature is.
+    assert from_metadata(standalone, choices={"metadata_pin": KEY.cert_pem}).entity_id
