@@ -117,6 +117,26 @@ async def test_sign_out_at_deskgate_signs_out_at_lemonldap(db_url: str) -> None:
         assert 'name="password"' in again.text
 
 
+async def test_lemonldap_refuses_a_logout_request_whose_signature_is_spoiled(db_url: str) -> None:
+    peer_or_skip()
+    async with (
+        running_app(db_url, base_url=BASE, raise_app_exceptions=False) as (deskgate, services),
+        lemonldap_idp(deskgate, services, BASE) as peer,
+        httpx.AsyncClient() as browser_at_idp,
+    ):
+        await sign_in(deskgate, browser_at_idp, peer)
+        form = await deskgate.get("/logout")
+        out = await deskgate.post("/logout", data={"csrf_token": csrf_token(form.text)})
+        query = parse_qs(urlsplit(out.headers["location"]).query)
+        spoiled = {k: v[0] for k, v in query.items()} | {"Signature": spoil(query["Signature"][0])}
+        refused = await browser_at_idp.get(peer.saml_slo_url, params=spoiled)
+        assert refused.status_code == 400 and "location" not in refused.headers
+        # Its session lives on: a new sign-in through it needs no password.
+        start = await deskgate.get("/login", params={"idp": IDP})
+        again = await browser_at_idp.get(start.headers["location"], follow_redirects=True)
+        assert 'name="password"' not in again.text and "SAMLResponse" in again.text, again.text[-2000:]
+
+
 async def test_sign_out_at_lemonldap_signs_out_at_deskgate(db_url: str) -> None:
     peer_or_skip()
     async with (
