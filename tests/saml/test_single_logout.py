@@ -427,3 +427,42 @@ async def test_with_the_post_binding_both_messages_go_as_signed_xml_in_a_form(
         ana.cookies.set("deskgate_login", binding)
         done = await ana.post("/saml/corp/slo", data=hidden_fields(again.text))
         assert done.status_code == 303 and done.headers["location"] == "/logged-out", done.text
+
+
+def test_metadata_keeps_a_separate_response_location(idp: HostileIdp) -> None:
+    cert = "".join(idp.key.cert_pem.strip().splitlines()[1:-1])
+    document = (
+        f'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{idp.entity_id}">'
+        f'<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+        f'<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">'
+        f"<ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+        f'</md:KeyDescriptor><md:SingleLogoutService Binding="{bindings.POST_BINDING}" '
+        f'Location="https://idp.test/slo-post" ResponseLocation="https://idp.test/slo-post-return"/>'
+        f'<md:SingleLogoutService Binding="{bindings.REDIRECT_BINDING}" Location="https://idp.test/slo" '
+        f'ResponseLocation="https://idp.test/slo-return"/>'
+        f'<md:SingleSignOnService Binding="{bindings.REDIRECT_BINDING}" Location="https://idp.test/sso"/>'
+        f"</md:IDPSSODescriptor></md:EntityDescriptor>"
+    ).encode()
+    read = idp_settings(document)
+    assert (read.slo_url, read.slo_response_url) == ("https://idp.test/slo", "https://idp.test/slo-return")
+
+
+async def test_answers_to_the_idps_logout_go_to_its_response_location(db_url: str, idp: HostileIdp) -> None:
+    # Metadata §2.2.2: our LogoutResponse goes to ResponseLocation; our own LogoutRequest to Location.
+    answers_at = "https://idp.test/slo-return"
+    async with browsers(db_url, 1) as ((ana,), services):
+        await add(services, "corp", idp, slo_response_url=answers_at)
+        await sign_in(ana, idp, "ana@lumen.example", "_s1")
+        query = bindings.sign(
+            "SAMLRequest", logout_request(idp, "ana@lumen.example", "_s1"), key=private(idp.key)
+        )
+        done = await ana.get(f"/saml/corp/slo?{query}")
+        assert done.status_code == 303 and done.headers["location"].startswith(answers_at + "?")
+        answered = bindings.verify(urlsplit(done.headers["location"]).query, await sp_settings(services))
+        assert etree.fromstring(answered.xml).get("Destination") == answers_at
+        assert await signed_in(ana) is None
+
+        await sign_in(ana, idp, "ana@lumen.example", "_s2")
+        form = await ana.get("/logout")
+        sent = await ana.post("/logout", data={"csrf_token": csrf_token(form.text)})
+        assert sent.status_code == 302 and sent.headers["location"].startswith(SLO_URL + "?")

@@ -75,7 +75,7 @@ async def start(request: Request, record: SessionRecord) -> Response | None:
     pending = PendingLogin(
         idp=record.idp, purpose=PURPOSE, nonce=request_id, code_verifier=None, next_url=POST_LOGOUT_PATH
     )
-    sent = await _deliver(request, settings, "SAMLRequest", message, relay_state)
+    sent = await _deliver(request, settings, "SAMLRequest", message, relay_state, to=settings.slo_url)
     page = sent if settings.slo_binding == "post" else None
     return await send_to_idp(ctx, relay_state, pending, sent.headers.get("location", ""), page=page)
 
@@ -86,19 +86,20 @@ async def _deliver(
     kind: bindings.MessageKind,
     message: bytes,
     relay_state: str | None,
+    *,
+    to: str,
 ) -> Response:
-    """`message` signed with the SP's current key, on its way to the IdP's SLO location: a redirect with a
-    signed query, or (HTTP-POST binding) a page whose form posts the XML-signed message there."""
+    """`message` signed with the SP's current key, on its way to the IdP's SLO location `to`: a redirect
+    with a signed query, or (HTTP-POST binding) a page whose form posts the XML-signed message there."""
     ctx = web(request)
-    assert settings.slo_url is not None
     key = await ctx.services.saml_keys.current()
     if settings.slo_binding == "post":
         signed = bindings.sign_xml(message, key.private_key, key.certificate_pem)
         fields = {kind: bindings.post_value(signed)} | ({"RelayState": relay_state} if relay_state else {})
-        values = {"action": settings.slo_url, "fields": fields, "note": "Signing you out…"}
+        values = {"action": to, "fields": fields, "note": "Signing you out…"}
         return ctx.render(request, "resubmit.html", values, headers=NO_STORE)
     query = bindings.sign(kind, message, key=key.private_key, relay_state=relay_state)
-    return RedirectResponse(bindings.redirect_url(settings.slo_url, query), status_code=303, headers=NO_STORE)
+    return RedirectResponse(bindings.redirect_url(to, query), status_code=303, headers=NO_STORE)
 
 
 async def _saml_idp(request: Request, name: str) -> tuple[ProviderConfig, SamlIdpSettings, ServiceProvider]:
@@ -213,10 +214,9 @@ async def _answer(
     has no SLO location to answer to."""
     if settings.slo_url is None:
         return RedirectResponse(POST_LOGOUT_PATH, status_code=303, headers=NO_STORE)
-    xml = logout_response(
-        sp, settings.slo_url, new_id(), in_response_to, status, now=datetime.now(UTC), message=message
-    )
-    return await _deliver(request, settings, "SAMLResponse", xml, relay_state)
+    to = settings.slo_response_url or settings.slo_url
+    xml = logout_response(sp, to, new_id(), in_response_to, status, now=datetime.now(UTC), message=message)
+    return await _deliver(request, settings, "SAMLResponse", xml, relay_state, to=to)
 
 
 async def _logout_answered(

@@ -49,8 +49,11 @@ def idp_settings(data: bytes, *, entity_id: str | None = None, **overrides: obje
     if not sso or not sso[0]:
         raise SamlRejected("metadata", "the IdP has no SingleSignOnService for the HTTP-Redirect binding")
     # Single logout: Redirect preferred (a plain link both ways), else POST; none means no single logout.
-    slo = {s.get("Binding"): s.get("Location") for s in descriptor.findall("md:SingleLogoutService", NS)}
+    services = descriptor.findall("md:SingleLogoutService", NS)
+    slo = {s.get("Binding"): s.get("Location") for s in services}
     slo_binding = next((b for b in (REDIRECT_BINDING, POST_BINDING) if slo.get(b)), None)
+    # Metadata §2.2.2: answers to the IdP's requests go to ResponseLocation when it names one.
+    answers = {s.get("Binding"): s.get("ResponseLocation") for s in services}
     certificates = [
         text_of(cert)
         for key in descriptor.findall("md:KeyDescriptor", NS)
@@ -65,6 +68,7 @@ def idp_settings(data: bytes, *, entity_id: str | None = None, **overrides: obje
         "signing_certificates": tuple(dict.fromkeys(certificates)),  # the same one listed twice counts once
         "slo_url": slo[slo_binding] if slo_binding else None,
         "slo_binding": "post" if slo_binding == POST_BINDING else "redirect",
+        "slo_response_url": answers.get(slo_binding) or None if slo_binding else None,
         "sign_requests": descriptor.get("WantAuthnRequestsSigned") in ("true", "1"),
     }
     return SamlIdpSettings.model_validate(values | overrides)

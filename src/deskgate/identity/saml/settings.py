@@ -57,6 +57,11 @@ class SamlIdpSettings(BaseModel):
         "logout requests too. None: the IdP does no single logout (sign-out ends only our session).",
     )
     slo_binding: SloBinding = Field(default="redirect", description="The binding of `slo_url`.")
+    slo_response_url: str | None = Field(
+        default=None,
+        description="Where our answers to the IdP's logout requests go when its metadata names a "
+        "ResponseLocation apart from `slo_url` (metadata §2.2.2); None: `slo_url`.",
+    )
     idp_initiated: bool = Field(
         default=False,
         description="Accept a sign-in the IdP starts (a response answering no request). Such a response "
@@ -101,7 +106,7 @@ class SamlIdpSettings(BaseModel):
             raise ValueError("must be an absolute http(s) URL")
         return value
 
-    @field_validator("slo_url")
+    @field_validator("slo_url", "slo_response_url")
     @classmethod
     def _slo_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^/\s?#]+", value):
