@@ -114,7 +114,7 @@ def run(
         gevent.sleep(0.2)
     signing_in = time.monotonic() - began
     sign_in = pages(environment, lambda name: name.startswith("sign-in"))
-    warm_up_errors = {str(e.error): e.occurrences for e in environment.stats.errors.values()}
+    warm_up_errors = error_kinds(environment)
     environment.stats.reset_all()
     measured = time.monotonic()
     gevent.sleep(duration)
@@ -132,10 +132,8 @@ def run(
         "sign_in": sign_in,
         "duration_s": round(elapsed, 1),
         "requests": stats.total.num_requests,
-        "errors": stats.total.num_failures + sum(warm_up_errors.values()),
-        "error_kinds": dict(
-            Counter(warm_up_errors) + Counter({str(e.error): e.occurrences for e in stats.errors.values()})
-        ),
+        "errors": stats.total.num_failures + warm_up_errors.total(),
+        "error_kinds": dict(warm_up_errors + error_kinds(environment)),
         "exceptions": [str(e["msg"]) for e in runner.exceptions.values()],
         "requests_per_s": round(stats.total.num_requests / elapsed, 1),
         "rate_limited_429": dict(locustfile.LIMITED),
@@ -143,6 +141,14 @@ def run(
         "pages": pages(environment, lambda name: True),
         "rss_mb": {label: round(value) for label, value in sorted(peaks.items())},
     }
+
+
+def error_kinds(environment: Environment) -> Counter[str]:
+    """How many requests failed with each message, whichever page (Locust keeps them by page too)."""
+    kinds: Counter[str] = Counter()
+    for entry in environment.stats.errors.values():
+        kinds[str(entry.error)] += entry.occurrences
+    return kinds
 
 
 def pages(environment: Environment, wanted: Callable[[str], bool]) -> dict[str, dict[str, int]]:
