@@ -59,7 +59,7 @@ def test_sign_in_and_logout_at_lemonldap_over_saml(
         # cookie; here both are on 127.0.0.1. The NameID and SessionIndex alone must end the session.
         session = next(c["value"] for c in context.cookies(deskgate_base) if c["name"] == SESSION_COOKIE)
         context.clear_cookies(name=SESSION_COOKIE)
-        slo_answer = peer.portal_url + "saml/singleLogout?SAMLResponse="
+        slo_answer = peer.portal_url + "saml/singleLogoutReturn?SAMLResponse="  # its ResponseLocation
         with page.expect_response(lambda r: r.url.startswith(sp.slo_url + "?")) as request_arrived:
             page.goto(peer.portal_url + "?logout=1")
         # Our answer: 303 back to the IdP with a signed LogoutResponse, which the iframe follows.
