@@ -20,14 +20,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from deskgate.identity.filters import FilterRules
-from deskgate.identity.provider import ProviderConfig
+from deskgate.identity.filters import ClaimRule, FilterRules
+from deskgate.identity.provider import AdminAccess, ProviderConfig
 from deskgate.identity.saml.settings import ServiceProvider, normalize_certificate
 from deskgate.services import Services
 from tests.saml.hostile_idp import SSO_URL, HostileIdp, SigningKey, encode
 from tests.saml.simplesamlphp import ANA, available, simplesamlphp
 from tests.saml.test_metadata_and_ledger import idp_metadata
-from tests.support.admin import console_sign_in, continue_target
+from tests.support.admin import console_sign_in, continue_target, csrf_token
 from tests.support.inprocess import running_app
 
 BASE = "http://127.0.0.1:8080"
@@ -322,3 +322,47 @@ async def test_a_failing_metadata_refresh_shows_in_the_list_and_on_the_idps_page
         await services.providers.save(config)
         services.providers.invalidate()
         assert 'id="metadata-failing-corp"' not in (await client.get("/admin/")).text
+
+
+AGENTS_ONLY = AdminAccess(claim_rules=(ClaimRule(effect="allow", claim="groups", value="agents"),))
+
+
+async def _admin_sign_in_through_corp(client: httpx.AsyncClient) -> tuple[str, str]:
+    page = await client.get("/admin/login")
+    started = await client.post(
+        "/admin/login/idp/corp", data={"csrf_token": csrf_token(page.text), "next": "/admin/jira"}
+    )
+    assert started.status_code == 302, started.text
+    query = parse_qs(urlsplit(started.headers["location"]).query)
+    request = etree.fromstring(zlib.decompress(base64.b64decode(query["SAMLRequest"][0]), wbits=-15))
+    return str(request.get("ID")), query["RelayState"][0]
+
+
+async def test_an_admin_signs_in_to_the_console_through_a_saml_idp(db_url: str) -> None:
+    idp = HostileIdp(ServiceProvider.for_idp(BASE, "corp"))
+    config = ProviderConfig(
+        name="corp", title="Corp", protocol="saml", saml=idp.settings(), admin_access=AGENTS_ONLY
+    )
+    async with running_app(db_url, base_url=BASE, raise_app_exceptions=False) as (client, services):
+        await services.providers.save(config)
+        # Someone the admin rule does not admit: refused, audited, no console.
+        request_id, relay = await _admin_sign_in_through_corp(client)
+        answer = idp.response(
+            request_id, signed="both", name_id="bob@lumen.example", attributes={"groups": ["staff"]}
+        )
+        refused = await client.post(
+            "/saml/corp/acs", data={"SAMLResponse": encode(answer), "RelayState": relay}
+        )
+        assert refused.status_code == 403 and "Admin sign-in not completed" in refused.text
+        assert (await client.get("/admin/", follow_redirects=False)).status_code in (302, 303)
+        # An agent: an admin session, and the page asked for.
+        request_id, relay = await _admin_sign_in_through_corp(client)
+        answer = idp.response(
+            request_id, signed="both", attributes={"groups": ["agents"], "mail": ["ana@lumen.example"]}
+        )
+        done = await client.post("/saml/corp/acs", data={"SAMLResponse": encode(answer), "RelayState": relay})
+        assert continue_target(done) == "/admin/jira"
+        assert (await client.get("/admin/")).status_code == 200
+        assert (await client.get("/me")).status_code != 200  # never a customer session
+        events = await services.audit.query(event="admin.login")
+        assert sorted((e.outcome, e.idp) for e in events) == [("refused", "corp"), ("success", "corp")]

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from deskgate.audit import AuditEvent
-from deskgate.errors import DeskgateError
+from deskgate.errors import DeskgateError, LoginDenied
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.admin_access import admin_subject, admit
@@ -52,6 +52,26 @@ async def finish(request: Request, config: ProviderConfig, result: LoginResult, 
     )
     delete_cookie(response, ctx.cookies.login, https=ctx.https)
     return response
+
+
+async def saml_failed(request: Request, idp: str, exc: DeskgateError) -> Response:
+    """A failed or refused admin sign-in through a SAML IdP: audited as ``admin.login`` (the OIDC
+    callback audits its own), then `failed`'s page."""
+    ctx = web(request)
+    refused = isinstance(exc, LoginDenied)
+    check = exc.rule if isinstance(exc, LoginDenied) else getattr(exc, "check", type(exc).__name__)
+    await ctx.services.audit.record(
+        AuditEvent(
+            event="admin.login",
+            outcome="refused" if refused else "failure",
+            idp=idp,
+            subject=getattr(exc, "subject", None),
+            client_ip=ctx.client_ip(request),
+            error_id=error_id_of(exc, request),
+            detail=f"check={check}: {exc.detail}",
+        )
+    )
+    return failed(request, exc)
 
 
 def failed(request: Request, exc: DeskgateError) -> Response:

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from deskgate.audit import AuditEvent
 from deskgate.errors import DeskgateError, LoginDenied, LoginError, LoginStateError, NotFound
+from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.saml import authn, metadata
 from deskgate.identity.saml.errors import SamlRejected
@@ -22,7 +23,7 @@ from deskgate.identity.saml.xml import parse
 from deskgate.login.pipeline import LoginContext
 from deskgate.login.states import PendingLogin
 from deskgate.security.redirects import safe_next
-from deskgate.web import connection_test
+from deskgate.web import admin_idp_signin, connection_test
 from deskgate.web.context import web
 from deskgate.web.errors import error_id_of
 from deskgate.web.login_redirect import send_to_idp
@@ -48,7 +49,7 @@ async def sp_metadata(request: Request) -> Response:
 
 async def begin(request: Request, idp: str, *, purpose: str, next_url: str) -> Response:
     """Send the browser to the IdP with an AuthnRequest; its id waits in this browser's pending sign-in."""
-    if purpose not in ("login", "test"):
+    if purpose not in ("login", "test", "admin"):
         raise NotFound(f"{purpose} sign-in through SAML is not available", user_message="Not available yet.")
     ctx = web(request)
     config, settings, sp = await saml_idp(request, idp)
@@ -111,6 +112,12 @@ async def acs(request: Request) -> Response:
             raise LoginDenied(
                 "idp_disabled", f"{name} was turned off or is a draft", subject=accepted.claims.subject
             )
+        if purpose == "admin":  # an admin session if the IdP's admin rule admits the user, never a customer's
+            await AssertionLedger(ctx.services.db).spend(
+                name, accepted.assertion_id, until=accepted.remember_until
+            )
+            result = LoginResult(claims=accepted.claims, id_token=None)
+            return await admin_idp_signin.finish(request, config, result, next_url)
         await AssertionLedger(ctx.services.db).spend(
             name, accepted.assertion_id, until=accepted.remember_until
         )
@@ -127,6 +134,8 @@ async def acs(request: Request) -> Response:
     except (LoginError, LoginDenied) as exc:
         if purpose == "test":
             return await connection_test.saml_failed(request, name, exc)
+        if purpose == "admin":
+            return await admin_idp_signin.saml_failed(request, name, exc)
         if isinstance(exc, LoginDenied):
             exc.idp = name
         await _audit_failure(request, name, exc, idp_initiated=unsolicited)
