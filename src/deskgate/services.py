@@ -224,7 +224,7 @@ class Services:
 async def build_services(
     settings: Settings, *, http: httpx.AsyncClient | None = None, session_store: SessionStore | None = None
 ) -> Services:
-    engine = db.create_engine(settings.sqlalchemy_url)
+    engine = db.create_engine(settings.sqlalchemy_url, pool_size=settings.database_pool_size)
     sessionmaker = db.sessionmaker(engine)
     box = SecretBox(secret_key_for(settings))
     owns_http = http is None

@@ -32,7 +32,8 @@ LOCK_POLL_SECONDS = 0.05
 log = logging.getLogger("deskgate")
 
 
-def create_engine(url: str, *, transactional_ddl: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, transactional_ddl: bool = False, pool_size: int = 5) -> AsyncEngine:
+    """An engine for `url`. PostgreSQL: `pool_size` connections kept, as many more at a peak."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -74,7 +75,7 @@ def create_engine(url: str, *, transactional_ddl: bool = False) -> AsyncEngine:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
