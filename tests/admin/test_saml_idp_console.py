@@ -162,10 +162,14 @@ async def test_metadata_xml_and_typed_in_sources_and_their_refusals(db_url: str)
             "entity_id": "https://idp.corp.test",
             "sso_url": "https://idp.corp.test/sso",
             "signing_certificates": key.cert_pem + other.cert_pem,
+            "subject_attribute": " urn:oid:1.3.6.1.4.1.5923.1.1.1.6 ",
         }
         assert (await client.post("/admin/idps/new/generic-saml", data=typed)).status_code == 303
         saml = (await services.providers.get("typed")).saml
         assert saml is not None and len(saml.signing_certificates) == 2
+        assert saml.subject_attribute == "urn:oid:1.3.6.1.4.1.5923.1.1.1.6"
+        edit_page = await client.get("/admin/idps/typed/edit")
+        assert 'value="urn:oid:1.3.6.1.4.1.5923.1.1.1.6"' in edit_page.text
         # Refusals come back on the form, each next to its field, with what was typed.
         wrong = {**typed, "name": "broken", "sso_url": "not a url", "signing_certificates": "garbage"}
         page = await client.post("/admin/idps/new/generic-saml", data=wrong)

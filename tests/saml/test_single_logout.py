@@ -466,3 +466,41 @@ async def test_answers_to_the_idps_logout_go_to_its_response_location(db_url: st
         form = await ana.get("/logout")
         sent = await ana.post("/logout", data={"csrf_token": csrf_token(form.text)})
         assert sent.status_code == 302 and sent.headers["location"].startswith(SLO_URL + "?")
+
+
+async def test_with_a_subject_attribute_the_session_index_names_the_session(
+    db_url: str, idp: HostileIdp
+) -> None:
+    # Transient NameIDs, users named by their mail: the IdP's LogoutRequest repeats the transient NameID,
+    # which is no session's subject, so its SessionIndex finds the session; without one nothing ends.
+    async def transient_sign_in(client: httpx.AsyncClient, transient: str, mail: str, index: str) -> None:
+        sent = await client.get("/login", params={"idp": "corp", "next": "/account"})
+        query = parse_qs(urlsplit(sent.headers["location"]).query)
+        request_id = str(etree.fromstring(bindings.inflate(query["SAMLRequest"][0])).get("ID"))
+        assertion = idp.assertion(request_id, name_id=transient, attributes={"mail": [mail]})
+        node = assertion.find("saml:Subject/saml:NameID", NS)
+        assert node is not None
+        node.set("Format", "urn:oasis:names:tc:SAML:2.0:nameid-format:transient")
+        statement = assertion.find("saml:AuthnStatement", NS)
+        assert statement is not None
+        statement.set("SessionIndex", index)
+        envelope = etree.tostring(idp.envelope(sign(assertion, idp.key), request_id))
+        data = {"SAMLResponse": bindings.post_value(envelope), "RelayState": query["RelayState"][0]}
+        assert (await client.post("/saml/corp/acs", data=data)).status_code == 303
+
+    async with browsers(db_url, 2) as ((ana, bob), services):
+        await add(services, "corp", idp, subject_attribute="mail")
+        await transient_sign_in(ana, "_t-ana", "ana@lumen.example", "_s-ana")
+        await transient_sign_in(bob, "_t-bob", "bob@lumen.example", "_s-bob")
+        assert await signed_in(ana) == "ana@lumen.example@corp"
+
+        unindexed = bindings.sign("SAMLRequest", logout_request(idp, "_t-ana"), key=private(idp.key))
+        refused = await ana.get(f"/saml/corp/slo?{unindexed}")
+        answer_xml, _ = await read_answer(services, refused.headers["location"])
+        code = answer_xml.find("samlp:Status/samlp:StatusCode", NS)
+        assert code is not None and code.get("Value") == "urn:oasis:names:tc:SAML:2.0:status:Requester"
+        assert await signed_in(ana) == "ana@lumen.example@corp"
+
+        indexed = bindings.sign("SAMLRequest", logout_request(idp, "_t-ana", "_s-ana"), key=private(idp.key))
+        assert (await ana.get(f"/saml/corp/slo?{indexed}")).status_code == 303
+        assert [await signed_in(c) for c in (ana, bob)] == [None, "bob@lumen.example@corp"]

@@ -38,6 +38,7 @@ FORM_SETTINGS = frozenset(
         "sso_url",
         "signing_certificates",
         "name_id_format",
+        "subject_attribute",
         "metadata_url",
         "metadata_pin",
         "metadata_checked_at",
@@ -125,6 +126,7 @@ def recover_values(config: ProviderConfig) -> dict[str, str]:
         "sso_url": saml.sso_url,
         "signing_certificates": "".join(saml.signing_certificates),
         "name_id_format": saml.name_id_format or "",
+        "subject_attribute": saml.subject_attribute or "",
     }
 
 

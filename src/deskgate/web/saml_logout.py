@@ -171,7 +171,12 @@ async def _idp_logout(
             request, "SAMLRequest", config.name, "failure", detail=f"check={exc.check}: {exc.detail}", exc=exc
         )
         return await _answer(request, sp, settings, root.get("ID"), REQUESTER, relay_state, exc.check)
-    ended = await _end_sessions(ctx, config.name, order)
+    if settings.subject_attribute and not order.session_indexes:
+        # Sessions are named by an attribute, not by this NameID: only a SessionIndex can find them.
+        detail = "a LogoutRequest without SessionIndex cannot name a session when an attribute names users"
+        await _audit(request, "SAMLRequest", config.name, "failure", detail=f"check=session_index: {detail}")
+        return await _answer(request, sp, settings, order.request_id, REQUESTER, relay_state, "session_index")
+    ended = await _end_sessions(ctx, config.name, order, by_index_only=bool(settings.subject_attribute))
     users = {(r.subject, r.email) for r in ended} or {(order.name_id.value, None)}
     for subject, email in sorted(users, key=str):
         await _audit(
@@ -190,14 +195,19 @@ async def _idp_logout(
     return response
 
 
-async def _end_sessions(ctx: WebContext, idp: str, order: LogoutOrder) -> list[SessionRecord]:
-    """The sessions of this IdP for this NameID; only those of the SessionIndexes named, when some are."""
+async def _end_sessions(
+    ctx: WebContext, idp: str, order: LogoutOrder, *, by_index_only: bool
+) -> list[SessionRecord]:
+    """The sessions of this IdP for this NameID; only those of the SessionIndexes named, when some are.
+    When an attribute names the users (`subject_attribute`), the SessionIndexes alone name the sessions:
+    the IdP issues one per session it holds, and signed this request."""
     sessions = ctx.services.sessions
     if not order.session_indexes:
         return await sessions.end_matching(idp=idp, subject=order.name_id.value)
+    subject = None if by_index_only else order.name_id.value
     ended: list[SessionRecord] = []
     for index in order.session_indexes:
-        ended += await sessions.end_matching(idp=idp, subject=order.name_id.value, idp_session_id=index)
+        ended += await sessions.end_matching(idp=idp, subject=subject, idp_session_id=index)
     return ended
 
 

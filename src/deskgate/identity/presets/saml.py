@@ -118,6 +118,12 @@ class SamlPreset(Preset):
                 required=False,
                 default=cls.name_id_format or "",
             ),
+            PresetField(
+                "subject_attribute",
+                "Subject attribute",
+                "Empty: the NameID names the user.",
+                required=False,
+            ),
         )
 
     @classmethod
@@ -154,6 +160,7 @@ class SamlPreset(Preset):
         choices: dict[str, object] = {
             "signed": cls.signed,
             "name_id_format": values.get("name_id_format", cls.name_id_format or "").strip() or None,
+            "subject_attribute": values.get("subject_attribute", "").strip() or None,
         }
         # The name's problem is reported with the source's, not only once those are fixed.
         named = {} if NAME_PATTERN.fullmatch(name) else {"name": NAME_HINT}
@@ -243,9 +250,7 @@ def _saml_errors(exc: ValidationError, source: str) -> dict[str, str]:
     for error in exc.errors():
         loc = str(error["loc"][0]) if error["loc"] else ""
         key = loc if source == "manual" and loc in ("entity_id", "sso_url", "signing_certificates") else ""
-        key = key or (
-            "metadata_pin" if loc == "metadata_pin" else "name_id_format" if loc == "name_id_format" else ""
-        )
+        key = key or (loc if loc in ("metadata_pin", "name_id_format", "subject_attribute") else "")
         key = key or {"url": "metadata_url", "xml": "metadata_xml"}.get(source, GENERAL_ERROR)
         message = plain_message(error)
         errors[key] = f"{errors[key]}; {message}" if key in errors else message

@@ -36,6 +36,7 @@ from deskgate.identity.saml.xml import NS, SAML, parse, qname, text_of
 SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 ENTITY_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+TRANSIENT_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
 
@@ -153,6 +154,29 @@ def _check_conditions(assertion: etree._Element, exp: Expected) -> datetime | No
     return not_after
 
 
+def _subject(name_id: str, name_id_format: str | None, data: dict[str, object], idp: SamlIdpSettings) -> str:
+    """Who the user is, for good: the NameID, or the configured attribute's single value. A transient
+    NameID names the user afresh at every sign-in, so it never does: sessions, blocks and customer links
+    would each meet a stranger."""
+    if idp.subject_attribute:
+        value = data.get(idp.subject_attribute)
+        if not isinstance(value, str) or not value.strip():
+            raise SamlRejected(
+                "subject_attribute",
+                f"the assertion carries no single value of {idp.subject_attribute!r}, the attribute "
+                "that names the user",
+            )
+        return value.strip()
+    if name_id_format == TRANSIENT_FORMAT:
+        raise SamlRejected(
+            "transient_subject",
+            "the IdP named the user with a transient NameID, which changes at every sign-in: choose the "
+            "attribute that names the user (subject attribute) in this IdP's settings, or have the IdP "
+            "send a persistent or e-mail NameID",
+        )
+    return name_id
+
+
 def accept(encoded: str, idp_name: str, exp: Expected) -> AcceptedAssertion:
     """Run the checklist over a POSTed SAMLResponse; the replay check is left to the caller."""
     root = parse(decode(encoded), what="SAML response")
@@ -177,10 +201,11 @@ def accept(encoded: str, idp_name: str, exp: Expected) -> AcceptedAssertion:
     if session_until is not None and session_until <= exp.now - exp.skew:
         raise SamlRejected("expired", f"the IdP session ended at {session_until}")
     data = claims_data(text_of(name_id), name_id.get("Format"), attribute_values(assertion))
+    data["sub"] = subject = _subject(text_of(name_id), name_id.get("Format"), data, exp.idp)
     claims = Claims(
         idp=idp_name,
         issuer=exp.idp.entity_id,
-        subject=text_of(name_id),
+        subject=subject,
         raw=data,
         session_id=statement.get("SessionIndex"),
     )

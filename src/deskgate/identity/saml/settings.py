@@ -57,6 +57,13 @@ class SamlIdpSettings(BaseModel):
         "logout requests too. None: the IdP does no single logout (sign-out ends only our session).",
     )
     slo_binding: SloBinding = Field(default="redirect", description="The binding of `slo_url`.")
+    subject_attribute: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The attribute (by Name or FriendlyName) whose single value names the user, instead "
+        "of the NameID: needed when the IdP sends a transient NameID, which changes at every sign-in "
+        "(e.g. mail, or urn:oid:1.3.6.1.4.1.5923.1.1.1.6 for eduPersonPrincipalName). None: the NameID.",
+    )
     slo_response_url: str | None = Field(
         default=None,
         description="Where our answers to the IdP's logout requests go when its metadata names a "
