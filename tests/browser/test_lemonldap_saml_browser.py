@@ -1,5 +1,6 @@
-"""LemonLDAP::NG's SAML IdP in a real browser: sign-in through its auto-posting form, and its own logout
-ending the Deskgate session through the SLO iframe of its logout page (HTTP-Redirect binding)."""
+"""LemonLDAP::NG's SAML IdP in a real browser: sign-in through its auto-posting form, Deskgate's sign-out
+ending the session at LemonLDAP::NG too, and its own logout ending the Deskgate session through the SLO
+iframe of its logout page (HTTP-Redirect binding)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,18 @@ def test_sign_in_and_logout_at_lemonldap_over_saml(
         page.wait_for_url(deskgate_base + "/account")
         expect(page.locator("dd.email")).to_have_text("dwho@badwolf.org")
         browsing.shot(page, "signed-in")
+
+        # Deskgate's sign-out signs out at LemonLDAP::NG too (a signed LogoutRequest, its signed answer).
+        page.locator("header").get_by_role("link", name="Sign out").click()
+        page.locator("#sign-out").click()
+        page.wait_for_url(deskgate_base + "/logged-out")
+        browsing.shot(page, "signed-out-at-both")
+        page.goto(f"{deskgate_base}/login?idp={IDP}&next=/account")
+        expect(page.locator("input[name=password]")).to_be_visible()  # its session ended: the form again
+        page.locator("input[name=user]").fill(DWHO[0])
+        page.locator("input[name=password]").fill(DWHO[1])
+        page.locator("form#lform button[type=submit]").click()
+        page.wait_for_url(deskgate_base + "/account")
 
         # In production the IdP is another site, so its iframe reaches Deskgate without our SameSite=Lax
         # cookie; here both are on 127.0.0.1. The NameID and SessionIndex alone must end the session.
