@@ -1,7 +1,9 @@
 """The customer portal against a slow JSM: `python bench/portal.py --help`.
 
-The JSM emulator (Cloud, seeded) adds `--latency-ms` (100) to every call; it and Deskgate run on loopback,
-each under uvicorn on its own thread. One customer is signed in (session started and customer provisioned
+The JSM emulator (Cloud, seeded) adds `--latency-ms` (100) to every call. It runs on loopback in a process
+of its own, as JSM runs on servers of its own: its work on an answer is part of the round trip, not of
+Deskgate's share (in one process the two would take turns on one interpreter lock). Deskgate runs under
+uvicorn on a thread of this process. One customer is signed in (session started and customer provisioned
 directly: the sign-in has its own benchmark), the caches are warmed, then each page is fetched `--samples`
 times in turn. For every page it prints p50/p95 against the issue's target (one JSM round trip + 30 ms) and
 how many JSM calls one fetch made, read from the emulator's call log. A submission for a known customer
@@ -24,7 +26,10 @@ except ImportError:  # a plain `python bench/portal.py`: run again with the proj
 
 import argparse
 import asyncio
+import functools
+import multiprocessing
 import re
+import socket
 import statistics
 import tempfile
 import threading
@@ -37,7 +42,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from deskgate.jsm.emulator import EmulatorApp, FaultPlan, create_emulator
+from deskgate.jsm.emulator import FaultPlan, create_emulator
 from deskgate.services import build_services
 from deskgate.settings import Settings, load_settings
 from deskgate.web.app import create_app
@@ -47,6 +52,48 @@ SECRET_KEY = "bench-portal-secret-key-0123456789-abcdefgh"  # noqa: S105 - a thr
 SLACK_MS = 30.0  # the issue's allowance on top of one JSM round trip
 SUBMISSIONS_PER_CUSTOMER = 9  # under the portal's limit of 10 an hour
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _serve_emulator(port: int) -> None:
+    """The emulator's own process (started with `spawn`): Cloud, seeded, no latency until told."""
+    app = create_emulator("cloud", faults=FaultPlan(latency_ms=0))
+    uvicorn.run(app, host=HOST, port=port, log_level="warning")
+
+
+class Emulator:
+    """The JSM emulator in a process of its own, driven over its admin API (`/__emulator__/…`)."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind((HOST, 0))
+            self.port = probe.getsockname()[1]
+        self.site = f"http://{HOST}:{self.port}"
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=_serve_emulator, args=(self.port,), daemon=True
+        )
+        self.connection = create_emulator("cloud").connection(self.site)  # the same fixed credentials
+
+    def start(self) -> None:
+        self.process.start()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(self.site + "/__emulator__/calls", timeout=2).raise_for_status()
+                return
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or not self.process.is_alive():
+                    raise RuntimeError("the JSM emulator did not start") from None
+                time.sleep(0.1)
+
+    async def calls(self, admin: httpx.AsyncClient) -> int:
+        return int((await admin.get(self.site + "/__emulator__/calls")).json()["count"])
+
+    async def latency(self, admin: httpx.AsyncClient, ms: int) -> None:
+        (await admin.put(self.site + "/__emulator__/faults", json={"latency_ms": ms})).raise_for_status()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(timeout=15)
 
 
 class Served:
@@ -99,7 +146,8 @@ class Result:
 
 async def measure(
     name: str,
-    jsm: EmulatorApp,
+    jsm: Emulator,
+    admin: httpx.AsyncClient,
     fetch: Callable[[], Awaitable[httpx.Response]],
     samples: int,
     target_ms: float,
@@ -107,26 +155,27 @@ async def measure(
     times: list[float] = []
     calls: list[int] = []
     for _ in range(samples):
-        before = len(jsm.calls)
+        before = await jsm.calls(admin)
         started = time.perf_counter()
         response = await fetch()
         elapsed = (time.perf_counter() - started) * 1000
         if response.status_code not in (200, 303):
             raise RuntimeError(f"{name}: HTTP {response.status_code}: {response.text[:300]}")
         times.append(elapsed)
-        calls.append(len(jsm.calls) - before)
+        calls.append(await jsm.calls(admin) - before)
     return Result(name, times, calls, target_ms)
 
 
 async def run(args: argparse.Namespace) -> list[Result]:
-    jsm = create_emulator("cloud", faults=FaultPlan(latency_ms=0))
-    jsm_server = Served(jsm)
-    site = jsm_server.start()
+    jsm = Emulator()
+    jsm.start()
+    site = jsm.site
+    admin = httpx.AsyncClient(timeout=30)
     workdir = Path(tempfile.mkdtemp(prefix="deskgate-bench-portal-"))
     settings_values: dict[str, Any] = {
         "secret_key": SECRET_KEY,
         "database_url": f"sqlite:///{workdir / 'bench.db'}",
-        "jsm": jsm.connection(site),
+        "jsm": jsm.connection,
         "log_level": "WARNING",
     }
     deskgate_server = Served(create_app(load_settings(base_url="http://127.0.0.1:1", **settings_values)))
@@ -182,11 +231,12 @@ async def run(args: argparse.Namespace) -> list[Result]:
             for path in pages.values():  # warm the caches (catalogue, customer link, connections)
                 for _ in range(3):
                     (await reader.get(path)).raise_for_status()
-            jsm.faults.latency_ms = args.latency_ms
-            async with httpx.AsyncClient(auth=(jsm.credentials.email, jsm.credentials.api_token)) as direct:
+            await jsm.latency(admin, args.latency_ms)
+            async with httpx.AsyncClient(headers=jsm.connection.auth_headers()) as direct:
                 round_trip = await measure(
                     "one JSM round trip",
                     jsm,
+                    admin,
                     lambda: direct.get(site + "/rest/servicedeskapi/info"),
                     args.samples,
                     float("inf"),  # the reference, not a target
@@ -194,7 +244,9 @@ async def run(args: argparse.Namespace) -> list[Result]:
             target = args.latency_ms + SLACK_MS  # the issue's target: one round trip + 30 ms
             results = [round_trip]
             for name, path in pages.items():
-                results.append(await measure(name, jsm, lambda p=path: reader.get(p), args.samples, target))  # type: ignore[misc]
+                results.append(
+                    await measure(name, jsm, admin, functools.partial(reader.get, path), args.samples, target)
+                )
             counter = iter(range(10**6))
 
             async def submit() -> httpx.Response:
@@ -204,14 +256,15 @@ async def run(args: argparse.Namespace) -> list[Result]:
                 return await browsers[who].post("/portal/1/create/1", data=data)
 
             # Known customers, the form cached: a submission should be one create and nothing else.
-            results.append(await measure("submission", jsm, submit, args.submissions, target))
+            results.append(await measure("submission", jsm, admin, submit, args.submissions, target))
             return results
         finally:
             for browser in browsers:
                 await browser.aclose()
     finally:
         deskgate_server.stop()
-        jsm_server.stop()
+        await admin.aclose()
+        jsm.stop()
 
 
 def main() -> None:

@@ -196,3 +196,12 @@ async def test_errors_render_through_deskgates_error_boundary() -> None:
     error = JsmUnavailable("no answer", operation="create request", outcome_unknown=True)
     assert isinstance(error, JsmError) and error.status_code == 503
     assert "create request" in error.detail and "help desk" in error.user_message
+
+
+async def test_the_call_count_over_http_counts_every_call_but_its_own(rig: Rig) -> None:
+    before = (await rig.http.get(f"{SITE}/__emulator__/calls")).json()["count"]
+    assert before == len(rig.app.calls)
+    await rig.http.get(f"{SITE}/rest/servicedeskapi/info")
+    await rig.http.get(f"{SITE}/rest/servicedeskapi/request/NOPE-1")  # refused calls count too
+    after = (await rig.http.get(f"{SITE}/__emulator__/calls")).json()["count"]
+    assert after == before + 2 == len(rig.app.calls)

@@ -134,6 +134,12 @@ async def _settings_endpoint(request: Request) -> Response:
     return JSONResponse(asdict(settings))
 
 
+async def _calls_endpoint(request: Request) -> Response:
+    """How many calls the emulator has answered (admin calls aside): for a benchmark that runs it in a
+    process of its own, where `EmulatorApp.calls` cannot be read."""
+    return JSONResponse({"count": len(request.app.state.calls)})
+
+
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
     return exc.response
@@ -174,11 +180,13 @@ def create_emulator(
         *knowledge.routes(flavour),
         Route(f"{ADMIN_PREFIX}/faults", _settings_endpoint, methods=["GET", "PUT", "POST", "DELETE"]),
         Route(f"{ADMIN_PREFIX}/roles", _settings_endpoint, methods=["GET", "PUT", "POST", "DELETE"]),
+        Route(f"{ADMIN_PREFIX}/calls", _calls_endpoint, methods=["GET"]),
     ]
     app = EmulatorApp(routes=routes, exception_handlers={Refused: _refused})
     plan, granted = faults or FaultPlan(), roles or ServiceAccountRoles()
     calls: list[tuple[str, str]] = []
     app.state.store, app.state.faults, app.state.roles, app.state.page_cap = store, plan, granted, page_cap
+    app.state.calls = calls
     app.store, app.faults, app.roles, app.calls = store, plan, granted, calls
     app.credentials, app.flavour = credentials, flavour
     # Outermost first: faults (latency, injected failures) → authentication → routes.
