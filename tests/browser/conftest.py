@@ -21,14 +21,31 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from deskgate.jsm.emulator import EmulatorApp, create_emulator
 from tests.flow.conftest import deskgate, deskgate_base, deskgate_port, gluu_peer
 from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.support.databases import database_url
+from tests.support.live import LiveServer, free_port
 
 # Fixtures shared with the flow tests, re-exported so pytest finds them for this directory too.
 __all__ = ["deskgate", "deskgate_base", "deskgate_port", "gluu_peer"]
 
 TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def jsm() -> Iterator[tuple[EmulatorApp, str]]:
+    """The JSM emulator (Cloud, seeded) on loopback, as Deskgate would reach a real site; the journeys
+    that run on both flavours bind `single_site.jsm` instead."""
+    app = create_emulator("cloud")
+    server = LiveServer(app, free_port())
+    server.start()
+    try:
+        yield app, server.url
+    finally:
+        server.stop()
+
+
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 

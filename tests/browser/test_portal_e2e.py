@@ -9,33 +9,19 @@ the same IdP, gets a 404 for that request by every path that leads to it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from deskgate.demo.oidc_peer import OidcPeer
-from deskgate.jsm.emulator import EmulatorApp, create_emulator
+from deskgate.jsm.emulator import EmulatorApp
 from tests.browser.conftest import Browsing, status_of
 from tests.flow.conftest import ServerFactory, gluu_idp
-from tests.support.live import LiveServer, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.peer]
 
 SUMMARY = "Monitor flickers since Monday"
-
-
-@pytest.fixture
-def jsm() -> Iterator[tuple[EmulatorApp, str]]:
-    """The JSM emulator (Cloud, seeded) served on loopback, as Deskgate would reach a real site."""
-    app = create_emulator("cloud")
-    server = LiveServer(app, free_port())
-    server.start()
-    try:
-        yield app, server.url
-    finally:
-        server.stop()
 
 
 def _sign_in_at_provider(page: Page, peer: OidcPeer, user: str, password: str) -> None:

@@ -14,28 +14,16 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from deskgate.identity.saml.settings import ServiceProvider
-from deskgate.jsm.emulator import EmulatorApp, create_emulator
+from deskgate.jsm.emulator import EmulatorApp
 from tests.a11y.test_axe import assert_accessible
 from tests.browser.conftest import Browsing
 from tests.flow.conftest import ServerFactory
 from tests.saml.simplesamlphp import ANA, available, simplesamlphp
 from tests.support.admin import ADMIN_PASSWORD, ADMIN_USER
-from tests.support.live import LiveServer, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.peer]
 
 NAME = "ssp"  # the IdP's name in Deskgate, hence its SP URLs: SimpleSAMLphp is told them first
-
-
-@pytest.fixture
-def jsm() -> Iterator[tuple[EmulatorApp, str]]:
-    app = create_emulator("cloud")
-    server = LiveServer(app, free_port())
-    server.start()
-    try:
-        yield app, server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture
