@@ -152,6 +152,23 @@ async def test_a_clock_behind_the_buckets_refills_nothing_and_takes_nothing_extr
         await limits.take("oidc", "alice", submissions=1)
 
 
+async def test_a_late_writer_with_an_older_clock_reading_does_not_refill_twice(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # 3 an hour: one token every 1,200 s. In the first 600 s a bucket holds 3 + 0.5 tokens, so 3 takes.
+    clock = Clock()
+    limits = limits_of(sessions, clock, submissions=3)
+    await limits.take("oidc", "alice", submissions=1)
+    clock.advance(600)
+    await limits.take("oidc", "alice", submissions=1)
+    clock.advance(-600)  # a request that read the clock at 0 but reached the database last
+    await limits.take("oidc", "alice", submissions=1)
+    clock.advance(600)
+    with pytest.raises(RateLimited) as caught:  # the 600 s already refilled are not refilled again
+        await limits.take("oidc", "alice", submissions=1)
+    assert 599 <= caught.value.retry_after <= 601
+
+
 async def test_untouched_buckets_are_forgotten(sessions: async_sessionmaker[AsyncSession]) -> None:
     clock = Clock()
     buckets = SqlTokenBuckets(sessions)

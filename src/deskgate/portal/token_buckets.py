@@ -97,7 +97,13 @@ class SqlTokenBuckets:
                 )
                 stmt = first.on_conflict_do_update(
                     index_elements=[Row.key],
-                    set_={"tokens": refilled - want.cost, "updated_at": at},
+                    # Never backwards: a request whose clock reading is older than the row's (it waited
+                    # for the lock, or another instance's clock is behind) must not let the next one refill
+                    # again the time already refilled.
+                    set_={
+                        "tokens": refilled - want.cost,
+                        "updated_at": case((at > Row.updated_at, at), else_=Row.updated_at),
+                    },
                     where=refilled >= want.cost,
                 ).returning(Row.tokens)
                 if (await db.execute(stmt)).scalar() is not None:
