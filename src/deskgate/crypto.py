@@ -15,10 +15,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
 class SecretBox:
-    def __init__(self, secret_key: str) -> None:
-        derived = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"deskgate/secrets-at-rest/v1"
-        ).derive(secret_key.encode())
+    """Authenticated encryption under a key derived from the secret key for one `purpose` (HKDF info)."""
+
+    def __init__(self, secret_key: str, *, purpose: bytes = b"deskgate/secrets-at-rest/v1") -> None:
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
+            secret_key.encode()
+        )
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
 
     def encrypt(self, plaintext: str) -> str:

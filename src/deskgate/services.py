@@ -35,7 +35,7 @@ from deskgate.login.connection_test import ConnectionTests
 from deskgate.login.logout import LogoutReplayGuard
 from deskgate.login.page import LoginPageStore
 from deskgate.login.pipeline import LoginPipeline
-from deskgate.login.states import LoginStates
+from deskgate.login.states import SEAL_PURPOSE, LoginStates
 from deskgate.portal.access import RecentGrants
 from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JiraSettings, JsmClients, audit_refusal
@@ -268,7 +268,11 @@ async def build_services(
         box=box,
         http=http,
         providers=providers,
-        login_states=LoginStates(sessionmaker, lifetime=timedelta(seconds=settings.login_state_seconds)),
+        login_states=LoginStates(
+            sessionmaker,
+            SecretBox(secret_key_for(settings), purpose=SEAL_PURPOSE),
+            lifetime=timedelta(seconds=settings.login_state_seconds),
+        ),
         sessions=sessions,
         audit=audit,
         pipeline=LoginPipeline(sessions, extra_steps=[customers.login_step()], blocks=blocks),

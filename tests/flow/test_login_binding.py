@@ -63,3 +63,26 @@ def test_every_sign_in_starts_with_a_fresh_binding_cookie(
         back = gluu_peer.login_over_http(browser, second.headers["location"], "demo", "demo")
         assert browser.get(back.headers["location"]).status_code == 303
         assert browser.get(server.url + "/me").status_code == 200
+
+
+def test_a_callback_replayed_with_the_login_cookie_kept_is_refused_as_a_replay(
+    gluu_peer: OidcPeer, deskgate: ServerFactory
+) -> None:
+    """The sealed cookie is deleted at sign-in, but a browser (or a thief) may keep a copy: the state was
+    spent at the first callback, so the copy opens and is refused all the same."""
+    server = deskgate(gluu_idp(gluu_peer))
+    with httpx.Client() as browser:
+        start = browser.get(server.url + "/login", params={"next": "/account"})
+        kept = browser.cookies.get(LOGIN_COOKIE)
+        assert kept is not None
+        back = gluu_peer.login_over_http(browser, start.headers["location"], "demo", "demo")
+        callback_url = back.headers["location"]
+        assert browser.get(callback_url).status_code == 303
+        assert browser.cookies.get(LOGIN_COOKIE) is None
+        browser.cookies.set(LOGIN_COOKIE, kept, domain="127.0.0.1")
+        browser.cookies.delete("deskgate_session")
+        replayed = browser.get(callback_url)
+        assert replayed.status_code == 400
+        assert browser.get(server.url + "/me").status_code == 401
+    outcomes = [(e.outcome, (e.detail or "").split(":")[0]) for e in server.call(_logins)]
+    assert outcomes == [("failure", "check=state"), ("success", "")]

@@ -1,4 +1,5 @@
-"""What lands in the database: secrets encrypted, login states single-use and short-lived."""
+"""What lands in the database: secrets encrypted, providers and sessions as they should be (pending
+sign-ins: tests/contract/test_login_states.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from deskgate.errors import LoginStateError
 from deskgate.identity.provider import ProviderConfig
-from deskgate.login.states import LoginStates, PendingLogin
 from tests.support.inprocess import running_app
 
 pytestmark = pytest.mark.anyio
@@ -19,7 +18,6 @@ SECRET = "client-secret-that-must-not-be-stored-in-clear"
 CORP = ProviderConfig(
     name="corp", title="Corp", issuer="https://idp.corp.test", client_id="dg", client_secret=SecretStr(SECRET)
 )
-PENDING = PendingLogin(idp="corp", purpose="login", nonce="n", code_verifier="v", next_url="/account")
 
 
 async def test_client_secret_and_id_token_are_encrypted_at_rest(db_url: str) -> None:
@@ -43,40 +41,6 @@ async def test_client_secret_and_id_token_are_encrypted_at_rest(db_url: str) -> 
     assert session_id not in dump  # only the hash of the cookie value is stored
     assert config.client_secret is not None
     assert config.client_secret.get_secret_value() == SECRET
-
-
-async def test_a_login_state_is_taken_once_by_its_own_browser(db_url: str) -> None:
-    async with running_app(db_url) as (_, services):
-        states = services.login_states
-        await states.put("state-1", "browser-1", PENDING)
-        with pytest.raises(LoginStateError) as other_browser:
-            await states.take("state-1", "browser-2")
-        assert other_browser.value.check == "browser"
-        with pytest.raises(LoginStateError) as no_browser:
-            await states.take("state-1", None)
-        assert no_browser.value.check == "browser"
-        # Another browser takes nothing: the sign-in is still there for the browser that began it.
-        assert await states.take("state-1", "browser-1") == PENDING
-        await states.put("state-2", "browser-1", PENDING)
-        assert await states.take("state-2", "browser-1") == PENDING
-        with pytest.raises(LoginStateError) as reused:
-            await states.take("state-2", "browser-1")
-        assert reused.value.check == "state"
-
-
-async def test_a_login_state_expires_after_its_lifetime(db_url: str) -> None:
-    async with running_app(db_url) as (_, services):
-        now = datetime.now(UTC)
-        clock = [now]
-        states = LoginStates(services.db, lifetime=timedelta(minutes=5), clock=lambda: clock[0])
-        await states.put("fresh", "b", PENDING)
-        await states.put("stale", "b", PENDING)
-        clock[0] = now + timedelta(minutes=4, seconds=59)
-        assert await states.take("fresh", "b") == PENDING
-        clock[0] = now + timedelta(minutes=5, seconds=1)
-        with pytest.raises(LoginStateError) as expired:
-            await states.take("stale", "b")
-        assert "longer" in expired.value.detail
 
 
 async def test_provider_changes_reach_a_running_registry(db_url: str) -> None:

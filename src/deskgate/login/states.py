@@ -1,29 +1,52 @@
-"""Pending sign-ins: state, nonce and PKCE verifier kept server-side, single-use, short-lived.
+"""Pending sign-ins: state, nonce and PKCE verifier, bound to the browser, short-lived and single-use.
 
-Each pending sign-in is also bound to the browser that started it (a random value in a cookie, minted
-afresh at every start and stored hashed here), so a callback URL replayed in another browser — login
-CSRF — is refused. The binding is part of the consuming DELETE's condition: a callback from another
-browser takes nothing, so it cannot spend the rightful browser's sign-in either.
+A sign-in in progress is kept in the browser that started it, sealed: the login cookie carries the
+pending sign-in encrypted and authenticated (Fernet, under a key of its own derived from the secret key)
+together with the hash of its state and its expiry. Starting a sign-in therefore writes nothing, and the
+callback knows the nonce and the PKCE verifier without a database trip. What the cookie cannot tell is
+whether it was used already: `spend` records the state's hash (a primary key, so a second spend of the
+same state fails, even when two callbacks race) until the sign-in would have expired anyway.
 
-Expired rows are deleted by `put`, at most once every `PURGE_SECONDS` per worker rather than at every
-start: an expired row is refused by `take` whatever its age, so purging is only about the table's size.
+The checks, in order:
+- `open` (no I/O): the cookie is there, opens under our key (nobody else can make or alter one), was
+  made for this very state (a callback URL replayed in another browser meets that browser's own cookie,
+  or none: login CSRF), and has not expired;
+- `spend`: the state was not used before.
+
+The OIDC callback runs `spend` while the code is redeemed (the code is sent only after `open` passed,
+and nothing the IdP returns is used before `spend` has passed); every other caller uses `take`.
+
+Sign-ins started by a version that kept them in the `login_states` table (a random binding in the cookie)
+still finish here during a rolling upgrade: `take` falls back to that table when the cookie is not sealed.
+Expired rows of both tables are deleted by `spend`, at most once every `PURGE_SECONDS` per worker.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from deskgate.crypto import digest
+from deskgate.crypto import SecretBox, digest
 from deskgate.errors import LoginStateError
-from deskgate.store.models import LoginStateRow
+from deskgate.store.models import LoginStateRow, SpentLoginStateRow
 
 PURGE_SECONDS = 60.0
+SEAL_PURPOSE = b"deskgate/login-cookie/v1"  # the sealing key's own derivation (never the at-rest key)
+MAX_KEY_LENGTH = 512
+# A browser keeps a cookie of up to 4,096 bytes (name, value and attributes): what is sealed stays below.
+MAX_SEALED_LENGTH = 3800
+HOME = "/"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,69 +66,122 @@ class LoginStates:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
         *,
         lifetime: timedelta,
         clock: Callable[[], datetime] = _now,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessions = sessions
+        self._box = box
         self._lifetime = lifetime
         self._clock = clock
         self._monotonic = monotonic
         self._purged_at: float | None = None
 
-    async def put(self, state: str, browser_binding: str, pending: PendingLogin) -> None:
-        now = self._clock()
-        purge = self._purged_at is None or self._monotonic() - self._purged_at >= PURGE_SECONDS
-        async with self._sessions.begin() as db:
-            if purge:
-                await db.execute(delete(LoginStateRow).where(LoginStateRow.expires_at <= now))
-            db.add(
-                LoginStateRow(
-                    state_hash=digest(state),
-                    browser_hash=digest(browser_binding),
-                    idp=pending.idp,
-                    purpose=pending.purpose,
-                    nonce=pending.nonce,
-                    code_verifier=pending.code_verifier,
-                    next_url=pending.next_url,
-                    expires_at=now + self._lifetime,
-                )
-            )
-        if purge:
-            self._purged_at = self._monotonic()
+    def seal(self, key: str, pending: PendingLogin) -> str:
+        """The login cookie's value for a sign-in that `key` (OIDC's state, SAML's RelayState) comes back with."""
+        fields = {
+            "key": digest(key),
+            "exp": (self._clock() + self._lifetime).timestamp(),
+            "idp": pending.idp,
+            "purpose": pending.purpose,
+            "nonce": pending.nonce,
+            "verifier": pending.code_verifier,
+            "next": pending.next_url,
+        }
+        sealed = self._box.encrypt(json.dumps(fields, separators=(",", ":")))
+        if len(sealed) > MAX_SEALED_LENGTH:
+            # Only a pathological next URL gets here (2,048 characters at most, most of them escaped in
+            # JSON): the browser would drop the cookie, and with it the sign-in. It lands on the home page.
+            sealed = self._box.encrypt(json.dumps({**fields, "next": HOME}, separators=(",", ":")))
+        return sealed
 
-    async def take(self, state: str | None, browser_binding: str | None) -> PendingLogin:
-        """Consume a pending sign-in: it can be taken once, before it expires, by the browser that began it.
-
-        Another browser's callback (the victim's callback URL replayed by an attacker, or the attacker's
-        opened in the victim's browser) is refused and leaves the pending sign-in where it was.
-        """
-        if not state or len(state) > 512:
+    def open(self, key: str | None, sealed: str | None) -> PendingLogin:
+        """The pending sign-in this browser began for `key`; refuses without any I/O (not yet spent)."""
+        if not key or len(key) > MAX_KEY_LENGTH:
             raise LoginStateError("state", "the callback carries no state")
-        state_hash = digest(state)
-        async with self._sessions.begin() as db:
-            row = None
-            if browser_binding:
-                # DELETE … RETURNING makes "single use" atomic even when two callbacks race; the binding
-                # in the WHERE makes it take nothing when the callback comes from another browser.
-                row = (
-                    await db.execute(
-                        delete(LoginStateRow)
-                        .where(LoginStateRow.state_hash == state_hash)
-                        .where(LoginStateRow.browser_hash == digest(browser_binding))
-                        .returning(LoginStateRow)
-                    )
-                ).scalar_one_or_none()
-            # Only to tell the two refusals apart in the audit record: nothing is taken here.
-            found = select(LoginStateRow.state_hash).where(LoginStateRow.state_hash == state_hash)
-            elsewhere = row is None and (await db.execute(found)).first() is not None
-        if elsewhere:
+        if not sealed:
+            raise LoginStateError("browser", "this browser has no sign-in in progress (no login cookie)")
+        try:
+            fields = json.loads(self._box.decrypt(sealed))
+        except ValueError:
+            raise LoginStateError(
+                "browser", "this browser's login cookie was not made here (or under another secret key)"
+            ) from None
+        if not hmac.compare_digest(str(fields.get("key", "")), digest(key)):
             raise LoginStateError(
                 "browser", "the callback arrived in another browser than the one that began it"
             )
+        if fields["exp"] <= self._clock().timestamp():
+            raise LoginStateError("state", "the sign-in took longer than allowed")
+        return PendingLogin(
+            idp=fields["idp"],
+            purpose=fields["purpose"],
+            nonce=fields["nonce"],
+            code_verifier=fields["verifier"],
+            next_url=fields["next"],
+        )
+
+    async def spend(self, key: str) -> None:
+        """Mark the sign-in for `key` used; refuses the second time (`open` must have passed)."""
+        now = self._clock()
+        purge = self._purged_at is None or self._monotonic() - self._purged_at >= PURGE_SECONDS
+        try:
+            async with self._sessions.begin() as db:
+                if purge:
+                    await db.execute(delete(SpentLoginStateRow).where(SpentLoginStateRow.expires_at <= now))
+                    await db.execute(delete(LoginStateRow).where(LoginStateRow.expires_at <= now))
+                # Kept as long as a cookie for this state could still be opened.
+                db.add(SpentLoginStateRow(state_hash=digest(key), expires_at=now + self._lifetime))
+        except IntegrityError:
+            raise LoginStateError("state", "unknown or already used state") from None
+        if purge:
+            self._purged_at = self._monotonic()
+
+    async def take(self, key: str | None, sealed: str | None) -> PendingLogin:
+        """`open`, then `spend`: the sign-in can be taken once, before it expires, by the browser that
+        began it. Another browser's callback is refused and leaves the sign-in to its own browser."""
+        try:
+            pending = self.open(key, sealed)
+        except LoginStateError as refused:
+            if refused.check != "browser" or not key:
+                raise
+            legacy = await self._take_unsealed(key, sealed)
+            if legacy is None:
+                raise await self.refusal(key, refused) from None
+            return legacy
+        await self.spend(key or "")
+        return pending
+
+    async def refusal(self, key: str | None, refused: LoginStateError) -> LoginStateError:
+        """What to say of a callback `open` refused: a state used already is told apart (for the audit log
+        and the admin's diagnosis) from one this browser never began."""
+        if refused.check != "browser" or not key or len(key) > MAX_KEY_LENGTH:
+            return refused
+        async with self._sessions() as db:
+            spent = select(SpentLoginStateRow.state_hash).where(SpentLoginStateRow.state_hash == digest(key))
+            if (await db.execute(spent)).first() is not None:
+                return LoginStateError("state", "unknown or already used state")
+        return refused
+
+    async def _take_unsealed(self, key: str, binding: str | None) -> PendingLogin | None:
+        """A sign-in kept in the table by an earlier version (its cookie is a random binding), or None."""
+        if not binding or len(key) > MAX_KEY_LENGTH:
+            return None
+        async with self._sessions.begin() as db:
+            # DELETE … RETURNING: single use even when two callbacks race; the binding in the WHERE makes it
+            # take nothing when the callback comes from another browser.
+            row = (
+                await db.execute(
+                    delete(LoginStateRow)
+                    .where(LoginStateRow.state_hash == digest(key))
+                    .where(LoginStateRow.browser_hash == digest(binding))
+                    .returning(LoginStateRow)
+                )
+            ).scalar_one_or_none()
         if row is None:
-            raise LoginStateError("state", "unknown or already used state")
+            return None
         if row.expires_at <= self._clock():
             raise LoginStateError("state", "the sign-in took longer than allowed")
         return PendingLogin(
@@ -115,3 +191,21 @@ class LoginStates:
             code_verifier=row.code_verifier,
             next_url=row.next_url,
         )
+
+
+async def spend_while(spending: Awaitable[None], work: Awaitable[T]) -> T:
+    """`work`'s result, once `spending` (a `LoginStates.spend`) has passed; the two run at once.
+
+    A refused spend wins over whatever `work` did or raised: a replayed callback is refused as a replay
+    even when the IdP also refused its code."""
+    spend = asyncio.ensure_future(spending)
+    try:
+        result = await work
+    except Exception:
+        await spend
+        raise
+    except BaseException:
+        spend.cancel()
+        raise
+    await spend
+    return result

@@ -58,7 +58,8 @@ class IdentityProviderRow(Base):
 
 
 class LoginStateRow(Base):
-    """A sign-in in progress: state, nonce and PKCE verifier kept server-side, single-use, short-lived."""
+    """A sign-in in progress as versions before 0019 kept it (now sealed in the browser's login cookie):
+    read only to finish sign-ins such a version started, until a later contract migration drops it."""
 
     __tablename__ = "login_states"
 
@@ -69,6 +70,15 @@ class LoginStateRow(Base):
     nonce: Mapped[str] = mapped_column(String(128))
     code_verifier: Mapped[str | None] = mapped_column(String(128))
     next_url: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SpentLoginStateRow(Base):
+    """A sign-in's state that was used: kept until a login cookie for it would have expired anyway."""
+
+    __tablename__ = "login_states_spent"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 

@@ -21,7 +21,7 @@ from deskgate.errors import (
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.page import LoginPageSettings, email_domain
 from deskgate.login.pipeline import LoginContext
-from deskgate.login.states import PendingLogin
+from deskgate.login.states import PendingLogin, spend_while
 from deskgate.security.redirects import safe_next
 from deskgate.services import (
     CALLBACK_PATH,
@@ -112,8 +112,8 @@ async def begin_login(
 
 
 async def callback(request: Request) -> Response:
-    """The checklist: error param → state → issuer → code → redeem + validate → IdP still on → pipeline →
-    session → redirect."""
+    """The checklist: state (this browser's sign-in, not expired) → error param → issuer → code → redeem +
+    validate, while the state is spent (single use) → IdP still on → pipeline → session → redirect."""
     ctx = web(request)
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":  # response_mode=form_post
@@ -121,10 +121,19 @@ async def callback(request: Request) -> Response:
         if request.cookies.get(ctx.cookies.login) is None and RESUBMITTED not in params:
             return _resubmit_same_site(request, params)
     pending: PendingLogin | None = None
+    states, state, sealed = (
+        ctx.services.login_states,
+        params.get("state"),
+        request.cookies.get(ctx.cookies.login),
+    )
     try:
-        pending = await ctx.services.login_states.take(
-            params.get("state"), request.cookies.get(ctx.cookies.login)
-        )
+        try:
+            pending = states.open(state, sealed)  # bound to this browser, not expired: no I/O
+        except LoginStateError:
+            pending = await states.take(state, sealed)  # an earlier version's sign-in, or the refusal
+            unspent = False
+        else:
+            unspent = True
         party = await ctx.services.relying_party(pending.idp)
         if params.get("error"):
             description = str(params.get("error_description", ""))[:300]
@@ -135,9 +144,9 @@ async def callback(request: Request) -> Response:
             raise LoginStateError("iss", "the authorization response came from another issuer")
         if not params.get("code"):
             raise LoginStateError("code", "the callback carries no authorization code")
-        result = await party.complete(
-            code=params["code"], nonce=pending.nonce, code_verifier=pending.code_verifier
-        )
+        redeem = party.complete(code=params["code"], nonce=pending.nonce, code_verifier=pending.code_verifier)
+        # Single use is recorded while the code is redeemed; nothing the IdP sent is used before it passed.
+        result = await spend_while(states.spend(state or ""), redeem) if unspent else await redeem
         if pending.purpose == "test":
             return await connection_test.finish(request, party.config, result)
         if pending.purpose == "admin":  # an admin session, never a customer one

@@ -1,9 +1,7 @@
-"""The last step of starting a sign-in, the same for every protocol: keep the pending sign-in, bind it to
-this browser, send the browser to the IdP."""
+"""The last step of starting a sign-in, the same for every protocol: seal the pending sign-in into this
+browser's login cookie, send the browser to the IdP."""
 
 from __future__ import annotations
-
-import secrets
 
 from starlette.responses import RedirectResponse, Response
 
@@ -15,19 +13,17 @@ from deskgate.web.security import NO_STORE, set_cookie
 async def send_to_idp(
     ctx: WebContext, key: str, pending: PendingLogin, url: str, *, page: Response | None = None
 ) -> Response:
-    """Store `pending` under `key` (OIDC's state, SAML's RelayState) and redirect to `url`.
+    """Seal `pending` for `key` (OIDC's state, SAML's RelayState) into the login cookie and redirect to `url`.
 
-    The browser binding is minted afresh at every start, never taken over from the browser: a value planted
-    there (or left by an earlier sign-in) would otherwise bind this sign-in to a browser someone else also
-    knows the value of."""
-    binding = secrets.token_urlsafe(32)
-    await ctx.services.login_states.put(key, binding, pending)
+    The cookie is made afresh at every start and replaces any earlier one: the last sign-in a browser
+    started is the one it can finish (nothing is written to the database until the callback)."""
+    sealed = ctx.services.login_states.seal(key, pending)
     # `page` instead of the redirect: a form that POSTs to the IdP (SAML's HTTP-POST binding)
     response = page or RedirectResponse(url, status_code=302, headers=NO_STORE)
     set_cookie(
         response,
         ctx.cookies.login,
-        binding,
+        sealed,
         https=ctx.https,
         max_age=ctx.services.settings.login_state_seconds,
     )
