@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support import slowest_first
 from tests.support.databases import database_url
 
 _skipped: list[str] = []
@@ -22,6 +23,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     """A fresh, empty database of each kind; every test that uses it runs once per kind."""
     with database_url(request.param, tmp_path_factory.mktemp("db")) as url:
         yield url
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The slowest files first, so that no worker is left with a minutes-long file at the end (dev/test).
+    seconds, per_test = slowest_first.load()
+    slowest_first.order(items, seconds, per_test)  # type: ignore[arg-type]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
