@@ -6,8 +6,10 @@
 `--users` simulated customers (bench/locustfile.py: each signs in for real through the OpenID provider,
 then browses, raises requests and comments) are started at `--spawn-rate` a second; once every one has
 signed in (timed apart), all of them run for `--duration` seconds, every request through HAProxy. It
-prints, per page, requests, errors, p50 and p95; the request rate; the 429s of the product's own limits (apart: not errors); and the resident memory of
-every `deskgate serve` process (the largest seen while it ran, sampled each second). `--json FILE` writes
+prints, per page, requests, errors, p50 and p95; the request rate; the 429s of the product's own limits
+(apart: not errors); the resident memory of every `deskgate serve` process (the largest seen while it ran,
+sampled each second); and the CPU each part used while browsing (the instances, the JSM emulator, the
+OpenID provider, HAProxy, PostgreSQL, Redis, Locust itself, the rest). `--json FILE` writes
 the same. Exit status 1 when any request failed or a simulated customer raised an exception.
 """
 
@@ -86,6 +88,59 @@ def serve_processes(directory: Path) -> dict[str, int]:
     return found
 
 
+COMPONENTS = ("deskgate1", "deskgate2", "deskgate3", "jsm", "oidc", "haproxy")
+BY_COMMAND = {"postgres": "postgresql", "redis-server": "redis"}  # services the topology shares, by name
+
+
+def cpu_by_component(directory: Path) -> Counter[str]:
+    """CPU seconds used so far by each part of the run: each topology process with its children (from its
+    pid file), PostgreSQL and Redis (by command), Locust (this process), and the rest of the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    roots = {
+        int((directory / f"{n}.pid").read_text()): n for n in COMPONENTS if (directory / f"{n}.pid").exists()
+    }
+    roots[os.getpid()] = "locust"
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        pid = int(entry.name)
+        parents[pid], names[pid] = int(fields[1]), stat[stat.index("(") + 1 : stat.rindex(")")]
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+
+    def component(pid: int) -> str:
+        seen, walk = set(), pid
+        while walk not in roots and walk in parents and walk not in seen and walk > 1:
+            seen.add(walk)
+            walk = parents[walk]
+        return roots.get(walk) or BY_COMMAND.get(names[pid], "other")
+
+    used: Counter[str] = Counter()
+    for pid, count in ticks.items():
+        used[component(pid)] += count / tick
+    return used
+
+
+def cpu_share(before: Counter[str], after: Counter[str], seconds: float) -> dict[str, float]:
+    """Each component's share of one core over `seconds` (100 = a whole core), largest first."""
+    deskgate = sum((after[n] - before[n] for n in COMPONENTS[:3]), 0.0)
+    shares = {"deskgate (3 instances)": deskgate} | {
+        name: after[name] - before[name] for name in after if name not in COMPONENTS[:3]
+    }
+    return {
+        name: round(100 * used / seconds)
+        for name, used in sorted(shares.items(), key=lambda item: -item[1])
+        if used > 0
+    }
+
+
 def sample_memory(directory: Path, peaks: dict[str, float], stop: list[bool]) -> None:
     processes = serve_processes(directory)
     while not stop:
@@ -116,8 +171,9 @@ def run(
     sign_in = pages(environment, lambda name: name.startswith("sign-in"))
     warm_up_errors = error_kinds(environment)
     environment.stats.reset_all()
-    measured = time.monotonic()
+    measured, cpu_before = time.monotonic(), cpu_by_component(directory)
     gevent.sleep(duration)
+    cpu_after = cpu_by_component(directory)
     runner.quit()
     elapsed = time.monotonic() - measured
     stop.append(True)
@@ -140,6 +196,8 @@ def run(
         "requests_raised": locustfile.CREATED["requests"],
         "pages": pages(environment, lambda name: True),
         "rss_mb": {label: round(value) for label, value in sorted(peaks.items())},
+        "cpu_percent": cpu_share(cpu_before, cpu_after, elapsed),
+        "cores": os.cpu_count(),
     }
 
 
@@ -201,6 +259,10 @@ def report(result: dict[str, Any]) -> str:
     lines += [f"  exception: {text}" for text in result["exceptions"]]
     memory = ", ".join(f"{k} {v}" for k, v in result["rss_mb"].items())
     lines.append(f"memory (largest RSS during the run, MB): {memory}")
+    cpu = ", ".join(f"{k} {v}" for k, v in result["cpu_percent"].items())
+    lines.append(
+        f"CPU while browsing (% of one core; {result['cores']} cores = {100 * result['cores']}): {cpu}"
+    )
     return "\n".join(lines)
 
 

@@ -241,6 +241,10 @@ def test_simulated_customers_sign_in_browse_raise_and_comment_without_one_error(
     assert stored() - before == result["requests_raised"] > 0  # each raised request was stored, once
     workers = [label for label in result["rss_mb"] if " worker " in label]
     assert len(workers) == 6 and all(result["rss_mb"][label] > 0 for label in workers), result["rss_mb"]
+    # Where the CPU went while browsing: the instances, and the peers they called, each found by its tree.
+    cpu = result["cpu_percent"]
+    parts = ("deskgate (3 instances)", "jsm", "locust", "postgresql")
+    assert all(cpu.get(part, 0) > 0 for part in parts), cpu
 
 
 @pytest.mark.usefixtures("faults_reset")
