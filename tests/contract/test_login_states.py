@@ -17,14 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.crypto import SecretBox, digest
-from deskgate.errors import LoginStateError, TokenRejected
+from deskgate.errors import LoginDenied, LoginStateError
 from deskgate.login.states import (
     MAX_SEALED_LENGTH,
     PURGE_SECONDS,
     SEAL_PURPOSE,
     LoginStates,
     PendingLogin,
-    spend_while,
 )
 from deskgate.store.models import LoginStateRow, SpentLoginStateRow
 from tests.contract.test_session_store import migrated
@@ -207,31 +206,29 @@ async def test_a_next_url_too_long_for_a_cookie_lands_on_the_home_page() -> None
     assert states.open("s", sealed).next_url == "/"
 
 
-async def test_spend_while_waits_for_the_spend_and_a_refused_spend_wins(
+async def test_a_spend_in_the_sign_ins_transaction_goes_with_it(
     database: async_sessionmaker[AsyncSession],
 ) -> None:
+    """The callback spends the state first in the transaction that starts the session: refused, nothing of
+    that transaction is kept; rolled back (a filter refused the user), the state is not spent by it."""
     states = _states(database)
-    order: list[str] = []
 
-    async def work() -> str:
-        order.append("work")
-        return "claims"
+    async def refused_by_a_filter() -> None:
+        async with database.begin() as db:
+            await states.spend("state-1", db)
+            raise LoginDenied("filter", "refused by a filter")
 
-    async def slow_spend() -> None:
-        await asyncio.sleep(0.05)
-        order.append("spent")
+    async def sign_in() -> None:
+        async with database.begin() as db:
+            await states.spend("state-1", db)
+            db.add(SpentLoginStateRow(state_hash="0" * 64, expires_at=datetime.now(UTC)))  # the "session"
 
-    assert await spend_while(slow_spend(), work()) == "claims"
-    assert order == ["work", "spent"]  # ran at once, and the result waited for the spend
-
-    await states.spend("used")
-    with pytest.raises(LoginStateError):  # the IdP answered, but this was a replay
-        await spend_while(states.spend("used"), work())
-
-    async def refused_by_idp() -> str:
-        raise TokenRejected("token", "invalid_grant")
-
-    with pytest.raises(LoginStateError):  # a replay is called a replay even when the IdP refused too
-        await spend_while(states.spend("used"), refused_by_idp())
-    with pytest.raises(TokenRejected):  # a first use: the IdP's refusal stands
-        await spend_while(states.spend("fresh"), refused_by_idp())
+    with pytest.raises(LoginDenied):
+        await refused_by_a_filter()
+    assert await _rows(database, SpentLoginStateRow) == 0
+    await sign_in()
+    assert await _rows(database, SpentLoginStateRow) == 2
+    with pytest.raises(LoginStateError) as replayed:
+        await sign_in()
+    assert replayed.value.check == "state"
+    assert await _rows(database, SpentLoginStateRow) == 2  # the replay's transaction kept nothing

@@ -13,8 +13,9 @@ The checks, in order:
   or none: login CSRF), and has not expired;
 - `spend`: the state was not used before.
 
-The OIDC callback runs `spend` while the code is redeemed (the code is sent only after `open` passed,
-and nothing the IdP returns is used before `spend` has passed); every other caller uses `take`.
+The OIDC callback spends the state as the first statement of the sign-in's one transaction (the code is
+sent only after `open` passed, and nothing the IdP returned is used before `spend` passed; a failed
+sign-in is spent on its own); every other caller uses `take`.
 
 Sign-ins started by a version that kept them in the `login_states` table (a random binding in the cookie)
 still finish here during a rolling upgrade: `take` falls back to that table when the cookie is not sealed.
@@ -23,16 +24,14 @@ Expired rows of both tables are deleted by `spend`, at most once every `PURGE_SE
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -46,7 +45,6 @@ MAX_KEY_LENGTH = 512
 # A browser keeps a cookie of up to 4,096 bytes (name, value and attributes): what is sealed stays below.
 MAX_SEALED_LENGTH = 3800
 HOME = "/"
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,17 +121,24 @@ class LoginStates:
             next_url=fields["next"],
         )
 
-    async def spend(self, key: str) -> None:
-        """Mark the sign-in for `key` used; refuses the second time (`open` must have passed)."""
+    async def spend(self, key: str, db: AsyncSession | None = None) -> None:
+        """Mark the sign-in for `key` used; refuses the second time (`open` must have passed). In `db`'s
+        transaction when given (the sign-in's own: rolled back with it), else in one of its own."""
+        if db is None:
+            async with self._sessions.begin() as own:
+                await self.spend(key, own)
+            return
         now = self._clock()
         purge = self._purged_at is None or self._monotonic() - self._purged_at >= PURGE_SECONDS
+        if purge:
+            await db.execute(delete(SpentLoginStateRow).where(SpentLoginStateRow.expires_at <= now))
+            await db.execute(delete(LoginStateRow).where(LoginStateRow.expires_at <= now))
         try:
-            async with self._sessions.begin() as db:
-                if purge:
-                    await db.execute(delete(SpentLoginStateRow).where(SpentLoginStateRow.expires_at <= now))
-                    await db.execute(delete(LoginStateRow).where(LoginStateRow.expires_at <= now))
-                # Kept as long as a cookie for this state could still be opened.
-                db.add(SpentLoginStateRow(state_hash=digest(key), expires_at=now + self._lifetime))
+            # Kept as long as a cookie for this state could still be opened. A primary key: of two callbacks
+            # racing with one state, the second insert fails (PostgreSQL: once the first commits).
+            await db.execute(
+                insert(SpentLoginStateRow).values(state_hash=digest(key), expires_at=now + self._lifetime)
+            )
         except IntegrityError:
             raise LoginStateError("state", "unknown or already used state") from None
         if purge:
@@ -191,21 +196,3 @@ class LoginStates:
             code_verifier=row.code_verifier,
             next_url=row.next_url,
         )
-
-
-async def spend_while(spending: Awaitable[None], work: Awaitable[T]) -> T:
-    """`work`'s result, once `spending` (a `LoginStates.spend`) has passed; the two run at once.
-
-    A refused spend wins over whatever `work` did or raised: a replayed callback is refused as a replay
-    even when the IdP also refused its code."""
-    spend = asyncio.ensure_future(spending)
-    try:
-        result = await work
-    except Exception:
-        await spend
-        raise
-    except BaseException:
-        spend.cancel()
-        raise
-    await spend
-    return result

@@ -21,7 +21,7 @@ from deskgate.errors import (
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.page import LoginPageSettings, email_domain
 from deskgate.login.pipeline import LoginContext
-from deskgate.login.states import PendingLogin, spend_while
+from deskgate.login.states import PendingLogin
 from deskgate.security.redirects import safe_next
 from deskgate.services import (
     CALLBACK_PATH,
@@ -113,7 +113,7 @@ async def begin_login(
 
 async def callback(request: Request) -> Response:
     """The checklist: state (this browser's sign-in, not expired) → error param → issuer → code → redeem +
-    validate, while the state is spent (single use) → IdP still on → pipeline → session → redirect."""
+    validate → IdP still on → state spent (single use), pipeline, session: one transaction → redirect."""
     ctx = web(request)
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":  # response_mode=form_post
@@ -126,14 +126,13 @@ async def callback(request: Request) -> Response:
         params.get("state"),
         request.cookies.get(ctx.cookies.login),
     )
+    spent = False
     try:
         try:
             pending = states.open(state, sealed)  # bound to this browser, not expired: no I/O
         except LoginStateError:
             pending = await states.take(state, sealed)  # an earlier version's sign-in, or the refusal
-            unspent = False
-        else:
-            unspent = True
+            spent = True
         party = await ctx.services.relying_party(pending.idp)
         if params.get("error"):
             description = str(params.get("error_description", ""))[:300]
@@ -144,9 +143,14 @@ async def callback(request: Request) -> Response:
             raise LoginStateError("iss", "the authorization response came from another issuer")
         if not params.get("code"):
             raise LoginStateError("code", "the callback carries no authorization code")
-        redeem = party.complete(code=params["code"], nonce=pending.nonce, code_verifier=pending.code_verifier)
-        # Single use is recorded while the code is redeemed; nothing the IdP sent is used before it passed.
-        result = await spend_while(states.spend(state or ""), redeem) if unspent else await redeem
+        result = await party.complete(
+            code=params["code"], nonce=pending.nonce, code_verifier=pending.code_verifier
+        )
+        # Single use: the state is spent before anything the IdP sent is used (for a customer's sign-in, as
+        # the first statement of its one transaction; a failed sign-in is spent below).
+        if not spent and (pending.purpose in ("test", "admin") or not party.config.live):
+            await states.spend(state or "")
+            spent = True
         if pending.purpose == "test":
             return await connection_test.finish(request, party.config, result)
         if pending.purpose == "admin":  # an admin session, never a customer one
@@ -157,8 +161,11 @@ async def callback(request: Request) -> Response:
                 f"{pending.idp} was turned off or is a draft",
                 subject=result.claims.subject,
             )
-        # One commit for the sign-in: the session and its audit record (and the last look at the blocks).
+        # One commit for the sign-in: the state spent, the session and its audit record (and the last look
+        # at the blocks).
         async with ctx.services.db.begin() as db:
+            if not spent:
+                await states.spend(state or "", db=db)
             login_ctx = await ctx.services.pipeline.run(
                 LoginContext(
                     party.config,
@@ -182,7 +189,13 @@ async def callback(request: Request) -> Response:
                     client_ip=ctx.client_ip(request),
                 ),
             )
-    except (LoginError, LoginDenied) as exc:
+    except (LoginError, LoginDenied) as failed:
+        exc: LoginError | LoginDenied = failed
+        if pending is not None and not spent:  # nor is a failed sign-in tried again with the same state
+            try:
+                await states.spend(state or "")
+            except LoginStateError as replayed:  # a replay is called a replay, whatever else went wrong
+                exc = replayed
         if isinstance(exc, LoginDenied) and pending is not None:
             exc.idp = pending.idp  # "sign out and use another account" signs out there
         await _audit_failed_login(request, pending, exc)
@@ -190,7 +203,9 @@ async def callback(request: Request) -> Response:
             return await connection_test.failed(request, pending.idp, exc)
         if pending is not None and pending.purpose == "admin":
             return admin_idp_signin.failed(request, exc)
-        raise
+        if exc is failed:
+            raise
+        raise exc from failed
     response = RedirectResponse(pending.next_url, status_code=303, headers=NO_STORE)
     # Rotation at login: the old session (if any) ends, and the browser gets the new id only.
     await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))
