@@ -52,8 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SIGN_IN_TIMEOUT = 600.0
 INSTANCES = ("deskgate1", "deskgate2", "deskgate3")
 PAGE_ORDER = (
-    "sign-in: to the IdP", "sign-in: IdP form, callback", "help center", "knowledge base search",
-    "my requests", "request page", "create form", "create", "comment",
+    "sign-in: to the IdP", "sign-in: IdP form, callback", "sign-in: redirects", "help center",
+    "knowledge base search", "my requests", "request page", "create form", "create", "comment",
 )  # fmt: skip
 
 
