@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -209,8 +210,8 @@ async def test_a_next_url_too_long_for_a_cookie_lands_on_the_home_page() -> None
 async def test_a_spend_in_the_sign_ins_transaction_goes_with_it(
     database: async_sessionmaker[AsyncSession],
 ) -> None:
-    """The callback spends the state first in the transaction that starts the session: refused, nothing of
-    that transaction is kept; rolled back (a filter refused the user), the state is not spent by it."""
+    """The callback spends the state in the transaction that starts the session: refused, nothing of that
+    transaction is kept; rolled back (a filter refused the user), the state is not spent by it."""
     states = _states(database)
 
     async def refused_by_a_filter() -> None:
@@ -220,8 +221,11 @@ async def test_a_spend_in_the_sign_ins_transaction_goes_with_it(
 
     async def sign_in() -> None:
         async with database.begin() as db:
+            db.add(
+                SpentLoginStateRow(state_hash=secrets.token_hex(32), expires_at=datetime.now(UTC))
+            )  # "session"
+            await db.flush()
             await states.spend("state-1", db)
-            db.add(SpentLoginStateRow(state_hash="0" * 64, expires_at=datetime.now(UTC)))  # the "session"
 
     with pytest.raises(LoginDenied):
         await refused_by_a_filter()

@@ -13,9 +13,9 @@ The checks, in order:
   or none: login CSRF), and has not expired;
 - `spend`: the state was not used before.
 
-The OIDC callback spends the state as the first statement of the sign-in's one transaction (the code is
-sent only after `open` passed, and nothing the IdP returned is used before `spend` passed; a failed
-sign-in is spent on its own); every other caller uses `take`.
+The OIDC callback spends the state in the sign-in's one transaction, last, so that nothing the IdP returned
+is kept unless `spend` passed (the code is sent only after `open` passed; a failed sign-in is spent on its
+own); every other caller uses `take`.
 
 Sign-ins started by a version that kept them in the `login_states` table (a random binding in the cookie)
 still finish here during a rolling upgrade: `take` falls back to that table when the cookie is not sealed.

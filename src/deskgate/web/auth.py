@@ -113,7 +113,7 @@ async def begin_login(
 
 async def callback(request: Request) -> Response:
     """The checklist: state (this browser's sign-in, not expired) → error param → issuer → code → redeem +
-    validate → IdP still on → state spent (single use), pipeline, session: one transaction → redirect."""
+    validate → IdP still on → pipeline, session, state spent (single use): one transaction → redirect."""
     ctx = web(request)
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":  # response_mode=form_post
@@ -146,8 +146,8 @@ async def callback(request: Request) -> Response:
         result = await party.complete(
             code=params["code"], nonce=pending.nonce, code_verifier=pending.code_verifier
         )
-        # Single use: the state is spent before anything the IdP sent is used (for a customer's sign-in, as
-        # the first statement of its one transaction; a failed sign-in is spent below).
+        # Single use: the state is spent before anything the IdP sent is kept (for a customer's sign-in, in
+        # its one transaction; a failed sign-in is spent below).
         if not spent and (pending.purpose in ("test", "admin") or not party.config.live):
             await states.spend(state or "")
             spent = True
@@ -161,11 +161,10 @@ async def callback(request: Request) -> Response:
                 f"{pending.idp} was turned off or is a draft",
                 subject=result.claims.subject,
             )
-        # One commit for the sign-in: the state spent, the session and its audit record (and the last look
-        # at the blocks).
+        # One commit for the sign-in: the session and its audit record (and the last look at the blocks),
+        # and the state spent. The spend comes last: the pipeline may call JSM (provisioning), and no
+        # connection or SQLite write lock is held meanwhile; nothing is committed unless it passes.
         async with ctx.services.db.begin() as db:
-            if not spent:
-                await states.spend(state or "", db=db)
             login_ctx = await ctx.services.pipeline.run(
                 LoginContext(
                     party.config,
@@ -178,6 +177,8 @@ async def callback(request: Request) -> Response:
                 )
             )
             assert login_ctx.session_id and login_ctx.session
+            if not spent:
+                await states.spend(state or "", db=db)
             ctx.services.audit.stage(
                 db,
                 AuditEvent(
