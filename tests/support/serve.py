@@ -39,6 +39,8 @@ class ServeProcess:
         # Settings from the environment win over the file: none of the caller's DESKGATE_* may leak in.
         env = {k: v for k, v in os.environ.items() if not k.startswith("DESKGATE_")}
         command = [sys.executable, "-m", "deskgate.cli", "serve", "--config", str(self.config)]
+        # No load balancer to tell: stopping does not wait out a drain (tests/unit/test_serve_drain.py).
+        command += ["--drain-seconds", "0"]
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [*command, "--port", str(self.port)],
