@@ -108,7 +108,7 @@ class Customer(FastHttpUser):
         for _ in range(10):
             if response.status_code not in (301, 302, 303, 307, 308):
                 break
-            url = urljoin(url, response.headers.get("location", ""))
+            url = urljoin(url, (response.headers or {}).get("location", ""))
             response = self.client.get(url, name="sign-in: redirects", allow_redirects=False)
         return response, url
 
