@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 
 import pytest
+from argon2 import PasswordHasher
 
+from deskgate.admin import accounts
 from tests.support import slowest_first
 from tests.support.databases import database_url
 
 _skipped: list[str] = []
+
+
+# argon2id at its smallest cost: production's parameters take ~0.2 s of CPU per hash, and every app a test
+# starts hashes once (the dummy that unknown admin names are checked against). Not for `deskgate` child
+# processes, nor for the tests of the parameters themselves (`real_password_hashing`).
+CHEAP_HASHER = functools.partial(PasswordHasher, time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "PasswordHasher", CHEAP_HASHER)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _real_password_hashing_when_asked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if request.node.get_closest_marker("real_password_hashing"):
+        monkeypatch.setattr(accounts, "PasswordHasher", PasswordHasher)
 
 
 @pytest.fixture

@@ -229,6 +229,7 @@ async def test_admin_sessions_time_out(db_url: str, column: str) -> None:
         assert _sent_to_login(await client.get("/admin/"))
 
 
+@pytest.mark.real_password_hashing
 async def test_passwords_are_stored_as_argon2id_and_rehashed_when_parameters_change(db_url: str) -> None:
     async with running_app(db_url) as (_, services):
         weak = AdminAccounts(services.db, PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
