@@ -325,7 +325,14 @@ def backchannel_calls(peer: OidcPeer, action: Callable[[], object]) -> list[str]
     """The OP's log lines for server-to-server requests (token, userinfo, keys, discovery) during `action`."""
     before = peer.output
     action()
+    # The OP writes a request's log line once it has answered, and a thread reads it: wait until no new
+    # line has come for a moment (at most 3 s), or the last call of the action may be missing.
     after = peer.output
+    quiet_since = began = time.monotonic()
+    while time.monotonic() - quiet_since < 0.3 and time.monotonic() - began < 3.0:
+        time.sleep(0.05)
+        if len(now := peer.output) != len(after):
+            after, quiet_since = now, time.monotonic()
     if len(before) >= 4000:  # the log keeps its last 5,000 lines: too close to tell what is new
         return []
     markers = ("/token", "/userinfo", "/jwks", "/.well-known/")

@@ -139,7 +139,19 @@ def simplesamlphp(
     )
     log = (root / "php.log").open("wb")
     process = subprocess.Popen(
-        ["php", "-S", f"127.0.0.1:{port}", "-t", str(WWW)],
+        # No opcode cache: a test that rewrites config.php is served the new one at the next request
+        # (cached, a file changed within opcache.revalidate_freq of its last check is not looked at again).
+        [
+            "php",
+            "-d",
+            "opcache.enable=0",
+            "-d",
+            "opcache.enable_cli=0",
+            "-S",
+            f"127.0.0.1:{port}",
+            "-t",
+            str(WWW),
+        ],
         env={"SIMPLESAMLPHP_CONFIG_DIR": str(root), "PATH": "/usr/bin:/bin"},
         stdout=log,
         stderr=subprocess.STDOUT,
