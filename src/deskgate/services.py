@@ -40,6 +40,7 @@ from deskgate.portal.access import RecentGrants
 from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JiraSettings, JsmClients, audit_refusal
 from deskgate.portal.desks import DeskSettings
+from deskgate.portal.preferences import CustomerPreferences
 from deskgate.portal.provisioning import CustomerLinks, CustomerProvisioning
 from deskgate.portal.ratelimit import CustomerLimits
 from deskgate.portal.retention import purge_submissions
@@ -104,6 +105,11 @@ class Services:
     recent_grants: RecentGrants = field(default_factory=RecentGrants)
     owns_http: bool = True
     _parties: dict[str, tuple[str, RelyingParty]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def preferences(self) -> CustomerPreferences:
+        """The customers' preferences (their time zone), cached per process for a few seconds."""
+        return CustomerPreferences(self.db)
 
     @functools.cached_property
     def saml_keys(self) -> SpKeys:

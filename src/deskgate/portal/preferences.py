@@ -1,9 +1,13 @@
 """What a customer chose on their account page: for now their time zone, by which every `<time>` of the
 portal is shown (`static/localtime.js`; without one, the browser's own zone). Kept by IdP and subject,
-like the customer link, and read with one primary-key lookup per page."""
+like the customer link. Every page needs it, so `CustomerPreferences` keeps what it read for a few
+seconds, as `CustomerLinks` does: a change shows at once on the worker that made it, and on the others
+within `CACHE_SECONDS`."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import available_timezones
@@ -11,6 +15,9 @@ from zoneinfo import available_timezones
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.store.models import CustomerPreferenceRow
+
+CACHE_SECONDS = 5.0
+MAX_CACHED = 50_000
 
 
 @cache
@@ -46,3 +53,41 @@ async def set_time_zone(
             session.add(row)
         else:
             row.time_zone, row.updated_at = name, datetime.now(UTC)
+
+
+class CustomerPreferences:
+    """The customers' preferences as a service: `time_zone` cached per process, `stored_time_zone` fresh."""
+
+    def __init__(
+        self,
+        db: async_sessionmaker[AsyncSession],
+        *,
+        ttl: float = CACHE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._ttl = ttl
+        self._monotonic = monotonic
+        self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+
+    async def time_zone(self, idp: str, subject: str) -> str | None:
+        """The zone pages are shown in (None: the browser's), at most `ttl` seconds old."""
+        cached = self._cache.get((idp, subject))
+        if cached is not None and cached[0] > self._monotonic():
+            return cached[1]
+        return await self.stored_time_zone(idp, subject)
+
+    async def stored_time_zone(self, idp: str, subject: str) -> str | None:
+        """The zone as stored now (the account page shows this one)."""
+        zone = await time_zone(self._db, idp, subject)
+        self._remember(idp, subject, zone)
+        return zone
+
+    async def set_time_zone(self, idp: str, subject: str, name: str | None) -> None:
+        await set_time_zone(self._db, idp, subject, name)
+        self._remember(idp, subject, name)
+
+    def _remember(self, idp: str, subject: str, zone: str | None) -> None:
+        if len(self._cache) >= MAX_CACHED:  # one entry per customer seen lately: never more than this
+            self._cache.clear()
+        self._cache[(idp, subject)] = (self._monotonic() + self._ttl, zone)

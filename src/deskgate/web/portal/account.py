@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from deskgate.portal.preferences import set_time_zone, time_zone, time_zones
+from deskgate.portal.preferences import time_zones
 from deskgate.portal.provisioning import ORG_PREFIX
 from deskgate.sessions.store import SessionRecord
 from deskgate.store.models import CustomerLinkRow
@@ -36,7 +36,7 @@ async def account_page(
     request: Request, user: SessionRecord, *, error: str | None = None, status_code: int = 200
 ) -> Response:
     services = web(request).services
-    chosen = await time_zone(services.db, user.idp, user.subject)
+    chosen = await services.preferences.stored_time_zone(user.idp, user.subject)
     request.state.time_zone = chosen
     return render_with_csrf(
         web(request),
@@ -64,7 +64,7 @@ async def save_time_zone(request: Request) -> Response:
     check_csrf(web(request), request, form.get("csrf_token"))
     wanted = str(form.get("time_zone") or "").strip()[:64]
     try:
-        await set_time_zone(web(request).services.db, user.idp, user.subject, wanted or None)
+        await web(request).services.preferences.set_time_zone(user.idp, user.subject, wanted or None)
     except ValueError:
         return await account_page(request, user, error="Choose a time zone from the list.", status_code=400)
     return RedirectResponse("/account?saved=1", 303, headers=NO_STORE)

@@ -23,7 +23,6 @@ from deskgate.jsm import JsmClient, JsmRateLimited, JsmUnavailable
 from deskgate.jsm.models import ServiceDesk
 from deskgate.portal.connection import JsmNotConnected
 from deskgate.portal.page_budget import PageTimeout, page_budget
-from deskgate.portal.preferences import time_zone
 from deskgate.portal.provisioning import CustomerLink
 from deskgate.sessions.store import SessionRecord
 from deskgate.web.context import WebContext, current_user, web
@@ -81,7 +80,7 @@ async def visitor(request: Request, desk_id: str | None = None) -> Visitor:
         raise SignInRequired("portal visit without a session")
     ctx = web(request)
     link = await ctx.services.customers.customer_for(session, desk_id)
-    request.state.time_zone = await time_zone(ctx.services.db, session.idp, session.subject)
+    request.state.time_zone = await ctx.services.preferences.time_zone(session.idp, session.subject)
     return Visitor(session, link, ctx)
 
 
