@@ -45,6 +45,7 @@ from deskgate.portal.provisioning import CustomerLinks, CustomerProvisioning
 from deskgate.portal.ratelimit import CustomerLimits
 from deskgate.portal.retention import purge_submissions
 from deskgate.portal.submissions import Submissions, SubmissionWorker
+from deskgate.security.back_channel import BackChannelClient
 from deskgate.sessions.blocks import SignInBlocks
 from deskgate.sessions.redis_store import RedisSessionStore
 from deskgate.sessions.service import Sessions
@@ -235,7 +236,7 @@ async def build_services(
     box = SecretBox(secret_key_for(settings))
     owns_http = http is None
     if http is None:
-        http = httpx.AsyncClient(
+        http = BackChannelClient(
             timeout=settings.http_timeout_seconds, headers={"User-Agent": USER_AGENT}, follow_redirects=False
         )
     if session_store is None and settings.session_store == "redis":

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from deskgate.errors import DeskgateError
 from deskgate.jsm.files import clean_filename
@@ -31,6 +31,7 @@ from deskgate.jsm.marker import apply_marker, new_marker
 from deskgate.portal.forms import ValidatedRequest
 from deskgate.portal.undelivered import delete_if_cancellable
 from deskgate.store.models import SubmissionFileRow, SubmissionRow
+from deskgate.store.reads import reading
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -222,7 +223,7 @@ class SubmissionOutbox:
         """The customer's writes JSM does not have (yet): pending, sending, or refused; newest first.
         Narrowed to one `kind`, and for comments to the request they go to (`issue_key`)."""
         query = (
-            select(SubmissionRow)
+            select(*SubmissionRow.__table__.columns)
             .where(SubmissionRow.idp == idp, SubmissionRow.subject == subject)
             .where(SubmissionRow.state.in_(("pending", "sending", "failed")))
             .order_by(SubmissionRow.created_at.desc())
@@ -231,12 +232,14 @@ class SubmissionOutbox:
             query = query.where(SubmissionRow.kind == kind)
         if issue_key is not None:
             query = query.where(SubmissionRow.issue_key == issue_key)
-        async with self._sessions() as session:
-            rows = (await session.scalars(query)).all()
-            names = await self._file_names([row.id for row in rows], session)
-            return [_status(row, names.get(row.id, ())) for row in rows]
+        async with reading(self._sessions) as connection:  # a page's read: no transaction needed
+            rows = (await connection.execute(query)).all()
+            names = await self._file_names([row.id for row in rows], connection)
+        return [_status(row, names.get(row.id, ())) for row in rows]
 
-    async def _file_names(self, ids: Sequence[str], session: AsyncSession) -> dict[str, tuple[str, ...]]:
+    async def _file_names(
+        self, ids: Sequence[str], session: AsyncSession | AsyncConnection
+    ) -> dict[str, tuple[str, ...]]:
         if not ids:
             return {}
         query = select(SubmissionFileRow.submission_id, SubmissionFileRow.filename).where(
@@ -289,7 +292,7 @@ class SubmissionOutbox:
             return list((await session.scalars(query.order_by(SubmissionFileRow.id))).all())
 
 
-def _status(row: SubmissionRow, file_names: tuple[str, ...] = ()) -> SubmissionStatus:
+def _status(row: SubmissionRow | Row[Any], file_names: tuple[str, ...] = ()) -> SubmissionStatus:
     return SubmissionStatus(
         id=row.id,
         summary=row.summary,

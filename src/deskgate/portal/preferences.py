@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import available_timezones
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.store.models import CustomerPreferenceRow
+from deskgate.store.reads import read_first
 
 CACHE_SECONDS = 5.0
 MAX_CACHED = 50_000
@@ -33,9 +35,14 @@ def valid_time_zone(name: str) -> bool:
 
 
 async def time_zone(db: async_sessionmaker[AsyncSession], idp: str, subject: str) -> str | None:
-    async with db() as session:
-        row = await session.get(CustomerPreferenceRow, (idp, subject))
-    return row.time_zone if row is not None and row.time_zone and valid_time_zone(row.time_zone) else None
+    row = await read_first(
+        db,
+        select(CustomerPreferenceRow.time_zone).where(
+            CustomerPreferenceRow.idp == idp, CustomerPreferenceRow.subject == subject
+        ),
+    )
+    zone = None if row is None else row.time_zone
+    return zone if zone and valid_time_zone(zone) else None
 
 
 async def set_time_zone(

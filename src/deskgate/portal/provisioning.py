@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,6 +39,7 @@ from deskgate.portal.connection import JsmNotConnected, site_identity
 from deskgate.portal.desks import DeskSettings, portal_target
 from deskgate.sessions.store import SessionRecord
 from deskgate.store.models import CustomerLinkRow
+from deskgate.store.reads import read_first
 
 CACHE_SECONDS = 5.0
 ORG_PREFIX = "org:"  # an organization membership in CustomerLink.desks: "org:<id>:<name as JSM spells it>"
@@ -89,8 +91,12 @@ class CustomerLinks:
         self._cache: dict[tuple[str, str], tuple[float, CustomerLink]] = {}
 
     async def load(self, idp: str, subject: str, site: str) -> CustomerLink | None:
-        async with self._sessions() as db:
-            row = await db.get(CustomerLinkRow, (idp, subject))
+        row = await read_first(
+            self._sessions,
+            select(*CustomerLinkRow.__table__.columns).where(
+                CustomerLinkRow.idp == idp, CustomerLinkRow.subject == subject
+            ),
+        )
         if row is None or row.site != site:
             return None
         link = CustomerLink(
