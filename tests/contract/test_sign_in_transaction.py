@@ -4,9 +4,10 @@ that transaction — so that a block made by another worker refuses the very nex
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -22,7 +23,7 @@ from deskgate.login.pipeline import BLOCKED, LoginContext, LoginPipeline
 from deskgate.sessions.blocks import SignInBlocks
 from deskgate.sessions.service import Sessions
 from deskgate.sessions.store import SqlSessionStore
-from deskgate.store.models import AuditEventRow, SessionRow
+from deskgate.store.models import AuditEventRow, CustomerPreferenceRow, SessionRow
 from tests.contract.test_session_store import migrated
 
 pytestmark = pytest.mark.anyio
@@ -48,6 +49,8 @@ class Worker:
     steps_run: list[str] = field(default_factory=list)
     fail_in_step: bool = False
     now: list[float] = field(default_factory=lambda: [1000.0])
+    write_meanwhile: bool = False  # the step notes the pooled connections out, then writes elsewhere
+    connections_in_step: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.blocks = SignInBlocks(self.db, cache_seconds=CACHE_SECONDS, monotonic=lambda: self.now[0])
@@ -61,6 +64,16 @@ class Worker:
 
     async def _provision(self, ctx: LoginContext) -> None:
         self.steps_run.append(ctx.claims.subject)
+        if self.write_meanwhile:
+            self.connections_in_step.append(self.db.kw["bind"].sync_engine.pool.checkedout())
+            # While provisioning waits on JSM (100 ms a call or more), other sign-ins write: none may
+            # wait for this one's connection or, on SQLite, its write lock.
+            async with asyncio.timeout(2), self.db.begin() as other:
+                other.add(
+                    CustomerPreferenceRow(
+                        idp="corp", subject=f"meanwhile-{ctx.claims.subject}", updated_at=datetime.now(UTC)
+                    )
+                )
         if self.fail_in_step:
             raise Boom("JSM refused the customer")
 
@@ -105,6 +118,20 @@ async def test_the_session_and_its_audit_record_are_committed_together(
     assert found is not None and found.subject == "ada"
     (audited,) = await worker.audit.query(event="login")
     assert (audited.outcome, audited.subject) == ("success", "ada")
+
+
+async def test_the_sign_in_takes_no_connection_while_its_steps_call_jsm(
+    database: async_sessionmaker[AsyncSession],
+) -> None:
+    """Under load (bench/load.py), a sign-in that held its pooled connection through provisioning drained
+    the pools: 43 of 500 customers failed at the callback. The transaction's first statement comes after
+    the steps."""
+    worker = Worker(database, write_meanwhile=True)
+    ctx = await worker.sign_in("ada", "ada@corp.test")
+    assert worker.connections_in_step == [0]
+    assert ctx.session is not None and await _rows(database) == (1, 1)
+    async with database() as session:
+        assert await session.get(CustomerPreferenceRow, ("corp", "meanwhile-ada")) is not None
 
 
 async def test_a_sign_in_that_fails_anywhere_leaves_neither_session_nor_audit_record(
