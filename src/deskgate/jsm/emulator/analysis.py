@@ -22,6 +22,7 @@ boolean operators, reserved characters), dictionary segmentation of Thai and sim
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -30,6 +31,7 @@ MID_NUM_LET = frozenset(".'\u2018\u2019\u2024\ufe52\uff07\uff0e")
 MID_NUM = frozenset(",;\u037e\u0589\u060c\u060d\u066c\u07f8\u2044\ufe10\ufe14\ufe50\ufe54\uff0c\uff1b")
 _WORD = frozenset("LNX")
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+ANALYSED_TEXTS = 4096  # texts whose words are kept (issues' and articles' fields, queries)
 
 
 def _kind(ch: str) -> str:
@@ -63,6 +65,13 @@ def _bridges(mid: str, before: str, after: str | None) -> bool:
 
 def words(text: str) -> list[str]:
     """The lower-cased words of `text`, as Jira's index holds them (see the module's text)."""
+    return list(_words(text))
+
+
+@functools.lru_cache(maxsize=ANALYSED_TEXTS)
+def _words(text: str) -> tuple[str, ...]:
+    # Each search analyses every issue's and article's text again: kept per text, as Jira's index keeps
+    # its terms (under load the analysis was most of the emulator's CPU, which the load test shares).
     kinds = [_kind(ch) for ch in text]
     found: list[str] = []
     current: list[str] = []
@@ -91,7 +100,7 @@ def words(text: str) -> list[str]:
             if kind == "I":
                 found.append(ch)
     flush()
-    return found
+    return tuple(found)
 
 
 def ascii_words(text: str) -> list[str]:

@@ -24,6 +24,7 @@ excerpt is the text around the first match.
 
 from __future__ import annotations
 
+import functools
 import re
 from html.parser import HTMLParser
 
@@ -137,6 +138,7 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+@functools.lru_cache(maxsize=1024)  # an article's text, parsed once per body (searches read every article)
 def page_text(html: str) -> str:
     parser = _Text()
     parser.feed(html)
