@@ -41,12 +41,12 @@ class Settings(BaseSettings):
     )
     database_url: str = Field("sqlite:///var/deskgate.db", description="SQLite file or postgresql:// URL.")
     database_pool_size: int = Field(
-        5,
+        10,
         ge=1,
         le=100,
-        description="PostgreSQL: connections each worker keeps open, and as many more at a peak. Every "
-        "instance's workers times 2 times this must stay below the server's max_connections (100 by default): "
-        "3 instances of 2 workers at 5 open at most 60.",
+        description="PostgreSQL: connections each worker may open, each kept open once made. Instances times "
+        "workers times this must stay below the server's max_connections (100 by default): 3 instances of "
+        "2 workers at 10 open at most 60.",
     )
     admin_idle_minutes: int = Field(30, ge=1, description="An admin session unused this long ends.")
     admin_absolute_hours: int = Field(8, ge=1, description="An admin session ends this long after sign-in.")

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from deskgate.store import db
 from tests.support.databases import PG_ADMIN_DSN, _admin, async_database_url
@@ -105,3 +106,28 @@ async def test_a_connection_idle_past_the_limit_is_pinged_and_replaced_if_it_doe
     replaced = await backend_pid(engine)  # served by a new connection, with no error to the caller
     assert silent == [1]
     assert replaced != first
+
+
+async def test_a_peak_opens_no_more_than_the_pool_and_closes_nothing_after(tmp_path: Path) -> None:
+    """Overflow connections were closed as soon as they came back: every peak opened new connections (the
+    TCP and SSL negotiation, the start-up, every statement prepared again), a large share of the CPU of the
+    500-customer load test. Now a peak waits for one of the pool's connections, which all stay open."""
+    async with async_database_url("postgresql", tmp_path) as url:
+        engine = db.create_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=3)
+        try:
+            seen: set[int] = set()
+
+            async def busy() -> None:
+                async with engine.connect() as connection:
+                    seen.add(int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()))
+                    await asyncio.sleep(0.05)
+
+            await asyncio.gather(*(busy() for _ in range(9)))  # a peak of 9 at once on a pool of 3
+            assert len(seen) == 3
+            pool = engine.sync_engine.pool
+            assert isinstance(pool, QueuePool)
+            assert pool.checkedin() == 3  # all three still open, waiting for the next peak
+            await asyncio.gather(*(busy() for _ in range(9)))
+            assert len(seen) == 3  # and used again: no connection opened anew
+        finally:
+            await engine.dispose()
