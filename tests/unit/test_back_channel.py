@@ -3,7 +3,6 @@ must not go along with the next (httpx's client keeps and sends them by default)
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
@@ -70,43 +69,3 @@ async def test_the_services_call_out_with_it(tmp_path: Path) -> None:
         assert isinstance(services.http, BackChannelClient)
     finally:
         await services.aclose()
-
-
-class CountingServer:
-    """An HTTP/1.1 server on loopback that answers every request after a moment, keeping connections."""
-
-    def __init__(self) -> None:
-        self.accepted = 0
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        try:
-            while await reader.readuntil(b"\r\n\r\n"):
-                await asyncio.sleep(0.05)  # so that the requests of a burst overlap
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-
-@pytest.mark.parametrize(
-    ("client_class", "reopened"), [(BackChannelClient, False), (httpx.AsyncClient, True)]
-)
-async def test_a_burst_keeps_its_connections_for_the_next(
-    client_class: type[httpx.AsyncClient], reopened: bool
-) -> None:
-    counting = CountingServer()
-    server = await asyncio.start_server(counting.handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        async with client_class() as client:
-            for _ in range(2):  # two bursts of 30 at once, as pages call JSM under load
-                answers = await asyncio.gather(*(client.get(f"http://127.0.0.1:{port}/") for _ in range(30)))
-                assert {a.status_code for a in answers} == {200}
-        # httpx's default keeps 20 of them, and closed idle ones while more than 20 were open in all.
-        assert (counting.accepted > 30) is reopened
-    finally:
-        server.close()
-        await server.wait_closed()

@@ -5,15 +5,9 @@ site. One client serves every customer, so a cookie JSM or an IdP set in answer 
 would go along with the next customer's: session state nobody asked for, shared between customers, on a
 service account that can see everything. Nothing Deskgate calls needs a cookie (each call carries its own
 credentials), so this client keeps none. It also skips urllib's cookie parsing, which ran for every answer.
-
-Its connections are all kept for reuse (`LIMITS`): httpcore closes an idle connection whenever its pool
-holds more connections in all than its keep-alive number (20 by default, against 100 connections), so
-under load it closed and reopened connections, each a new TCP and, to JSM Cloud, TLS handshake.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import httpx
 
@@ -25,15 +19,8 @@ class _NoCookies(httpx.Cookies):
         return None
 
 
-LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-
-
 class BackChannelClient(httpx.AsyncClient):
     """`httpx.AsyncClient` whose cookie jar is always empty: each request carries only its own headers."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("limits", LIMITS)
-        super().__init__(**kwargs)
 
     @property
     def cookies(self) -> httpx.Cookies:
