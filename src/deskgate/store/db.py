@@ -41,7 +41,8 @@ def create_engine(url: str, *, transactional_ddl: bool = False, pool_size: int =
 
     No overflow beyond the pool: SQLAlchemy closes an overflow connection as soon as it comes back, so
     under load every peak opened and closed connections again (the TCP and SSL negotiation, the start-up,
-    and every statement prepared anew on the new connection): 500 customers' worth of CPU spent on it.
+    and every statement prepared anew on the new connection), a large share of the CPU of the
+    500-customer load test (bench/README.md, "No overflow connections").
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
