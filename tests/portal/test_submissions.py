@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from deskgate.audit import AuditFilter, AuditLog
@@ -116,6 +116,28 @@ async def test_a_healthy_jsm_gets_the_request_once_with_its_files(rig: Rig) -> N
     assert await outbox.pending_for("oidc", "alice-subject") == []
     async with sessionmaker(rig.engines[0])() as session:
         assert (await session.scalars(select(SubmissionFileRow))).all() == []  # files gone once delivered
+
+
+async def test_a_healthy_write_without_files_costs_six_single_statements(rig: Rig) -> None:
+    """Storing, claiming (a read and a compare-and-set), renewing before the JSM call, finishing (the key
+    and done in one write) and reading the status: one statement each, none inside a transaction of
+    several (it was nine transactions, some of several statements)."""
+    outbox = rig.outbox()
+    validated = await request(rig, "Counted")
+    statements: list[str] = []
+
+    def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.split(None, 1)[0])
+
+    event.listen(rig.engines[-1].sync_engine, "before_cursor_execute", counted)
+    submission = await outbox.submit(rig.alice, "1", "1", validated, [], max_file_bytes=1000)
+    status = await outbox.attempt(submission)
+    assert status is not None and status.state == "done" and status.issue_key
+    comment = await outbox.submit_comment(rig.alice, status.issue_key, "1", "hi", "hi", max_file_bytes=1000)
+    commented = await outbox.attempt(comment)
+    assert commented is not None and commented.state == "done"
+    one_write = ["INSERT", "SELECT", "UPDATE", "UPDATE", "UPDATE", "SELECT"]
+    assert statements == one_write + one_write
 
 
 @pytest.mark.parametrize(

@@ -28,10 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, exists, select, update
 
 from deskgate.portal.outbox import LIVE_STATES, SubmissionOutbox
 from deskgate.store.models import SubmissionFileRow, SubmissionRow
+from deskgate.store.reads import read_first
+from deskgate.store.writes import write_one
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class Claim:
     was_unclear: bool  # an earlier try may have reached JSM (it failed unclearly, or its worker died)
     unclear_at: datetime | None  # when that unclear try ended (nothing found is trusted `late_commit` after)
     first_attempt_at: datetime  # an earlier attempt's effect was made after this (minus clock skew)
+    has_files: bool = True  # whether it was stored with files (they stay until it is done)
 
 
 class ClaimingOutbox(SubmissionOutbox):
@@ -52,50 +55,58 @@ class ClaimingOutbox(SubmissionOutbox):
     heartbeat_seconds: float = 5.0
 
     async def _claim(self, submission_id: str) -> Claim | None:
-        """Take the submission for one lease if it is due and nobody else holds it."""
+        """Take the submission for one lease if it is due and nobody else holds it.
+
+        A read, then the compare-and-set: each one statement, atomic on its own, so neither needs a
+        transaction around it. Whatever changed the row between them changed `attempts` (a claim), its
+        state or its due time (the holder's outcome or renewal), or deleted it (a cancel): the update
+        then matches nothing, and the claim is not taken."""
         now = self._clock()
-        async with self._sessions() as session, session.begin():
-            row = await session.get(SubmissionRow, submission_id)
-            if row is None or row.state not in LIVE_STATES or row.next_attempt_at > now:
-                return None
-            seen, taken_over = row.attempts, row.state == "sending"
-            first = row.first_attempt_at or now
-            values: dict[str, Any] = {
-                "state": "sending",
-                "attempts": seen + 1,
-                "next_attempt_at": now + timedelta(seconds=self.lease_seconds),
-                "first_attempt_at": first,
-                "updated_at": now,
-            }
-            if taken_over:  # its worker died holding it: what it sent may have been carried out
-                values.update(outcome_unknown=True, unclear_at=now)
-            taken = await session.execute(
-                update(SubmissionRow)
-                .where(SubmissionRow.id == submission_id, SubmissionRow.attempts == seen)
-                .where(SubmissionRow.state.in_(LIVE_STATES))
-                .where(SubmissionRow.next_attempt_at <= now)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                return None
+        has_files = exists().where(SubmissionFileRow.submission_id == SubmissionRow.id)
+        query = select(*SubmissionRow.__table__.columns, has_files.label("has_files"))
+        found = await read_first(self._sessions, query.where(SubmissionRow.id == submission_id))
+        if found is None or found.state not in LIVE_STATES or found.next_attempt_at > now:
+            return None
+        seen, taken_over = found.attempts, found.state == "sending"
+        first = found.first_attempt_at or now
+        values: dict[str, Any] = {
+            "state": "sending",
+            "attempts": seen + 1,
+            "next_attempt_at": now + timedelta(seconds=self.lease_seconds),
+            "first_attempt_at": first,
+            "updated_at": now,
+        }
+        if taken_over:  # its worker died holding it: what it sent may have been carried out
+            values.update(outcome_unknown=True, unclear_at=now)
+        taken = await write_one(
+            self._sessions,
+            update(SubmissionRow)
+            .where(SubmissionRow.id == submission_id, SubmissionRow.attempts == seen)
+            .where(SubmissionRow.state.in_(LIVE_STATES))
+            .where(SubmissionRow.next_attempt_at <= now)
+            .values(**values),
+        )
+        if taken.rowcount != 1:
+            return None
+        row = SubmissionRow(
+            **{column.key: found._mapping[column.key] for column in SubmissionRow.__table__.columns}
+        )
         if taken_over:
             log.warning("submission %s: taken over from a worker that stopped renewing its lease", row.id)
         unclear = taken_over or row.outcome_unknown
-        return Claim(row, seen + 1, unclear, now if taken_over else row.unclear_at, first)
+        return Claim(row, seen + 1, unclear, now if taken_over else row.unclear_at, first, found.has_files)
 
     async def _save(self, claim: Claim, **values: Any) -> bool:
         """Write the claimant's outcome; False (and nothing written) if its lease was taken over."""
         values["updated_at"] = self._clock()
-        async with self._sessions() as session, session.begin():
-            done = await session.execute(
-                update(SubmissionRow)
-                .where(SubmissionRow.id == claim.row.id, SubmissionRow.state == "sending")
-                .where(SubmissionRow.attempts == claim.attempts)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        done = await write_one(
+            self._sessions,
+            update(SubmissionRow)
+            .where(SubmissionRow.id == claim.row.id, SubmissionRow.state == "sending")
+            .where(SubmissionRow.attempts == claim.attempts)
+            .values(**values),
+        )
+        if done.rowcount != 1:
             log.warning("submission %s: lease lost before saving %s", claim.row.id, sorted(values))
             return False
         return True
@@ -108,9 +119,10 @@ class ClaimingOutbox(SubmissionOutbox):
         """Mark it done (JSM has it: no longer unclear); its files are in JSM now, so they go at once."""
         if not await self._save(claim, state="done", last_error=note, outcome_unknown=False, **values):
             return False
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                delete(SubmissionFileRow).where(SubmissionFileRow.submission_id == claim.row.id)
+        if claim.has_files:
+            await write_one(
+                self._sessions,
+                delete(SubmissionFileRow).where(SubmissionFileRow.submission_id == claim.row.id),
             )
         return True
 

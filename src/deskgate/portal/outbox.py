@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from deskgate.errors import DeskgateError
@@ -31,7 +31,8 @@ from deskgate.jsm.marker import apply_marker, new_marker
 from deskgate.portal.forms import ValidatedRequest
 from deskgate.portal.undelivered import delete_if_cancellable
 from deskgate.store.models import SubmissionFileRow, SubmissionRow
-from deskgate.store.reads import reading
+from deskgate.store.reads import engine_of, read_first, reading
+from deskgate.store.writes import write_one
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -175,47 +176,51 @@ class SubmissionOutbox:
                 )
         now = self._clock()
         submission_id = uuid.uuid4().hex
-        async with self._sessions() as session, session.begin():
-            session.add(
-                SubmissionRow(
-                    id=submission_id,
-                    kind=kind,
-                    marker=marker,
-                    idp=submitter.idp,
-                    subject=submitter.subject,
-                    jsm_user_id=submitter.jsm_user_id,
-                    desk_id=desk_id,
-                    request_type_id=request_type_id,
-                    summary=summary,
-                    field_values=values,
-                    state="pending",
-                    attempts=0,
-                    issue_key=issue_key,
-                    outcome_unknown=False,
-                    next_attempt_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            await session.flush()  # the parent row first: the files refer to it
-            session.add_all(
-                SubmissionFileRow(
-                    submission_id=submission_id,
-                    filename=clean_filename(f.filename),
-                    content_type=_clean_content_type(f.content_type),
-                    size=len(f.content),
-                    content=f.content,
-                )
-                for f in files
+        row = insert(SubmissionRow).values(
+            id=submission_id,
+            kind=kind,
+            marker=marker,
+            idp=submitter.idp,
+            subject=submitter.subject,
+            jsm_user_id=submitter.jsm_user_id,
+            desk_id=desk_id,
+            request_type_id=request_type_id,
+            summary=summary,
+            field_values=values,
+            state="pending",
+            attempts=0,
+            issue_key=issue_key,
+            outcome_unknown=False,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        if not files:  # one statement: atomic without a transaction around it
+            await write_one(self._sessions, row)
+            return submission_id
+        async with engine_of(self._sessions).begin() as connection:  # the row and its files, or nothing
+            await connection.execute(row)
+            await connection.execute(
+                insert(SubmissionFileRow),
+                [
+                    {
+                        "submission_id": submission_id,
+                        "filename": clean_filename(f.filename),
+                        "content_type": _clean_content_type(f.content_type),
+                        "size": len(f.content),
+                        "content": f.content,
+                    }
+                    for f in files
+                ],
             )
         return submission_id
 
     # --- reading ---------------------------------------------------------------------------------------
 
     async def status(self, submission_id: str) -> SubmissionStatus | None:
-        async with self._sessions() as session:
-            row = await session.get(SubmissionRow, submission_id)
-            return None if row is None else _status(row)
+        query = select(*SubmissionRow.__table__.columns).where(SubmissionRow.id == submission_id)
+        row = await read_first(self._sessions, query)
+        return None if row is None else _status(row)
 
     async def pending_for(
         self, idp: str, subject: str, *, kind: str | None = None, issue_key: str | None = None
@@ -286,10 +291,12 @@ class SubmissionOutbox:
         async with self._sessions() as session:
             return list((await session.scalars(query)).all())
 
-    async def _files(self, submission_id: str) -> list[SubmissionFileRow]:
-        async with self._sessions() as session:
-            query = select(SubmissionFileRow).where(SubmissionFileRow.submission_id == submission_id)
-            return list((await session.scalars(query.order_by(SubmissionFileRow.id))).all())
+    async def _files(self, submission_id: str) -> list[Row[Any]]:
+        """The stored files (filename, content_type, size, content), in the order they were given."""
+        query = select(*SubmissionFileRow.__table__.columns)
+        query = query.where(SubmissionFileRow.submission_id == submission_id).order_by(SubmissionFileRow.id)
+        async with reading(self._sessions) as connection:
+            return list((await connection.execute(query)).all())
 
 
 def _status(row: SubmissionRow | Row[Any], file_names: tuple[str, ...] = ()) -> SubmissionStatus:

@@ -50,6 +50,7 @@ from deskgate.portal.outbox import (
     utc_now,
 )
 from deskgate.store.models import SubmissionRow
+from deskgate.store.reads import reading
 
 __all__ = [
     "AttachmentTooLarge",
@@ -106,7 +107,12 @@ class Submissions(ClaimingOutbox):
                 return
             if key is None:
                 key = await self._create(claim)
-                if key is None or not await self._save(claim, issue_key=key, outcome_unknown=False):
+                if key is None:
+                    return
+                if not claim.has_files:  # nothing to attach: the key and done are one write
+                    await self._finish(claim, None, issue_key=key)
+                    return
+                if not await self._save(claim, issue_key=key, outcome_unknown=False):
                     return
             await self._attach(claim, key)
         except (JsmBadRequest, JsmNotFound) as refused:
@@ -169,7 +175,7 @@ class Submissions(ClaimingOutbox):
         return created.issue_key
 
     async def _attach(self, claim: Claim, key: str) -> None:
-        files = await self._files(claim.row.id)
+        files = await self._files(claim.row.id) if claim.has_files else []
         if not files:
             return
         if claim.row.issue_key is not None and claim.was_unclear:
@@ -188,7 +194,7 @@ class Submissions(ClaimingOutbox):
         """Post the comment (with its files) to the request it was authorized for, exactly once."""
         row = claim.row
         key, body = str(row.issue_key), str(row.field_values.get("body") or "")
-        files = await self._files(row.id)
+        files = await self._files(row.id) if claim.has_files else []
         if claim.was_unclear:
             taken = await self._taken(row)
             since = self._since(claim)
@@ -234,8 +240,8 @@ class Submissions(ClaimingOutbox):
         query = query.where(SubmissionRow.jsm_user_id == row.jsm_user_id, column.is_not(None))
         if row.kind == "comment":
             query = query.where(SubmissionRow.issue_key == row.issue_key)
-        async with self._sessions() as session:
-            return {str(value) for value in (await session.scalars(query)).all()}
+        async with reading(self._sessions) as connection:
+            return {str(value) for value in (await connection.scalars(query)).all()}
 
     async def _reschedule(self, claim: Claim, failure: JsmError) -> None:
         wait = self.policy.delay(claim.attempts)

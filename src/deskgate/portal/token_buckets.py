@@ -10,7 +10,9 @@ SQLite since 3.35): the database computes the refill and the take itself from th
 tokens get exactly eight — a count read first and written later (the old design) let all thirty in.
 The arithmetic is plain CASE over epoch-second floats, so one statement serves both databases.
 
-Several buckets taken together (a comment and its files) are taken in one transaction, in a fixed
+One bucket alone (a comment without files) is that one statement, outside any transaction on
+PostgreSQL (`deskgate.store.writes`). Several buckets taken together (a comment and its files) are taken
+in one transaction, in a fixed
 order: if one refuses, the transaction rolls back and none is spent; the fixed order means two requests
 can never hold each other's rows (no deadlock on PostgreSQL).
 """
@@ -20,14 +22,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, case, delete, literal, select
+from sqlalchemy import ColumnElement, Executable, case, delete, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.types import Float
 
 from deskgate.store.models import TokenBucketRow as Row
+from deskgate.store.reads import engine_of, read_first
+from deskgate.store.writes import write_one
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,34 @@ def _refilled(want: Want, now: ColumnElement[float]) -> ColumnElement[float]:
     return case((grown > want.capacity, literal(float(want.capacity), Float)), else_=grown)
 
 
+def _take(want: Want, at: ColumnElement[float], *, postgres: bool) -> Executable:
+    """Take `want` from its bucket (made full first if new); RETURNING a row only if there were enough."""
+    insert = postgresql.insert if postgres else sqlite.insert
+    refilled = _refilled(want, at)
+    first = insert(Row).values(key=want.key, tokens=float(want.capacity - want.cost), updated_at=at)
+    return first.on_conflict_do_update(
+        index_elements=[Row.key],
+        # Never backwards: a request whose clock reading is older than the row's (it waited for the lock,
+        # or another instance's clock is behind) must not let the next one refill again the time already
+        # refilled.
+        set_={
+            "tokens": refilled - want.cost,
+            "updated_at": case((at > Row.updated_at, at), else_=Row.updated_at),
+        },
+        where=refilled >= want.cost,
+    ).returning(Row.tokens)
+
+
+def _left(want: Want, at: ColumnElement[float]) -> Executable:
+    """What the bucket holds at `at`, refilled."""
+    return select(_refilled(want, at)).where(Row.key == want.key)
+
+
+def _refusal(want: Want, left: Any) -> Refusal:
+    tokens = float(left[0] if left is not None and left[0] is not None else 0.0)
+    return Refusal(want, retry_after=max(0.0, (want.cost - tokens) / want.rate))
+
+
 class SqlTokenBuckets:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -87,31 +119,20 @@ class SqlTokenBuckets:
                 return Refusal(want, retry_after=want.window_seconds)
         ordered = sorted(wants, key=lambda w: w.key)
         at = literal(now, Float)
+        postgres = engine_of(self._sessions).dialect.name == "postgresql"
+        if len(ordered) == 1:  # one statement, atomic alone: no transaction around it
+            (want,) = ordered
+            if (await write_one(self._sessions, _take(want, at, postgres=postgres))).rows:
+                return None
+            return _refusal(want, await read_first(self._sessions, _left(want, at)))
         async with self._sessions() as db:  # begins at the first statement; commits only if all were met
-            postgres = db.get_bind().dialect.name == "postgresql"
-            insert = postgresql.insert if postgres else sqlite.insert
             for want in ordered:
-                refilled = _refilled(want, at)
-                first = insert(Row).values(
-                    key=want.key, tokens=float(want.capacity - want.cost), updated_at=now
-                )
-                stmt = first.on_conflict_do_update(
-                    index_elements=[Row.key],
-                    # Never backwards: a request whose clock reading is older than the row's (it waited
-                    # for the lock, or another instance's clock is behind) must not let the next one refill
-                    # again the time already refilled.
-                    set_={
-                        "tokens": refilled - want.cost,
-                        "updated_at": case((at > Row.updated_at, at), else_=Row.updated_at),
-                    },
-                    where=refilled >= want.cost,
-                ).returning(Row.tokens)
-                if (await db.execute(stmt)).scalar() is not None:
+                if (await db.execute(_take(want, at, postgres=postgres))).first() is not None:
                     continue
                 # Refused: read what is left while the row is still ours, then undo the takes before it.
-                left = float(await db.scalar(select(refilled).where(Row.key == want.key)) or 0.0)
+                left = (await db.execute(_left(want, at))).first()
                 await db.rollback()
-                return Refusal(want, retry_after=max(0.0, (want.cost - left) / want.rate))
+                return _refusal(want, left)
             await db.commit()
         return None
 

@@ -34,7 +34,7 @@ def reader(engine: AsyncEngine) -> AsyncEngine:
     return found
 
 
-def _engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
     bind = sessions.kw.get("bind")
     if not isinstance(bind, AsyncEngine):
         raise TypeError("reads need a sessionmaker bound to an AsyncEngine")
@@ -43,12 +43,12 @@ def _engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
 
 async def read_first(sessions: async_sessionmaker[AsyncSession], statement: Executable) -> Row[Any] | None:
     """The first row `statement` gives, or None."""
-    async with reader(_engine_of(sessions)).connect() as connection:
+    async with reader(engine_of(sessions)).connect() as connection:
         return (await connection.execute(statement)).first()
 
 
 @contextlib.asynccontextmanager
 async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncConnection]:
     """A connection for a few reads in turn (each its own snapshot on PostgreSQL)."""
-    async with reader(_engine_of(sessions)).connect() as connection:
+    async with reader(engine_of(sessions)).connect() as connection:
         yield connection
