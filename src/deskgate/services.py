@@ -45,7 +45,7 @@ from deskgate.portal.provisioning import CustomerLinks, CustomerProvisioning
 from deskgate.portal.ratelimit import CustomerLimits
 from deskgate.portal.retention import purge_submissions
 from deskgate.portal.submissions import Submissions, SubmissionWorker
-from deskgate.security.back_channel import BackChannelClient
+from deskgate.security.back_channel import back_channel_client
 from deskgate.sessions.blocks import SignInBlocks
 from deskgate.sessions.redis_store import RedisSessionStore
 from deskgate.sessions.service import Sessions
@@ -236,9 +236,7 @@ async def build_services(
     box = SecretBox(secret_key_for(settings))
     owns_http = http is None
     if http is None:
-        http = BackChannelClient(
-            timeout=settings.http_timeout_seconds, headers={"User-Agent": USER_AGENT}, follow_redirects=False
-        )
+        http = back_channel_client(timeout=settings.http_timeout_seconds, headers={"User-Agent": USER_AGENT})
     if session_store is None and settings.session_store == "redis":
         if settings.redis_url is None:  # load_settings refuses this already; Settings built by hand may not
             raise ConfigError(["redis_url: required when session_store is redis"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deskgate.security.back_channel import BackChannelClient
+from deskgate.security.back_channel import AiohttpTransport, BackChannelClient
 from deskgate.services import build_services
 from deskgate.settings import Settings
 from tests.support.databases import migrated
@@ -58,7 +58,11 @@ async def test_nothing_can_put_a_cookie_in_it() -> None:
     assert seen[0].headers.get("cookie") is None
 
 
-async def test_the_services_call_out_with_it(tmp_path: Path) -> None:
+async def test_the_services_call_out_with_it_on_aiohttp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
     url = f"sqlite:///{tmp_path / 'deskgate.db'}"
     async with migrated(url):
         pass
@@ -67,5 +71,6 @@ async def test_the_services_call_out_with_it(tmp_path: Path) -> None:
     )
     try:
         assert isinstance(services.http, BackChannelClient)
+        assert isinstance(services.http._transport, AiohttpTransport)
     finally:
         await services.aclose()
