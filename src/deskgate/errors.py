@@ -63,6 +63,7 @@ class LoginError(DeskgateError):
     def __init__(self, check: str, detail: str = "", *, user_message: str | None = None) -> None:
         super().__init__(f"{check}: {detail}" if detail else check, user_message=user_message)
         self.check = check
+        self.reason = detail
 
 
 class IdpReturnedError(LoginError):
@@ -105,6 +106,17 @@ class LogoutTokenRejected(DeskgateError):
     def __init__(self, check: str, detail: str = "") -> None:
         super().__init__(f"{check}: {detail}" if detail else check)
         self.check = check
+        self.reason = detail
+
+
+def audit_detail(exc: DeskgateError) -> str:
+    """What the audit log says of a refused or failed sign-in or logout, each name once: `rule=…: why`
+    for a filter's refusal, `check=…: why` for a check that failed (`detail` repeats the check's name)."""
+    if isinstance(exc, LoginDenied):
+        return f"rule={exc.rule}: {exc.reason}"
+    check = getattr(exc, "check", None) or type(exc).__name__
+    reason = getattr(exc, "reason", exc.detail)
+    return f"check={check}: {reason}" if reason else f"check={check}"
 
 
 class NotFound(DeskgateError):

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from deskgate.audit import AuditEvent
-from deskgate.errors import DeskgateError, LoginDenied
+from deskgate.errors import DeskgateError, LoginDenied, audit_detail
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.admin_access import admin_subject, admit
@@ -59,7 +59,6 @@ async def saml_failed(request: Request, idp: str, exc: DeskgateError) -> Respons
     callback audits its own), then `failed`'s page."""
     ctx = web(request)
     refused = isinstance(exc, LoginDenied)
-    check = exc.rule if isinstance(exc, LoginDenied) else getattr(exc, "check", type(exc).__name__)
     await ctx.services.audit.record(
         AuditEvent(
             event="admin.login",
@@ -68,7 +67,7 @@ async def saml_failed(request: Request, idp: str, exc: DeskgateError) -> Respons
             subject=getattr(exc, "subject", None),
             client_ip=ctx.client_ip(request),
             error_id=error_id_of(exc, request),
-            detail=f"check={check}: {exc.detail}",
+            detail=audit_detail(exc),
         )
     )
     return failed(request, exc)

@@ -17,6 +17,7 @@ from deskgate.errors import (
     LoginError,
     LoginStateError,
     NotFound,
+    audit_detail,
 )
 from deskgate.identity.provider import ProviderConfig
 from deskgate.login.page import LoginPageSettings, email_domain
@@ -236,10 +237,7 @@ async def _audit_failed_login(request: Request, pending: PendingLogin | None, ex
     refused = isinstance(exc, LoginDenied)
     purpose = pending.purpose if pending is not None else "login"
     event = {"test": "login.test", "admin": "admin.login"}.get(purpose, "login")
-    if isinstance(exc, LoginDenied):
-        detail = f"rule={exc.rule}: {exc.reason}"
-    else:
-        detail = f"check={getattr(exc, 'check', type(exc).__name__)}: {exc.detail}"
+    detail = audit_detail(exc)
     await ctx.services.audit.record(
         AuditEvent(
             event=event,

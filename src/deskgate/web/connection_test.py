@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from deskgate.audit import AuditEvent
-from deskgate.errors import DeskgateError, LoginDenied
+from deskgate.errors import DeskgateError, LoginDenied, audit_detail
 from deskgate.identity.claims import Claims
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.oidc.probe import Check
@@ -90,7 +90,6 @@ async def saml_failed(request: Request, idp: str, exc: DeskgateError) -> Respons
     """A refused SAML test sign-in: audited as a failed test (never as a customer's), then shown."""
     ctx = web(request)
     refused = isinstance(exc, LoginDenied)
-    check = exc.rule if isinstance(exc, LoginDenied) else getattr(exc, "check", type(exc).__name__)
     await ctx.services.audit.record(
         AuditEvent(
             event="login.test",
@@ -98,7 +97,7 @@ async def saml_failed(request: Request, idp: str, exc: DeskgateError) -> Respons
             idp=idp,
             client_ip=ctx.client_ip(request),
             error_id=error_id_of(exc, request),
-            detail=f"check={check}: {exc.detail}",
+            detail=audit_detail(exc),
         )
     )
     return await failed(request, idp, exc)

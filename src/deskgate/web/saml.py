@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from deskgate.audit import AuditEvent
-from deskgate.errors import DeskgateError, LoginDenied, LoginError, LoginStateError, NotFound
+from deskgate.errors import DeskgateError, LoginDenied, LoginError, LoginStateError, NotFound, audit_detail
 from deskgate.identity.oidc.client import LoginResult
 from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.saml import authn, metadata
@@ -168,10 +168,7 @@ def _answers_no_request(encoded: str) -> bool:
 
 async def _audit_failure(request: Request, idp: str, exc: DeskgateError, *, idp_initiated: bool) -> None:
     ctx = web(request)
-    if isinstance(exc, LoginDenied):
-        outcome, detail = "refused", f"rule={exc.rule}: {exc.reason}"
-    else:
-        outcome, detail = "failure", f"check={getattr(exc, 'check', type(exc).__name__)}: {exc.detail}"
+    outcome, detail = ("refused" if isinstance(exc, LoginDenied) else "failure"), audit_detail(exc)
     if idp_initiated:
         detail = f"idp_initiated: {detail}"
     await ctx.services.audit.record(

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from deskgate.audit import AuditEvent
 from deskgate.crypto import digest
-from deskgate.errors import DeskgateError, LoginStateError, NotFound
+from deskgate.errors import DeskgateError, LoginStateError, NotFound, audit_detail
 from deskgate.identity.provider import ProviderConfig
 from deskgate.identity.saml import bindings
 from deskgate.identity.saml.authn import new_id
@@ -139,7 +139,7 @@ async def slo(request: Request) -> Response:
             return await _idp_logout(request, config, sp, root, relay_state, skew)
         return await _logout_answered(request, config, sp, root, relay_state, skew)
     except SamlRejected as exc:
-        await _audit(request, kind, name, "failure", detail=f"check={exc.check}: {exc.detail}", exc=exc)
+        await _audit(request, kind, name, "failure", detail=audit_detail(exc), exc=exc)
         raise
 
 
@@ -167,9 +167,7 @@ async def _idp_logout(
             raise SamlRejected("replay", "this LogoutRequest was already used") from None
     except SamlRejected as exc:
         # Signed by the IdP, but not acceptable: nothing ends, and the IdP is told why (Requester).
-        await _audit(
-            request, "SAMLRequest", config.name, "failure", detail=f"check={exc.check}: {exc.detail}", exc=exc
-        )
+        await _audit(request, "SAMLRequest", config.name, "failure", detail=audit_detail(exc), exc=exc)
         return await _answer(request, sp, settings, root.get("ID"), REQUESTER, relay_state, exc.check)
     if settings.subject_attribute and not order.session_indexes:
         # Sessions are named by an attribute, not by this NameID: only a SessionIndex can find them.
