@@ -6,7 +6,6 @@ implementation of anything.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import logging
@@ -188,13 +187,13 @@ class Services:
         if ended:
             log.info("housekeeping: %d expired session(s) removed", ended)
 
-    async def housekeeping_forever(self, interval: float = HOUSEKEEPING_INTERVAL) -> None:
-        while True:
-            try:
-                await self.housekeeping()
-            except Exception:  # a database blip must not end the loop for good
-                log.exception("housekeeping failed; trying again in %s s", interval)
-            await asyncio.sleep(interval)
+    async def housekeeping_round(self, interval: float = HOUSEKEEPING_INTERVAL) -> float:
+        """One round of the background loop (`deskgate.background`); the wait before the next."""
+        try:
+            await self.housekeeping()
+        except Exception:  # a database blip must not end the loop for good
+            log.exception("housekeeping failed; trying again in %s s", interval)
+        return interval
 
     async def deliver_submissions(self) -> int:
         """One round of the outbox worker: deliver what is due to JSM (0 when JSM is not connected)."""
@@ -207,17 +206,16 @@ class Services:
         outbox = Submissions(self.db, await self.jsm_client(), project_key_for=project_key_for)
         return await SubmissionWorker(outbox).run_due_once()
 
-    async def deliver_submissions_forever(self, interval: float = SUBMISSION_POLL_INTERVAL) -> None:
-        """Requests stored while JSM was away reach it without anyone asking again (every worker runs one:
-        claims in the outbox make sure each submission is delivered by one of them)."""
-        while True:
-            try:
-                busy = await self.deliver_submissions()
-            except Exception:  # JSM or the database away for a moment: the loop outlives it
-                log.exception("submission delivery round failed; trying again in %s s", interval)
-                busy = 0
-            if not busy:
-                await asyncio.sleep(interval)
+    async def delivery_round(self, interval: float = SUBMISSION_POLL_INTERVAL) -> float:
+        """Requests stored while JSM was away reach it without anyone asking again (every worker runs this
+        loop: claims in the outbox make sure each submission is delivered by one of them); the wait before
+        the next round, none while there is more to deliver."""
+        try:
+            busy = await self.deliver_submissions()
+        except Exception:  # JSM or the database away for a moment: the loop outlives it
+            log.exception("submission delivery round failed; trying again in %s s", interval)
+            busy = 0
+        return 0.0 if busy else interval
 
     async def aclose(self) -> None:
         await self.login_page.aclose()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
+from deskgate.background import Background
 from deskgate.identity.saml import metadata_source
 from deskgate.observability import multiprocess
 from deskgate.services import Services, build_services, secret_key_for
@@ -79,21 +80,18 @@ def create_app(
             trusted_proxies=trusted_networks(settings),
         )
         await services.admin_setup.announce(settings.base_url)  # first start: the link to the first admin
-        background = [
-            asyncio.create_task(services.housekeeping_forever()),
-            asyncio.create_task(services.deliver_submissions_forever()),
-            asyncio.create_task(
-                metadata_source.refresh_forever(services.providers, services.http, services.audit)
-            ),
-        ]
+        background = Background()
+        background.start(services.housekeeping_round)
+        background.start(services.delivery_round)
+        background.start(
+            functools.partial(
+                metadata_source.refresh_round, services.providers, services.http, services.audit
+            )
+        )
         try:
             yield
         finally:
-            for task in background:
-                task.cancel()
-            for task in background:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await background.stop()  # each loop ends its round first: nothing half-done is abandoned
             await services.aclose()
             multiprocess.worker_stopping()
 

@@ -3,7 +3,7 @@
 Three sources, one result (`SamlIdpSettings`):
 
 * a metadata URL: fetched with a size cap and short timeouts, optionally verified against a pinned
-  certificate, and read again on a schedule (`refresh_due`, run by `refresh_forever` in every worker);
+  certificate, and read again on a schedule (`refresh_due`, run by `refresh_round` in every worker);
 * metadata XML the admin uploads (`from_metadata` without a URL);
 * the entity id, SSO URL and certificates typed by hand (`SamlIdpSettings` itself).
 
@@ -16,7 +16,6 @@ since from then on other keys are trusted to vouch for customers.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -190,13 +189,13 @@ async def refresh_due(
     return done
 
 
-async def refresh_forever(
+async def refresh_round(
     providers: ProviderRegistry, http: httpx.AsyncClient, audit: AuditLog, interval: float = LOOP_INTERVAL
-) -> None:
-    """The background loop every worker runs; an IdP already read by another worker is not due."""
-    while True:
-        try:
-            await refresh_due(providers, http, audit)
-        except Exception:  # the database away for a moment: the loop outlives it
-            log.exception("SAML metadata refresh round failed; trying again in %s s", interval)
-        await asyncio.sleep(interval)
+) -> float:
+    """A round of the background loop every worker runs (`deskgate.background`); an IdP already read by
+    another worker is not due. The wait before the next round."""
+    try:
+        await refresh_due(providers, http, audit)
+    except Exception:  # the database away for a moment: the loop outlives it
+        log.exception("SAML metadata refresh round failed; trying again in %s s", interval)
+    return interval
