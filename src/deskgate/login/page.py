@@ -31,6 +31,7 @@ from deskgate.store.models import LoginPageRow
 from deskgate.validation import plain_message
 
 CACHE_SECONDS = 5.0
+CLOSE_GRACE_SECONDS = 5.0  # `aclose` waits this long for a refresh in progress
 _ROW_ID = 1
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _DOMAIN = re.compile(rf"(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})")
@@ -302,7 +303,11 @@ class LoginPageStore:
         return settings
 
     async def aclose(self) -> None:
-        if self._refreshing is not None:
-            self._refreshing.cancel()
+        """Let a refresh in progress end (one short read) rather than cancel it half-way, which would leave
+        its database connection mid-statement; a hung one is cancelled after `CLOSE_GRACE_SECONDS`."""
+        refreshing = self._refreshing
+        if refreshing is not None:
+            await asyncio.wait({refreshing}, timeout=CLOSE_GRACE_SECONDS)
+            refreshing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._refreshing
+                await refreshing
