@@ -9,16 +9,16 @@ call carries its own credentials), so this client keeps none. It also skips urll
 which ran for every answer.
 
 **aiohttp underneath.** httpx's own transport (httpcore, with the pure-Python h11 parser) cost about
-twice the CPU per call of aiohttp's, whose parser is C (bench/README.md, "The back channel on aiohttp"):
-a quarter of a busy worker went to it. `AiohttpTransport` sends httpx's requests with aiohttp and hands
-back httpx responses, so everything above it (the JSM transport, Authlib's calls, the timeouts) is
-unchanged. What it must keep exactly is the meaning of httpx's errors, on which exactly-once delivery
-rests (`deskgate.jsm.transport`): `ConnectError`, `ConnectTimeout` and `PoolTimeout` say the request
-never left, every other failure that it may have reached the server. So only aiohttp's failures to
-connect map to the former; a connection dropped after the request was written, a timeout while reading,
-and anything not known map to the latter (`_mapped`). The third-party adapter `httpx-aiohttp` maps any
-`ClientConnectionError` (a dropped connection included) to `ConnectTimeout`, which would have a write
-that JSM carried out sent again: hence this one.
+twice the CPU per call of aiohttp's, whose parser is C (bench/README.md, "Fewer statements per write,
+and the back channel on aiohttp"): a quarter of a busy worker went to it. `AiohttpTransport` sends
+httpx's requests with aiohttp and hands back httpx responses, so everything above it (the JSM transport,
+the OpenID Connect client, the timeouts) is unchanged. What it must keep exactly is the meaning of
+httpx's errors, on which exactly-once delivery rests (`deskgate.jsm.transport`): `ConnectError`,
+`ConnectTimeout` and `PoolTimeout` say the request never left, every other failure that it may have
+reached the server. So only aiohttp's failures to connect map to the former; a connection dropped after
+the request was written, a timeout while reading, and anything not known map to the latter (`_ERRORS`).
+The third-party adapter `httpx-aiohttp` maps any `ClientConnectionError` (a dropped connection included)
+to `ConnectTimeout`, which would have a write that JSM carried out sent again: hence this one.
 
 aiohttp does not read proxies from the environment as httpx does (`HTTPS_PROXY`…): where one is set,
 `back_channel_client` keeps httpx's own transport, which honours it.
