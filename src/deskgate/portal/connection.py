@@ -231,26 +231,36 @@ class JsmClients:
         self._jira = jira
         self._on_refused = on_refused
         self._page_seconds = page_seconds
-        self._current: tuple[str, JsmClient] | None = None
-        self._current_page: tuple[str, JsmClient] | None = None
+        # (the connection it was built for, its fingerprint, the client): `JiraSettings` hands out the same
+        # connection object until it reads the row again, so the digest is only computed after a read.
+        self._current: tuple[JsmConnection, str, JsmClient] | None = None
+        self._current_page: tuple[JsmConnection, str, JsmClient] | None = None
 
     async def get(self) -> JsmClient:
         """The client for the stored connection; JsmNotConnected when there is none."""
         connection = await self._jira.require()
+        current = self._current
+        if current is not None and current[0] is connection:
+            return current[2]
         key = fingerprint(connection)
-        if self._current is None or self._current[0] != key:
-            self._current = (key, JsmClient(self._http, connection, on_refused=self._on_refused))
-        return self._current[1]
+        if current is None or current[1] != key:
+            current = (connection, key, JsmClient(self._http, connection, on_refused=self._on_refused))
+        self._current = (connection, key, current[2])
+        return current[2]
 
     async def page(self) -> JsmClient:
         """The client for calls a customer's page waits on (JsmNotConnected when there is none)."""
         connection = await self._jira.require()
+        current = self._current_page
+        if current is not None and current[0] is connection:
+            return current[2]
         key = fingerprint(connection)
-        if self._current_page is None or self._current_page[0] != key:
+        if current is None or current[1] != key:
             quick = connection.model_copy(
                 update={"timeout_seconds": min(connection.timeout_seconds, self._page_seconds)}
             )
             retry = page_budget.page_retry_policy(self._page_seconds)
             client = JsmClient(self._http, quick, retry=retry, on_refused=self._on_refused)
-            self._current_page = (key, client)
-        return self._current_page[1]
+            current = (connection, key, client)
+        self._current_page = (connection, key, current[2])
+        return current[2]
