@@ -24,15 +24,22 @@ class Background:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self, round_: Round) -> None:
-        """Run `round_` again and again, waiting what it says between rounds, until `stop`."""
-        self._tasks.append(asyncio.create_task(self._loop(round_)))
+    def start(self, round_: Round, *, first_after: float = 0.0) -> None:
+        """Run `round_` again and again, waiting what it says between rounds, until `stop`; the first
+        round `first_after` seconds after the start."""
+        self._tasks.append(asyncio.create_task(self._loop(round_, first_after)))
 
-    async def _loop(self, round_: Round) -> None:
-        while not self._stopping.is_set():
+    async def _loop(self, round_: Round, wait: float) -> None:
+        while not await self._stopped_within(wait):
             wait = await round_()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), wait)
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        if seconds <= 0:
+            await asyncio.sleep(0)  # busy rounds back to back still let everything else run
+            return self._stopping.is_set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
 
     async def stop(self, grace: float = GRACE_SECONDS) -> None:
         """Let each loop end its round (cancel it if it takes longer than `grace`), then return."""

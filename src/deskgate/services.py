@@ -60,6 +60,7 @@ BACKCHANNEL_LOGOUT_PATH = "/plugins/servlet/oauth/backchannel-logout"
 POST_LOGOUT_PATH = "/logged-out"
 USER_AGENT = "Deskgate/0.1"
 HOUSEKEEPING_INTERVAL = 600.0
+HOUSEKEEPING_FIRST_AFTER = 60.0  # the first round, after a worker starts
 SUBMISSION_POLL_INTERVAL = 5.0
 
 log = logging.getLogger("deskgate")

@@ -79,3 +79,25 @@ async def test_busy_rounds_follow_each_other_until_stopped() -> None:
     await asyncio.sleep(0.05)
     await background.stop()
     assert count > 5
+
+
+async def test_the_first_round_waits_when_asked_and_a_stop_meanwhile_skips_it() -> None:
+    rounds: list[float] = []
+
+    async def round_() -> float:
+        rounds.append(time.monotonic())
+        return 3600.0
+
+    background = Background()
+    began = time.monotonic()
+    background.start(round_, first_after=0.2)
+    await asyncio.sleep(0.05)
+    assert rounds == []
+    await asyncio.sleep(0.3)
+    assert len(rounds) == 1 and rounds[0] - began >= 0.2
+    await background.stop()
+
+    later = Background()
+    later.start(round_, first_after=60)
+    await later.stop()
+    assert len(rounds) == 1  # stopped before its first round: it never ran

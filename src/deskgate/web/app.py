@@ -13,7 +13,7 @@ from starlette.templating import Jinja2Templates
 from deskgate.background import Background
 from deskgate.identity.saml import metadata_source
 from deskgate.observability import multiprocess
-from deskgate.services import Services, build_services, secret_key_for
+from deskgate.services import HOUSEKEEPING_FIRST_AFTER, Services, build_services, secret_key_for
 from deskgate.sessions.store import SessionStore
 from deskgate.settings import Settings
 from deskgate.web import (
@@ -81,7 +81,9 @@ def create_app(
         )
         await services.admin_setup.announce(settings.base_url)  # first start: the link to the first admin
         background = Background()
-        background.start(services.housekeeping_round)
+        # Not at once: nothing has expired in the first minute, and workers starting together would all
+        # sweep the same tables at the same moment.
+        background.start(services.housekeeping_round, first_after=HOUSEKEEPING_FIRST_AFTER)
         background.start(services.delivery_round)
         background.start(
             functools.partial(
