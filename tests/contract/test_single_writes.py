@@ -275,3 +275,31 @@ async def test_without_a_change_in_between_the_claim_is_taken_once(
     after = await stored(sessions, "s")
     assert after is not None and after.attempts == 4 and after.outcome_unknown
     assert after.next_attempt_at == clock() + timedelta(seconds=outbox.lease_seconds)
+
+
+async def test_a_lapsed_holder_saving_its_key_meanwhile_leaves_the_takeover_unclear_and_the_key_kept(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one change the compare-and-set lets through: the old holder, past its lease, saves the key of
+    the request it made. The takeover is unclear whatever it read (so it looks in JSM before making
+    anything), and the key the old holder saved stays on the row."""
+    clock = Clock()
+    outbox = ClaimingOutbox(sessions, clock=clock)
+    await write_one(sessions, row("s", clock, kind="request", issue_key=None, state="sending", attempts=1))
+    clock.advance(20)  # its lease (15 s) has lapsed; the old holder is slow, not dead
+
+    async def read_then_holder_saves(sessions_: Any, statement: Any) -> Any:
+        found = await real_read(sessions_, statement)
+        await write_one(
+            sessions,
+            update(SubmissionRow)
+            .where(SubmissionRow.id == "s", SubmissionRow.state == "sending", SubmissionRow.attempts == 1)
+            .values(issue_key="HELP-9"),
+        )
+        return found
+
+    monkeypatch.setattr(claims, "read_first", read_then_holder_saves)
+    claim = await outbox._claim("s")
+    assert claim is not None and claim.attempts == 2 and claim.was_unclear
+    after = await stored(sessions, "s")
+    assert after is not None and after.issue_key == "HELP-9" and after.outcome_unknown

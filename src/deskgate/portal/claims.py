@@ -60,7 +60,10 @@ class ClaimingOutbox(SubmissionOutbox):
         A read, then the compare-and-set: each one statement, atomic on its own, so neither needs a
         transaction around it. Whatever changed the row between them changed `attempts` (a claim), its
         state or its due time (the holder's outcome or renewal), or deleted it (a cancel): the update
-        then matches nothing, and the claim is not taken."""
+        then matches nothing, and the claim is not taken. One change passes: a holder whose lease has
+        lapsed saving its key meanwhile (it keeps state and due time). A takeover is unclear whatever it
+        read, so the new holder looks in JSM for what the old one made before it makes anything
+        (`deskgate.portal.adoption`), as it would if the old one had been killed before saving."""
         now = self._clock()
         has_files = exists().where(SubmissionFileRow.submission_id == SubmissionRow.id)
         query = select(*SubmissionRow.__table__.columns, has_files.label("has_files"))
