@@ -3,42 +3,16 @@ the latest committed data, and on PostgreSQL no transaction around them (one rou
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.store.models import CustomerPreferenceRow
 from deskgate.store.reads import read_first, reader, reading
-from tests.support.databases import async_database_url, migrated
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    async with migrated(db_url) as made:
-        yield made
-
-
-@pytest.fixture
-def transactions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The transactions the PostgreSQL driver starts (it is asked to before every statement, and starts
-    none in AUTOCOMMIT), counted."""
-    started: list[int] = []
-    real = AsyncAdapt_asyncpg_connection._start_transaction
-
-    async def counted(self: AsyncAdapt_asyncpg_connection) -> None:
-        if self.isolation_level != "autocommit":
-            started.append(1)
-        await real(self)  # type: ignore[no-untyped-call]
-
-    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", counted)
-    return started
 
 
 def zone_of(idp: str, subject: str):  # type: ignore[no-untyped-def]
@@ -68,13 +42,6 @@ async def test_a_read_sees_what_was_committed_last_and_none_when_there_is_nothin
     async with reading(sessions) as connection:
         both = [(await connection.execute(zone_of("gluu", who))).first() for who in ("alice", "bob")]
     assert [None if r is None else r.time_zone for r in both] == ["Europe/Paris", None]
-
-
-@pytest.fixture
-async def postgresql(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """PostgreSQL only (SQLite's driver starts no transaction for a read anyway)."""
-    async with async_database_url("postgresql", tmp_path) as url, migrated(url) as made:
-        yield made
 
 
 async def test_on_postgresql_reads_start_no_transaction_and_writes_still_do(

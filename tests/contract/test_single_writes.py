@@ -9,14 +9,12 @@ compare-and-set match nothing, so no claim is ever taken on a stale read.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, insert, select, update
-from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,16 +27,9 @@ from deskgate.store.reads import engine_of
 from deskgate.store.reads import read_first as real_read
 from deskgate.store.writes import write_one
 from tests.support.clock import Clock
-from tests.support.databases import async_database_url, migrated
 
 pytestmark = pytest.mark.anyio
 ALICE = Submitter("gluu", "alice", "qm:alice")
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    async with migrated(db_url) as made:
-        yield made
 
 
 def row(submission_id: str, clock: Clock, **values: Any) -> Any:
@@ -106,24 +97,10 @@ async def test_a_refused_statement_raises_and_leaves_nothing_behind(
     assert await stored(sessions, "c") is not None
 
 
-@pytest.fixture
-async def postgresql(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    async with async_database_url("postgresql", tmp_path) as url, migrated(url) as made:
-        yield made
-
-
 async def test_on_postgresql_a_single_write_starts_no_transaction(
-    postgresql: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+    postgresql: async_sessionmaker[AsyncSession], transactions: list[int]
 ) -> None:
-    started: list[int] = []
-    real = AsyncAdapt_asyncpg_connection._start_transaction
-
-    async def counted(self: AsyncAdapt_asyncpg_connection) -> None:
-        if self.isolation_level != "autocommit":
-            started.append(1)
-        await real(self)  # type: ignore[no-untyped-call]
-
-    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", counted)
+    started = transactions
     clock = Clock()
     await write_one(postgresql, row("a", clock))
     await write_one(postgresql, update(SubmissionRow).where(SubmissionRow.id == "a").values(state="done"))
