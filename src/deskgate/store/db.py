@@ -25,6 +25,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from deskgate.store import compat
+from deskgate.store.sqlite_driver import one_trip_dbapi
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # pg_advisory_lock's key: one number every Deskgate agrees on ("deskgate" in ASCII, within a bigint).
@@ -51,7 +52,9 @@ def create_engine(url: str, *, transactional_ddl: bool = False, pool_size: int =
         # The pool's usual reset (a ROLLBACK whenever a connection goes back) is a trip to the driver's
         # thread even when nothing is open, several times per request: `_sqlite_reset` rolls back only an
         # open transaction (a plain read opens none in the driver's default mode).
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
+        engine = create_async_engine(
+            url, module=one_trip_dbapi(), connect_args={"timeout": 30}, pool_reset_on_return=None
+        )
 
         @event.listens_for(engine.sync_engine, "reset")
         def _sqlite_reset(dbapi_connection, _record, _state):  # type: ignore[no-untyped-def]
