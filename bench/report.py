@@ -97,6 +97,18 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
             f"  for information: the OP's token + userinfo answers alone are {floor:.2f} of Apache's mean "
             "callback hop, a floor for any RP that waits for them"
         )
+    if "floor" in targets:
+        bare = {q: b / a for q, b, a in _both(seq["floor"], theirs, "callback")}
+        own = {q: m - b for q, m, b in _both(mine, seq["floor"], "callback")}
+        ratios["floor_callback_ratio"] = bare
+        ratios["callback_beyond_floor_ms"] = own
+        print(
+            f"  for information: the bare Python RP's callback / Apache's: {bare['p50']:.2f} by p50, "
+            f"{bare['p95']:.2f} by p95 (two calls to the OP under granian, no checks: a floor for an RP in Python)"
+        )
+        print(
+            f"  {label}'s callback beyond that floor: {own['p50']:.1f} ms by p50, {own['p95']:.1f} ms by p95"
+        )
     load_before = results["load_average_before"][0]
     cpus = results["cpus"] or 1
     print(f"load average (1 min) before the run: {load_before:.1f} on {cpus} CPUs", end="")

@@ -39,6 +39,8 @@ from typing import Any
 
 import cpu
 import httpx
+from floor import CALLBACK_PATH as FLOOR_CALLBACK
+from floor import COOKIE as FLOOR_COOKIE
 from measure import (
     Login,
     LoginStats,
@@ -55,6 +57,7 @@ from servers import (
     FACTORY,
     BenchError,
     Process,
+    deskgate_command,
     ensure_tools,
     free_port,
     start_apache,
@@ -97,6 +100,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--granian-args", default="", help="extra granian options, e.g. '--task-impl rust'")
     add("--database", help="Deskgate's database URL (e.g. postgresql://…; default: a SQLite file)")
+    add(
+        "--floor",
+        action="store_true",
+        help="also time a bare Python RP (bench/floor.py: two calls to the OP, no checks) under granian",
+    )
     add("--profile", type=Path, help="profile Deskgate's callback with pyinstrument, write it in this dir")
     add("--check", action="store_true", help="exit 1 when the callback or whole-share ratio is above 1.0")
     add("--json", type=Path, help="also write the results to this file")
@@ -156,13 +164,15 @@ class Bench:
         self.account = DEMO_ACCOUNTS[0]
         self.apache_port = free_port()
         self.deskgate_ports = {server: free_port() for server in args.servers}
-        self.secrets = {name: secrets.token_urlsafe(24) for name in ("apache", "deskgate")}
+        self.floor_port = free_port()
+        self.secrets = {name: secrets.token_urlsafe(24) for name in ("apache", "deskgate", "floor")}
         self.peer = OidcPeer(
             clients=[
                 PeerClient("apache", self.secrets["apache"], [self._apache_url(APACHE_REDIRECT_PATH)]),
                 PeerClient(
                     "deskgate", self.secrets["deskgate"], [self._deskgate_callback(s) for s in args.servers]
                 ),
+                PeerClient("floor", self.secrets["floor"], [self._floor_url(FLOOR_CALLBACK)]),
             ],
             accounts=DEMO_ACCOUNTS,
         )
@@ -178,6 +188,9 @@ class Bench:
 
     def _apache_url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.apache_port}{path}"
+
+    def _floor_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.floor_port}{path}"
 
     def _deskgate_callback(self, server: str) -> str:
         return f"http://127.0.0.1:{self.deskgate_ports[server]}{CALLBACK_PATH}"
@@ -212,6 +225,8 @@ class Bench:
         )
         for server in self.args.servers:
             self.targets.append(self._start_deskgate(server))
+        if self.args.floor:
+            self.targets.append(self._start_floor())
         for target in self.targets:
             for _ in range(self.args.login_warmup):
                 login_once(self.peer, target.login_start, self.account, target.cookie_name)
@@ -258,6 +273,26 @@ class Bench:
         # /me answers 401 to a stranger (it is an API); a login starts where a protected page sends one.
         return Target(f"deskgate-{server}", f"Deskgate ({server})", base + "/me", base + "/login?next=/me",
                       "deskgate_session", (401,), process)  # fmt: skip
+
+    def _start_floor(self) -> Target:
+        env = {
+            "FLOOR_BASE_URL": self._floor_url(""),
+            "FLOOR_ISSUER": self.peer.issuer,
+            "FLOOR_CLIENT_ID": "floor",
+            "FLOOR_CLIENT_SECRET": self.secrets["floor"],
+            "PYTHONPATH": str(BENCH),
+        }
+        print(
+            f"starting the bare Python RP under granian on :{self.floor_port} ({self.args.workers} workers)"
+        )
+        command = deskgate_command("granian", self.floor_port, self.args.workers, factory="floor:app")
+        process = Process(
+            "floor", command, self.workdir / "floor.log", env=os.environ | env, cwd=self.workdir
+        )
+        process.wait_until_answering(self._floor_url("/me"))
+        self.stack.callback(process.stop)
+        return Target("floor", "bare Python RP (floor)", self._floor_url("/me"), self._floor_url("/login"),
+                      FLOOR_COOKIE, (401,), process)  # fmt: skip
 
     # -- measurements --------------------------------------------------------------------------------
 
