@@ -71,28 +71,37 @@ def _own(frame: Frame) -> bool:
     return "/deskgate/" in (frame.file_path or "")
 
 
-def summary(frame: Frame, count: int, depth: int = 0, max_depth: int = 7) -> list[str]:
+def summary(frames: Frame | list[Frame], count: int, depth: int = 0, max_depth: int = 7) -> list[str]:
     """The tree of Deskgate's frames (a library frame's children are lifted to its place), with the
-    time of each per callback; the first Deskgate frame below the root starts the tree."""
+    time of each per callback; the first Deskgate frame below the root starts the tree. The same function
+    reached along different paths (a callback under one task of the server, the next under another) is
+    one line: its frames are added up, and so are their children."""
     lines: list[str] = []
-    for child in _own_children(frame):
-        ms = child.time * 1000 / count
+    groups: dict[tuple[str, str, int], list[Frame]] = {}
+    for frame in frames if isinstance(frames, list) else [frames]:
+        for child in _own_children(frame):
+            groups.setdefault((child.function, child.file_path or "?", child.line_no or 0), []).append(child)
+    for (function, file_path, line_no), group in sorted(groups.items(), key=lambda g: -_time(g[1])):
+        ms = _time(group) * 1000 / count
         if ms < 0.05:
             continue
-        where = f"{Path(child.file_path or '?').name}:{child.line_no}"
-        awaited = sum(c.time for c in _lib_leaves(child)) * 1000 / count
+        awaited = sum(_time(_lib_leaves(f)) for f in group) * 1000 / count
         note = f"  (of which {awaited:.2f} in libraries)" if awaited >= 0.05 else ""
-        lines.append(f"{'  ' * depth}{ms:6.2f}  {child.function}  {where}{note}")
+        lines.append(f"{'  ' * depth}{ms:6.2f}  {function}  {Path(file_path).name}:{line_no}{note}")
         if depth < max_depth:
-            lines += summary(child, count, depth + 1, max_depth)
+            lines += summary(group, count, depth + 1, max_depth)
     return lines
+
+
+def _time(frames: list[Frame]) -> float:
+    return sum(f.time for f in frames)
 
 
 def _own_children(frame: Frame) -> list[Frame]:
     found: list[Frame] = []
     for child in frame.children:
         found += [child] if _own(child) else _own_children(child)
-    return sorted(found, key=lambda f: f.time, reverse=True)
+    return found
 
 
 def _lib_leaves(frame: Frame) -> list[Frame]:
