@@ -1,6 +1,7 @@
 """A customer's time zone is read on every page, so each worker keeps it for a few seconds: a change shows
 at once on the worker that made it and on every other within the cache time, and the account page always
-reads what is stored."""
+reads what is stored. The customer link is cached the same way (`portal.recent.Recent`), for a bounded
+number of customers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.portal.preferences import CACHE_SECONDS, CustomerPreferences
+from deskgate.portal.provisioning import CustomerLink, CustomerLinks
 
 pytestmark = pytest.mark.anyio
 
@@ -70,3 +72,30 @@ async def test_the_cache_is_per_customer_and_a_bad_stored_zone_reads_as_none(
     with pytest.raises(ValueError, match="not a time zone"):
         await prefs.set_time_zone("gluu", "alice", "Mars/Olympus_Mons")
     assert await prefs.time_zone("gluu", "alice") == "Asia/Tokyo"  # a refused change changes nothing
+
+
+async def test_a_worker_remembers_a_bounded_number_of_customer_links(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The link cache keeps the last customers seen, not every one a long-lived worker ever served."""
+    links = CustomerLinks(sessions, cache_limit=2)
+    for name in ("ann", "bob", "cy"):
+        await links.save(CustomerLink("gluu", name, f"id-{name}", f"{name}@x.test", name, "site-1"))
+    reads = counted_link_reads(sessions)  # from here (saving reads the row first)
+    assert await links.get("gluu", "cy", "site-1") is not None
+    assert await links.get("gluu", "bob", "site-1") is not None
+    assert reads == []  # the last two saved: from the cache
+    found = await links.get("gluu", "ann", "site-1")  # pushed out by the others: read again
+    assert found is not None and found.jsm_user_id == "id-ann"
+    assert len(reads) == 1
+
+
+def counted_link_reads(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(sessions.kw["bind"].sync_engine, "before_cursor_execute")
+    def _seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().startswith("SELECT") and "FROM customer_links" in statement:
+            seen.append(statement)
+
+    return seen

@@ -15,11 +15,11 @@ from zoneinfo import available_timezones
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from deskgate.portal.recent import Recent
 from deskgate.store.models import CustomerPreferenceRow
 from deskgate.store.reads import read_first
 
 CACHE_SECONDS = 5.0
-MAX_CACHED = 50_000
 
 
 @cache
@@ -73,28 +73,21 @@ class CustomerPreferences:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = db
-        self._ttl = ttl
-        self._monotonic = monotonic
-        self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._cache: Recent[tuple[str, str], str | None] = Recent(ttl, monotonic=monotonic)
 
     async def time_zone(self, idp: str, subject: str) -> str | None:
         """The zone pages are shown in (None: the browser's), at most `ttl` seconds old."""
         cached = self._cache.get((idp, subject))
-        if cached is not None and cached[0] > self._monotonic():
-            return cached[1]
+        if cached is not None:
+            return cached.value
         return await self.stored_time_zone(idp, subject)
 
     async def stored_time_zone(self, idp: str, subject: str) -> str | None:
         """The zone as stored now (the account page shows this one)."""
         zone = await time_zone(self._db, idp, subject)
-        self._remember(idp, subject, zone)
+        self._cache.put((idp, subject), zone)
         return zone
 
     async def set_time_zone(self, idp: str, subject: str, name: str | None) -> None:
         await set_time_zone(self._db, idp, subject, name)
-        self._remember(idp, subject, name)
-
-    def _remember(self, idp: str, subject: str, zone: str | None) -> None:
-        if len(self._cache) >= MAX_CACHED:  # one entry per customer seen lately: never more than this
-            self._cache.clear()
-        self._cache[(idp, subject)] = (self._monotonic() + self._ttl, zone)
+        self._cache.put((idp, subject), name)

@@ -37,6 +37,7 @@ from deskgate.login.pipeline import LoginContext, Step
 from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JsmNotConnected, site_identity
 from deskgate.portal.desks import DeskSettings, portal_target
+from deskgate.portal.recent import LIMIT, Recent
 from deskgate.sessions.store import SessionRecord
 from deskgate.store.models import CustomerLinkRow
 from deskgate.store.reads import read_first
@@ -85,10 +86,12 @@ class CustomerLinks:
         sessions: async_sessionmaker[AsyncSession],
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        cache_limit: int = LIMIT,
     ) -> None:
         self._sessions = sessions
-        self._monotonic = monotonic
-        self._cache: dict[tuple[str, str], tuple[float, CustomerLink]] = {}
+        self._cache: Recent[tuple[str, str], CustomerLink] = Recent(
+            CACHE_SECONDS, limit=cache_limit, monotonic=monotonic
+        )
 
     async def load(self, idp: str, subject: str, site: str) -> CustomerLink | None:
         row = await read_first(
@@ -108,13 +111,13 @@ class CustomerLinks:
             row.site,
             tuple(row.desks or ()),
         )
-        self._cache[(idp, subject)] = (self._monotonic() + CACHE_SECONDS, link)
+        self._cache.put((idp, subject), link)
         return link
 
     async def get(self, idp: str, subject: str, site: str) -> CustomerLink | None:
         cached = self._cache.get((idp, subject))
-        if cached is not None and cached[0] > self._monotonic() and cached[1].site == site:
-            return cached[1]
+        if cached is not None and cached.value.site == site:
+            return cached.value
         return await self.load(idp, subject, site)
 
     async def save(self, link: CustomerLink) -> None:
@@ -134,7 +137,7 @@ class CustomerLinks:
         except IntegrityError:  # another worker inserted the same link a moment ago: update it instead
             async with self._sessions.begin() as db:
                 await db.merge(row)
-        self._cache[(link.idp, link.subject)] = (self._monotonic() + CACHE_SECONDS, link)
+        self._cache.put((link.idp, link.subject), link)
 
     def forget(self) -> None:
         self._cache.clear()
