@@ -15,14 +15,16 @@ import re
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.audit_budget import AuditBudget, Surplus
 from deskgate.changes import Change
 from deskgate.observability import context, metrics
 from deskgate.store.models import AuditEventRow
+from deskgate.store.writes import write_one
 
 log = logging.getLogger("deskgate.audit")
 
@@ -162,10 +164,9 @@ class AuditLog:
         )
 
     async def _write(self, event: AuditEvent) -> None:
-        async with self._sessions.begin() as db:
-            self._add(db, event)
+        await write_one(self._sessions, insert(AuditEventRow).values(self._logged(event)))
 
-    def stage(self, db: AsyncSession, event: AuditEvent) -> None:
+    async def stage(self, db: AsyncSession, event: AuditEvent) -> None:
         """Add an event naming someone to a transaction the caller commits: a sign-in and its record are
         one commit, so neither is kept without the other. Anonymous failures go through `record` (budget)."""
         if self.budget.covers(event.event, event.outcome, event.subject, event.email):
@@ -174,9 +175,10 @@ class AuditLog:
             )
         if event.event == "login":
             metrics.sign_in(event.idp, event.outcome)
-        self._add(db, replace(event, at=event.at or datetime.now(UTC)))
+        await (await db.connection()).execute(insert(AuditEventRow), self._logged(event))
 
-    def _add(self, db: AsyncSession, event: AuditEvent) -> None:
+    def _logged(self, event: AuditEvent) -> dict[str, Any]:
+        """Writes the event's line in the log, and gives its row, by column."""
         at = event.at or datetime.now(UTC)
         log.info(
             "audit event=%s outcome=%s idp=%s subject=%s client_ip=%s error_id=%s detail=%s",
@@ -188,21 +190,19 @@ class AuditLog:
             event.error_id,
             event.detail,
         )
-        db.add(
-            AuditEventRow(
-                at=at,
-                event=event.event,
-                outcome=event.outcome,
-                idp=event.idp,
-                subject=event.subject,
-                email=event.email,
-                client_ip=event.client_ip,
-                error_id=event.error_id,
-                detail=(event.detail or "")[:2000] or None,
-                changes=[dict(change) for change in event.changes] if event.changes else None,
-                request_id=event.request_id or context.current_request_id(),
-            )
-        )
+        return {
+            "at": at,
+            "event": event.event,
+            "outcome": event.outcome,
+            "idp": event.idp,
+            "subject": event.subject,
+            "email": event.email,
+            "client_ip": event.client_ip,
+            "error_id": event.error_id,
+            "detail": (event.detail or "")[:2000] or None,
+            "changes": [dict(change) for change in event.changes] if event.changes else None,
+            "request_id": event.request_id or context.current_request_id(),
+        }
 
     async def query(
         self,

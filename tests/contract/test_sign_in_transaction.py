@@ -83,7 +83,9 @@ class Worker:
         async with self.db.begin() as db:
             ctx = await self.pipeline.run(LoginContext(CORP, claims, None, db=db))
             assert ctx.session is not None
-            self.audit.stage(db, AuditEvent(event="login", outcome="success", idp="corp", subject=subject))
+            await self.audit.stage(
+                db, AuditEvent(event="login", outcome="success", idp="corp", subject=subject)
+            )
             if fail_after:
                 raise Boom("the commit never happens")
         return ctx
@@ -225,4 +227,4 @@ async def test_staging_an_anonymous_failure_is_refused(database: async_sessionma
     worker = Worker(database)
     async with database() as db:
         with pytest.raises(ValueError, match="budget"):
-            worker.audit.stage(db, AuditEvent(event="login", outcome="failure"))
+            await worker.audit.stage(db, AuditEvent(event="login", outcome="failure"))

@@ -7,6 +7,7 @@ customer session id means nothing here. Only the user name is kept (as the recor
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import literal, null
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -50,14 +51,14 @@ class SqlAdminSessionStore(SqlTableStore[AdminSessionRow]):
         account can have (no colon in those)."""
         return await self._delete_rows([AdminSessionRow.username.startswith(f"{idp}:", autoescape=True)])
 
-    def _to_row(self, record: SessionRecord) -> AdminSessionRow:
-        return AdminSessionRow(
-            id_hash=record.id_hash,
-            username=record.subject,
-            created_at=record.created_at,
-            last_seen_at=record.last_seen_at,
-            expires_at=record.expires_at,
-        )
+    def _values(self, record: SessionRecord) -> dict[str, Any]:
+        return {
+            "id_hash": record.id_hash,
+            "username": record.subject,
+            "created_at": record.created_at,
+            "last_seen_at": record.last_seen_at,
+            "expires_at": record.expires_at,
+        }
 
 
 async def end_admin_sessions_through(sessions: Sessions, idp: str) -> list[SessionRecord]:

@@ -60,6 +60,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_SPEND = insert(SpentLoginStateRow)  # built once: a sign-in binds its values
+
+
 class LoginStates:
     def __init__(
         self,
@@ -130,15 +133,14 @@ class LoginStates:
             return
         now = self._clock()
         purge = self._purged_at is None or self._monotonic() - self._purged_at >= PURGE_SECONDS
+        connection = await db.connection()  # Core statements in the session's transaction: no ORM flush
         if purge:
-            await db.execute(delete(SpentLoginStateRow).where(SpentLoginStateRow.expires_at <= now))
-            await db.execute(delete(LoginStateRow).where(LoginStateRow.expires_at <= now))
+            await connection.execute(delete(SpentLoginStateRow).where(SpentLoginStateRow.expires_at <= now))
+            await connection.execute(delete(LoginStateRow).where(LoginStateRow.expires_at <= now))
         try:
             # Kept as long as a cookie for this state could still be opened. A primary key: of two callbacks
             # racing with one state, the second insert fails (PostgreSQL: once the first commits).
-            await db.execute(
-                insert(SpentLoginStateRow).values(state_hash=digest(key), expires_at=now + self._lifetime)
-            )
+            await connection.execute(_SPEND, {"state_hash": digest(key), "expires_at": now + self._lifetime})
         except IntegrityError:
             raise LoginStateError("state", "unknown or already used state") from None
         if purge:

@@ -20,11 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import Row, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.store.models import SignInBlockRow
+from deskgate.store.reads import read_first
 
 CACHE_SECONDS = 5.0
 # Above this many blocks the early check queries instead (the last check always does).
@@ -42,7 +44,7 @@ class SignInBlock:
     created_at: datetime
 
 
-def _block(row: SignInBlockRow) -> SignInBlock:
+def _block(row: SignInBlockRow | Row[Any]) -> SignInBlock:
     return SignInBlock(
         id=row.id,
         idp=row.idp,
@@ -52,6 +54,13 @@ def _block(row: SignInBlockRow) -> SignInBlock:
         blocked_by=row.blocked_by,
         created_at=row.created_at,
     )
+
+
+_ACCOUNT = (SignInBlockRow.idp == bindparam("idp")) & (SignInBlockRow.subject == bindparam("subject"))
+_BLOCK = select(*SignInBlockRow.__table__.columns)
+# Built once (they are asked at every sign-in): the values are bound at each call.
+_BY_ACCOUNT = _BLOCK.where(_ACCOUNT).limit(1)
+_BY_ACCOUNT_OR_EMAIL = _BLOCK.where(or_(_ACCOUNT, SignInBlockRow.email == bindparam("email"))).limit(1)
 
 
 def _email_key(email: str | None) -> str | None:
@@ -120,20 +129,15 @@ class SignInBlocks:
     ) -> SignInBlock | None:
         """The block that refuses this sign-in: one naming this IdP and subject, or this email.
 
-        Asked on `db` when given (the sign-in's own transaction), else on a session of its own."""
-        conditions: list[ColumnElement[bool]] = [
-            (SignInBlockRow.idp == idp) & (SignInBlockRow.subject == subject)
-        ]
+        Asked on `db` when given (the sign-in's own transaction), else on a connection of its own."""
         key = _email_key(email)
-        if key is not None:
-            conditions.append(SignInBlockRow.email == key)
-        statement = select(SignInBlockRow).where(or_(*conditions)).limit(1)
+        statement = _BY_ACCOUNT if key is None else _BY_ACCOUNT_OR_EMAIL
+        parameters = {"idp": idp, "subject": subject, "email": key}
         if db is not None:
-            row = await db.scalar(statement)
-            return _block(row) if row else None
-        async with self._sessions() as own:
-            row = await own.scalar(statement)
-            return _block(row) if row else None
+            row = (await (await db.connection()).execute(statement, parameters)).first()
+        else:
+            row = await read_first(self._sessions, statement, parameters)
+        return _block(row) if row else None
 
     async def find_cached(self, *, idp: str, subject: str, email: str | None) -> SignInBlock | None:
         """`find` from this worker's copy of the list, at most `cache_seconds` old (see the module's doc)."""

@@ -104,7 +104,7 @@ class Sessions:
             user_agent=user_agent[:MAX_USER_AGENT] if user_agent else None,
         )
         if db is not None and isinstance(self.store, SqlTableStore) and self.store.shares(db):
-            self.store.stage(db, record)
+            await self.store.stage(db, record)
         else:
             await self.store.save(record)
         # The redirect after sign-in usually lands on this worker. (A rolled-back sign-in leaves an entry

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, NamedTuple, Protocol, Required, TypedDict, TypeVar, Unpack
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped
@@ -168,12 +168,13 @@ class SqlTableStore(ABC, Generic[RowT]):
     def _to_record(self, row: RowT) -> SessionRecord: ...
 
     @abstractmethod
-    def _to_row(self, record: SessionRecord) -> RowT: ...
+    def _values(self, record: SessionRecord) -> dict[str, Any]:
+        """The row's columns for `record`, by name."""
 
     async def save(self, record: SessionRecord) -> None:
         try:
             async with self._sessions.begin() as db:
-                self.stage(db, record)
+                await self.stage(db, record)
         except IntegrityError as exc:
             raise DuplicateSession(record.id_hash[:8]) from exc
 
@@ -181,10 +182,12 @@ class SqlTableStore(ABC, Generic[RowT]):
         """Whether `db` works on this store's database (then `stage` can join its transaction)."""
         return db.bind is not None and db.bind is self._sessions.kw.get("bind")
 
-    def stage(self, db: AsyncSession, record: SessionRecord) -> None:
+    async def stage(self, db: AsyncSession, record: SessionRecord) -> None:
         """`save` as part of a transaction the caller commits (a sign-in's one commit, with its audit
-        record): the session exists once that commit is done, and not at all if it is rolled back."""
-        db.add(self._to_row(record))  # a plain INSERT: no read first, the id is new
+        record): the session exists once that commit is done, and not at all if it is rolled back.
+        A plain INSERT (no read first: the id is new), a Core statement on the session's connection: no
+        ORM object, no flush."""
+        await (await db.connection()).execute(insert(self.table), self._values(record))
 
     async def load(self, id_hash: str) -> SessionRecord | None:
         async with self._sessions() as db:
@@ -296,19 +299,19 @@ class SqlSessionStore(SqlTableStore[SessionRow]):
             user_agent=row.user_agent,
         )
 
-    def _to_row(self, record: SessionRecord) -> SessionRow:
-        return SessionRow(
-            id_hash=record.id_hash,
-            idp=record.idp,
-            subject=record.subject,
-            idp_session_id=record.idp_session_id,
-            email=record.email,
-            display_name=record.display_name,
-            attributes=record.attributes,
-            id_token_encrypted=self._box.encrypt(record.id_token) if record.id_token else None,
-            created_at=record.created_at,
-            last_seen_at=record.last_seen_at,
-            expires_at=record.expires_at,
-            client_ip=record.client_ip,
-            user_agent=record.user_agent,
-        )
+    def _values(self, record: SessionRecord) -> dict[str, Any]:
+        return {
+            "id_hash": record.id_hash,
+            "idp": record.idp,
+            "subject": record.subject,
+            "idp_session_id": record.idp_session_id,
+            "email": record.email,
+            "display_name": record.display_name,
+            "attributes": record.attributes,
+            "id_token_encrypted": self._box.encrypt(record.id_token) if record.id_token else None,
+            "created_at": record.created_at,
+            "last_seen_at": record.last_seen_at,
+            "expires_at": record.expires_at,
+            "client_ip": record.client_ip,
+            "user_agent": record.user_agent,
+        }

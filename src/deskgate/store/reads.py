@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from sqlalchemy import Executable, Row
@@ -41,10 +41,14 @@ def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
     return bind
 
 
-async def read_first(sessions: async_sessionmaker[AsyncSession], statement: Executable) -> Row[Any] | None:
-    """The first row `statement` gives, or None."""
+async def read_first(
+    sessions: async_sessionmaker[AsyncSession],
+    statement: Executable,
+    parameters: Mapping[str, Any] | None = None,
+) -> Row[Any] | None:
+    """The first row `statement` gives (with its bound `parameters`, if any), or None."""
     async with reader(engine_of(sessions)).connect() as connection:
-        return (await connection.execute(statement)).first()
+        return (await connection.execute(statement, parameters)).first()
 
 
 @contextlib.asynccontextmanager

@@ -180,7 +180,7 @@ async def callback(request: Request) -> Response:
             assert login_ctx.session_id and login_ctx.session
             if not spent:
                 await states.spend(state or "", db=db)
-            ctx.services.audit.stage(
+            await ctx.services.audit.stage(
                 db,
                 AuditEvent(
                     event="login",
