@@ -5,13 +5,13 @@ that transaction — so that a block made by another worker refuses the very nex
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.audit import AuditEvent, AuditLog
@@ -77,7 +77,14 @@ class Worker:
         if self.fail_in_step:
             raise Boom("JSM refused the customer")
 
-    async def sign_in(self, subject: str, email: str, *, fail_after: bool = False) -> LoginContext:
+    async def sign_in(
+        self,
+        subject: str,
+        email: str,
+        *,
+        fail_after: bool = False,
+        before_commit: Callable[[], Awaitable[None]] | None = None,
+    ) -> LoginContext:
         """As the callback does it: the pipeline and the audit record in one transaction."""
         claims = Claims(idp="corp", issuer=CORP.issuer or "", subject=subject, raw={"email": email})
         async with self.db.begin() as db:
@@ -88,6 +95,8 @@ class Worker:
             )
             if fail_after:
                 raise Boom("the commit never happens")
+            if before_commit is not None:
+                await before_commit()
         return ctx
 
 
@@ -228,3 +237,63 @@ async def test_staging_an_anonymous_failure_is_refused(database: async_sessionma
     async with database() as db:
         with pytest.raises(ValueError, match="budget"):
             await worker.audit.stage(db, AuditEvent(event="login", outcome="failure"))
+
+
+async def test_a_block_made_during_a_sign_in_is_seen_by_it_or_ends_its_session(
+    database: async_sessionmaker[AsyncSession],
+) -> None:
+    """The admin blocks (block committed, then the user's sessions ended) while a sign-in has passed its
+    last look at the blocks but not yet committed. Without turns taken, the block commits at once, the
+    ending finds no session, and the sign-in then commits one: a blocked user signed in."""
+    signing_in, admin = Worker(database), Worker(database)
+    checked = asyncio.Event()
+    order: list[str] = []
+
+    async def pause() -> None:
+        checked.set()
+        await asyncio.sleep(0.3)  # the admin blocks meanwhile (or waits for this sign-in's turn to end)
+        order.append("sign-in commits")
+
+    async def block_and_end() -> list[str]:
+        await checked.wait()
+        await admin.blocks.block(
+            idp="corp", subject="eve", email="eve@corp.test", display_name="Eve", blocked_by="admin"
+        )
+        order.append("block committed")
+        return [r.id_hash for r in await admin.sessions.end_matching(idp="corp", subject="eve")]
+
+    ctx, ended = await asyncio.gather(
+        signing_in.sign_in("eve", "eve@corp.test", before_commit=pause), block_and_end()
+    )
+    assert order == ["sign-in commits", "block committed"]  # the block waited for the sign-in's turn
+    assert ctx.session is not None and ended == [ctx.session.id_hash]  # and its ending found the session
+    assert await Worker(database).sessions.resolve(ctx.session_id or "") is None
+    with pytest.raises(LoginDenied) as refused:  # and the next sign-in is refused
+        await signing_in.sign_in("eve", "eve@corp.test")
+    assert refused.value.rule == BLOCKED
+
+
+async def test_on_sqlite_the_sign_in_writes_its_session_before_its_last_look_at_the_blocks(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """SQLite's single writer orders a sign-in and a block only from the sign-in's first write: a look at
+    the blocks before it could miss a block committed between the look and the write."""
+    async with migrated("sqlite", tmp_path_factory) as database:
+        worker = Worker(database)
+        await worker.sign_in("warm", "warm@corp.test")  # the blocks' cache loaded: only the last look left
+        statements: list[str] = []
+
+        @event.listens_for(database.kw["bind"].sync_engine, "before_cursor_execute")
+        def _seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+            statements.append(statement.split()[0] + " " + _table(statement))
+
+        await worker.sign_in("ada", "ada@corp.test")
+    assert statements[:2] == ["INSERT sessions", "SELECT sign_in_blocks"], statements
+
+
+def _table(statement: str) -> str:
+    words = statement.split()
+    for keyword in ("INTO", "FROM"):
+        if keyword in words:
+            return words[words.index(keyword) + 1]
+    return "?"

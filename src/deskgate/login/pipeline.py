@@ -105,12 +105,7 @@ class LoginPipeline:
     async def start_session(self, ctx: LoginContext) -> None:
         assert ctx.user is not None
         user = ctx.user
-        if ctx.db is not None and self._blocks is not None:
-            found = await self._blocks.find(
-                idp=ctx.config.name, subject=ctx.claims.subject, email=user.email, db=ctx.db
-            )
-            _refuse(ctx, found)
-        ctx.session_id, ctx.session = await self._sessions.start(
+        session_id, session = await self._sessions.start(
             idp=ctx.config.name,
             subject=ctx.claims.subject,
             email=user.email,
@@ -122,6 +117,15 @@ class LoginPipeline:
             user_agent=ctx.user_agent,
             db=ctx.db,
         )
+        if ctx.db is not None and self._blocks is not None:
+            # After the session is written, in its transaction: a block made meanwhile is either seen
+            # here or finds the session when it ends the user's sessions (`sessions.blocks`). Refused,
+            # nothing of the transaction is committed and the new id is never sent.
+            found = await self._blocks.find(
+                idp=ctx.config.name, subject=ctx.claims.subject, email=user.email, db=ctx.db
+            )
+            _refuse(ctx, found)
+        ctx.session_id, ctx.session = session_id, session
 
     async def run(self, ctx: LoginContext) -> LoginContext:
         for step in self.steps:

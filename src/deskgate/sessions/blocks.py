@@ -12,6 +12,14 @@ the session, it asks `find` on that transaction: that answer is the database's, 
 the sign-in's session is never missed, whichever worker or instance made it. A block made elsewhere in the
 last few seconds can therefore let a provisioning through (the customer exists in JSM, as after any earlier
 sign-in) but never a session.
+
+A block and a sign-in at the same moment: either the sign-in sees the block, or the admin's blocking ends
+the session it made. Blocking writes the block, commits, and then ends the user's sessions; so a sign-in
+that did not see the block must have its session where that ending finds it. The two are made to take
+turns: on SQLite the sign-in writes its session before it asks (its write lock then keeps the block's
+insert waiting until the session is committed); on PostgreSQL, whose transactions do not wait for each
+other here, a sign-in asks holding a shared advisory lock to the end of its transaction and a block is
+written holding it exclusively (`_take_turns`).
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Row, bindparam, delete, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from deskgate.store.models import SignInBlockRow
 from deskgate.store.reads import read_first
@@ -63,6 +71,19 @@ _BY_ACCOUNT = _BLOCK.where(_ACCOUNT).limit(1)
 _BY_ACCOUNT_OR_EMAIL = _BLOCK.where(or_(_ACCOUNT, SignInBlockRow.email == bindparam("email"))).limit(1)
 
 
+# pg_advisory_xact_lock's key for blocks and sign-ins ("dg-block" in ASCII, within a bigint).
+BLOCKS_LOCK_KEY = int.from_bytes(b"dg-block") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+async def _take_turns(connection: AsyncConnection, *, exclusive: bool) -> None:
+    """PostgreSQL: hold the blocks' advisory lock to the end of this transaction, exclusively to write a
+    block, shared to ask in a sign-in (sign-ins never wait for each other). SQLite: nothing to do, its
+    single writer already orders them."""
+    if connection.dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        await connection.execute(text(f"SELECT {function}(:key)"), {"key": BLOCKS_LOCK_KEY})
+
+
 def _email_key(email: str | None) -> str | None:
     return email.strip().lower() or None if email else None
 
@@ -92,8 +113,10 @@ class SignInBlocks:
     async def block(
         self, *, idp: str, subject: str, email: str | None, display_name: str, blocked_by: str
     ) -> SignInBlock:
-        """Block a user; blocking one already blocked by IdP and subject returns the existing block."""
+        """Block a user; blocking one already blocked by IdP and subject returns the existing block.
+        The caller ends the user's sessions afterwards (see the module's doc)."""
         async with self._sessions.begin() as db:
+            await _take_turns(await db.connection(), exclusive=True)
             existing = await db.scalar(
                 select(SignInBlockRow).where(SignInBlockRow.idp == idp, SignInBlockRow.subject == subject)
             )
@@ -129,12 +152,15 @@ class SignInBlocks:
     ) -> SignInBlock | None:
         """The block that refuses this sign-in: one naming this IdP and subject, or this email.
 
-        Asked on `db` when given (the sign-in's own transaction), else on a connection of its own."""
+        Asked on `db` when given (the sign-in's own transaction, after it wrote the session: see the
+        module's doc), else on a connection of its own."""
         key = _email_key(email)
         statement = _BY_ACCOUNT if key is None else _BY_ACCOUNT_OR_EMAIL
         parameters = {"idp": idp, "subject": subject, "email": key}
         if db is not None:
-            row = (await (await db.connection()).execute(statement, parameters)).first()
+            connection = await db.connection()
+            await _take_turns(connection, exclusive=False)
+            row = (await connection.execute(statement, parameters)).first()
         else:
             row = await read_first(self._sessions, statement, parameters)
         return _block(row) if row else None

@@ -112,7 +112,10 @@ async def revoke_user(request: Request, admin: SessionRecord, form: Mapping[str,
         display_name=known.display_name if known else subject,
         blocked_by=admin.subject,
     )
-    for record in await _sessions_by_email(services.sessions, block.email):  # the same person, other IdPs
+    # Once more now that the block is committed: a sign-in that did not see it has its session by now
+    # (`sessions.blocks`). Then the same person's sessions through other IdPs, by email.
+    ended += await services.sessions.end_matching(idp=idp, subject=subject)
+    for record in await _sessions_by_email(services.sessions, block.email):
         if await services.sessions.revoke(record.id_hash) is not None:
             ended.append(record)
     detail = f"{subject} ({block.email or 'no email'}) blocked; {len(ended)} session(s) ended"
