@@ -121,16 +121,33 @@ async def acs(request: Request) -> Response:
         await AssertionLedger(ctx.services.db).spend(
             name, accepted.assertion_id, until=accepted.remember_until
         )
-        login_ctx = await ctx.services.pipeline.run(
-            LoginContext(
-                config,
-                accepted.claims,
-                accepted.name_id.to_json(),  # kept with the session for single logout (`saml_logout`)
-                next_url=next_url,
-                client_ip=ctx.client_ip(request),
-                user_agent=request.headers.get("user-agent"),
+        # One commit for the sign-in, as the OIDC callback's: the session, its audit record and the last
+        # look at the blocks (`sessions.blocks`).
+        async with ctx.services.db.begin() as db:
+            login_ctx = await ctx.services.pipeline.run(
+                LoginContext(
+                    config,
+                    accepted.claims,
+                    accepted.name_id.to_json(),  # kept with the session for single logout (`saml_logout`)
+                    next_url=next_url,
+                    client_ip=ctx.client_ip(request),
+                    user_agent=request.headers.get("user-agent"),
+                    db=db,
+                )
             )
-        )
+            assert login_ctx.session_id and login_ctx.session
+            await ctx.services.audit.stage(
+                db,
+                AuditEvent(
+                    event="login",
+                    outcome="success",
+                    idp=name,
+                    subject=login_ctx.session.subject,
+                    email=login_ctx.session.email,
+                    client_ip=ctx.client_ip(request),
+                    detail="idp_initiated" if unsolicited else None,
+                ),
+            )
     except (LoginError, LoginDenied) as exc:
         if purpose == "test":
             return await connection_test.saml_failed(request, name, exc)
@@ -140,18 +157,6 @@ async def acs(request: Request) -> Response:
             exc.idp = name
         await _audit_failure(request, name, exc, idp_initiated=unsolicited)
         raise
-    assert login_ctx.session_id and login_ctx.session
-    await ctx.services.audit.record(
-        AuditEvent(
-            event="login",
-            outcome="success",
-            idp=name,
-            subject=login_ctx.session.subject,
-            email=login_ctx.session.email,
-            client_ip=ctx.client_ip(request),
-            detail="idp_initiated" if unsolicited else None,
-        )
-    )
     response = RedirectResponse(next_url, status_code=303, headers=NO_STORE)
     await ctx.services.sessions.end(request.cookies.get(ctx.cookies.session))  # rotation at sign-in
     set_cookie(response, ctx.cookies.session, login_ctx.session_id, https=ctx.https)
