@@ -103,14 +103,10 @@ class Services:
     admin_throttle: SignInThrottle
     login_page: LoginPageStore
     blocks: SignInBlocks
+    preferences: CustomerPreferences
     recent_grants: RecentGrants = field(default_factory=RecentGrants)
     owns_http: bool = True
     _parties: dict[str, tuple[str, RelyingParty]] = field(default_factory=dict)
-
-    @functools.cached_property
-    def preferences(self) -> CustomerPreferences:
-        """The customers' preferences (their time zone), cached per process for a few seconds."""
-        return CustomerPreferences(self.db)
 
     @functools.cached_property
     def saml_keys(self) -> SpKeys:
@@ -261,7 +257,11 @@ async def build_services(
     # Read mostly by pages: a catalogue refresh gives up as fast as a page would (stale data stays).
     catalogue = Catalogue(jsm_clients.page, cleared_at=jira.caches_cleared_at, ttl=settings.jsm_cache_seconds)
     desks = DeskSettings(sessionmaker, settings)
-    customers = CustomerProvisioning(CustomerLinks(sessionmaker), jsm_clients.get, catalogue, desks)
+    # The customers' preferences (their time zone), cached per process for a few seconds; the customer
+    # links bring the zone along with every link they read.
+    preferences = CustomerPreferences(sessionmaker)
+    links = CustomerLinks(sessionmaker, preferences=preferences)
+    customers = CustomerProvisioning(links, jsm_clients.get, catalogue, desks)
     admins = AdminAccounts(sessionmaker)
     login_page = LoginPageStore(sessionmaker)
     blocks = SignInBlocks(sessionmaker)
@@ -297,6 +297,7 @@ async def build_services(
         admin_throttle=SignInThrottle(SqlFailureCounts(sessionmaker)),
         login_page=login_page,
         blocks=blocks,
+        preferences=preferences,
         owns_http=owns_http,
     )
     # Migrated and seeded from the settings file under the start-up lock: any number of workers and

@@ -6,11 +6,12 @@ number of customers."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deskgate.portal.preferences import CACHE_SECONDS, CustomerPreferences
 from deskgate.portal.provisioning import CustomerLink, CustomerLinks
+from deskgate.store.models import CustomerPreferenceRow
 
 pytestmark = pytest.mark.anyio
 
@@ -99,3 +100,36 @@ def counted_link_reads(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
             seen.append(statement)
 
     return seen
+
+
+async def test_the_link_read_brings_the_time_zone_along(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A page wants both: the link's read answers the zone too, so the page makes one read, not two."""
+    clock = Clock()
+    prefs = CustomerPreferences(sessions, monotonic=clock)
+    links = CustomerLinks(sessions, preferences=prefs, monotonic=clock)
+    for name in ("ann", "bob", "cy"):
+        await links.save(CustomerLink("gluu", name, f"id-{name}", f"{name}@x.test", name, "site-1"))
+    await prefs.set_time_zone("gluu", "ann", "Asia/Tokyo")
+    async with sessions.begin() as db:  # a zone stored before the list was what it is now
+        await db.execute(
+            update(CustomerPreferenceRow)
+            .where(CustomerPreferenceRow.subject == "ann")
+            .values(time_zone="Mars/Olympus")
+        )
+    await prefs.set_time_zone("gluu", "bob", "Europe/Paris")
+    other = CustomerPreferences(sessions, monotonic=clock)  # a worker that has read nothing yet
+    other_links = CustomerLinks(sessions, preferences=other, monotonic=clock)
+    zone_reads, link_reads = counted_reads(sessions), counted_link_reads(sessions)
+
+    for name, expected in (("ann", None), ("bob", "Europe/Paris"), ("cy", None)):
+        link = await other_links.get("gluu", name, "site-1")
+        assert link is not None and link.subject == name
+        assert await other.time_zone("gluu", name) == expected
+    assert len(link_reads) == 3 and zone_reads == []  # one read per customer: the zone came with the link
+    await other.set_time_zone("gluu", "cy", "America/Lima")  # this worker's own change: at once
+    assert await other.time_zone("gluu", "cy") == "America/Lima"
+    assert await other_links.get("gluu", "nobody", "site-1") is None  # no link: nothing remembered
+    clock.now += CACHE_SECONDS + 0.1
+    assert await other.time_zone("gluu", "bob") == "Europe/Paris" and len(zone_reads) == 1  # expired: read

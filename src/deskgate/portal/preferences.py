@@ -88,6 +88,11 @@ class CustomerPreferences:
         self._cache.put((idp, subject), zone)
         return zone
 
+    def remember(self, idp: str, subject: str, stored: str | None) -> None:
+        """A zone another read brought along (the customer link's: `CustomerLinks.load`), as stored:
+        what `time_zone` then answers for the cache time, without a read of its own."""
+        self._cache.put((idp, subject), stored if stored and valid_time_zone(stored) else None)
+
     async def set_time_zone(self, idp: str, subject: str, name: str | None) -> None:
         await set_time_zone(self._db, idp, subject, name)
         self._cache.put((idp, subject), name)

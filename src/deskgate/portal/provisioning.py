@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,9 +37,10 @@ from deskgate.login.pipeline import LoginContext, Step
 from deskgate.portal.catalogue import Catalogue
 from deskgate.portal.connection import JsmNotConnected, site_identity
 from deskgate.portal.desks import DeskSettings, portal_target
+from deskgate.portal.preferences import CustomerPreferences
 from deskgate.portal.recent import LIMIT, Recent
 from deskgate.sessions.store import SessionRecord
-from deskgate.store.models import CustomerLinkRow
+from deskgate.store.models import CustomerLinkRow, CustomerPreferenceRow
 from deskgate.store.reads import read_first
 
 CACHE_SECONDS = 5.0
@@ -77,9 +78,24 @@ class CustomerLink:
         )
 
 
+# The link and, beside it, the customer's time zone (if they chose one): one read for what each page needs.
+_LINK_AND_ZONE = (
+    select(*CustomerLinkRow.__table__.columns, CustomerPreferenceRow.time_zone)
+    .outerjoin(
+        CustomerPreferenceRow,
+        (CustomerPreferenceRow.idp == CustomerLinkRow.idp)
+        & (CustomerPreferenceRow.subject == CustomerLinkRow.subject),
+    )
+    .where(CustomerLinkRow.idp == bindparam("idp"), CustomerLinkRow.subject == bindparam("subject"))
+)
+
+
 class CustomerLinks:
     """CustomerLinkRow as a service; `get` is cached per process for a few seconds, `load` is fresh.
-    Both answer only with a link made on `site`: a link of another site is as good as none."""
+    Both answer only with a link made on `site`: a link of another site is as good as none.
+
+    Every portal page wants the customer's link and time zone: `load` reads both in one statement and
+    hands the zone to `preferences` (when given), whose cache then answers the page without a read."""
 
     def __init__(
         self,
@@ -87,19 +103,18 @@ class CustomerLinks:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         cache_limit: int = LIMIT,
+        preferences: CustomerPreferences | None = None,
     ) -> None:
         self._sessions = sessions
+        self._preferences = preferences
         self._cache: Recent[tuple[str, str], CustomerLink] = Recent(
             CACHE_SECONDS, limit=cache_limit, monotonic=monotonic
         )
 
     async def load(self, idp: str, subject: str, site: str) -> CustomerLink | None:
-        row = await read_first(
-            self._sessions,
-            select(*CustomerLinkRow.__table__.columns).where(
-                CustomerLinkRow.idp == idp, CustomerLinkRow.subject == subject
-            ),
-        )
+        row = await read_first(self._sessions, _LINK_AND_ZONE, {"idp": idp, "subject": subject})
+        if row is not None and self._preferences is not None:
+            self._preferences.remember(idp, subject, row.time_zone)
         if row is None or row.site != site:
             return None
         link = CustomerLink(
