@@ -201,7 +201,13 @@ def test_jira_refresh_reaches_the_catalogue_cache_of_every_instance(topology: To
 
     for url in topology.instances:
         browse(url, 20)
-    assert set(desk_fetches().values()) == {0}  # warm: the portal is served from each worker's cache
+    # Warm: the portal is served from each worker's cache. The topology outlives a test, so an entry an
+    # earlier test filled may reach its TTL in between (or a worker got no warming request): it is fetched
+    # once more, then served from the cache again. A round without any fetch must come, and soon.
+    rounds = [desk_fetches()]
+    while set(rounds[-1].values()) != {0} and len(rounds) < 4:
+        rounds.append(desk_fetches())
+    assert set(rounds[-1].values()) == {0}, f"JSM desk lists fetched per instance, round by round: {rounds}"
     command = [sys.executable, "-m", "deskgate.cli", "jira", "refresh", "--config", topology.env["CONFIG"]]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKGATE_")}
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
