@@ -56,10 +56,23 @@ def test_a_storing_again_renews_the_ttl() -> None:
     assert recent.get("a") == Found(2)
 
 
-@pytest.mark.parametrize(("ttl", "limit"), [(0, 10), (-1, 10), (5, 0)])
-def test_a_cache_that_could_hold_nothing_is_refused(ttl: float, limit: int) -> None:
-    with pytest.raises(ValueError, match="positive"):
+@pytest.mark.parametrize(("ttl", "limit"), [(-1, 10), (5, 0)])
+def test_a_negative_ttl_or_no_room_is_refused(ttl: float, limit: int) -> None:
+    with pytest.raises(ValueError, match="ttl of 0 or more"):
         Recent(ttl, limit=limit)
+
+
+def test_a_ttl_of_zero_serves_nothing_and_a_discarded_key_is_gone() -> None:
+    clock = Clock()
+    never: Recent[str, int] = Recent(0, monotonic=clock)
+    never.put("a", 1)
+    assert never.get("a") is None
+    recent: Recent[str, int] = Recent(5.0, monotonic=clock)
+    recent.put("a", 1)
+    recent.put("b", 2)
+    recent.discard("a")
+    recent.discard("never stored")
+    assert (recent.get("a"), recent.get("b"), len(recent)) == (None, Found(2), 1)
 
 
 operations = st.lists(

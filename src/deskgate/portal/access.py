@@ -14,8 +14,6 @@ themselves, so a new route cannot forget the check. Anything refused answers Not
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -29,6 +27,7 @@ from deskgate.jsm.organizations import desk_organizations
 from deskgate.portal.attachments import visible_attachments
 from deskgate.portal.comment_markup import without_file_markup
 from deskgate.portal.provisioning import ORG_PREFIX, CustomerLink
+from deskgate.portal.recent import Recent
 
 _NOT_FOUND = "We could not find this request."
 _NO_FILE = "We could not find this file."
@@ -181,22 +180,17 @@ class RecentGrants:
     """
 
     def __init__(self, seconds: float = 60.0, size: int = 10_000) -> None:
-        self._seconds, self._size = seconds, size
-        self._granted: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._granted: Recent[tuple[str, str], bool] = Recent(seconds, limit=size)
 
     def recent(self, customer: CustomerLink, key: IssueRef) -> bool:
-        at = self._granted.get((customer.jsm_user_id, str(key)))
-        return at is not None and time.monotonic() - at < self._seconds
+        return self._granted.get((customer.jsm_user_id, str(key))) is not None
 
     def note(self, customer: CustomerLink, *keys: IssueRef) -> None:
         for key in keys:
-            self._granted[(customer.jsm_user_id, str(key))] = time.monotonic()
-            self._granted.move_to_end((customer.jsm_user_id, str(key)))
-        while len(self._granted) > self._size:
-            self._granted.popitem(last=False)
+            self._granted.put((customer.jsm_user_id, str(key)), True)
 
     def forget(self, customer: CustomerLink, key: IssueRef) -> None:
-        self._granted.pop((customer.jsm_user_id, str(key)), None)
+        self._granted.discard((customer.jsm_user_id, str(key)))
 
 
 async def authorize_and_read(

@@ -1,7 +1,8 @@
-"""What a worker read lately about its customers, kept a few seconds: `Recent`.
+"""What a worker learned lately about its customers, kept a few seconds: `Recent`.
 
-Every portal page needs the customer's link and time zone; each is one database read, and a customer
-browsing asks for the same ones page after page. `Recent` keeps each value for `ttl` seconds and at most
+Every portal page needs the customer's link and time zone, and a customer browsing asks for the same
+ones page after page; the request pages remember which requests a customer was lately allowed to see
+(`access.RecentGrants`). `Recent` keeps each value for `ttl` seconds and at most
 `limit` keys in all: storing one more drops the key stored longest ago. A worker that serves a great
 many customers over days keeps the last `limit` of them, never all (memory stays flat), and a value is
 never served after its `ttl`, so a change made on another worker shows within it.
@@ -32,8 +33,8 @@ class Recent(Generic[K, V]):
     def __init__(
         self, ttl: float, *, limit: int = LIMIT, monotonic: Callable[[], float] = time.monotonic
     ) -> None:
-        if ttl <= 0 or limit < 1:
-            raise ValueError("Recent needs a positive ttl and limit")
+        if ttl < 0 or limit < 1:
+            raise ValueError("Recent needs a ttl of 0 or more (0: nothing is served) and a positive limit")
         self.ttl = ttl
         self.limit = limit
         self._monotonic = monotonic
@@ -54,6 +55,9 @@ class Recent(Generic[K, V]):
         self._entries.move_to_end(key)
         while len(self._entries) > self.limit:
             self._entries.popitem(last=False)
+
+    def discard(self, key: K) -> None:
+        self._entries.pop(key, None)
 
     def clear(self) -> None:
         self._entries.clear()
